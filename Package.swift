@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+// stp: pruning convolutional networks by stimulative training, with a live terminal explorer.
+//
+// Layering (a module never imports one above it):
+//   CBLAS, CZlib            C shims over system libraries (static inline wrappers, no logic)
+//   STPEngine               tensors, kernels, ResNets, SGD, data sets, checkpoints, runtime
+//   stp (executable)        parses arguments and calls into the libraries
+import PackageDescription
+
+// Release builds drop integer-overflow and exclusivity checks in the numeric code; debug builds
+// (swift test) keep every check so that tests catch indexing mistakes.
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "stp",
+    products: [
+        .executable(name: "stp", targets: ["stp"]),
+        .library(name: "STPEngine", targets: ["STPEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "STPEngine",
+            dependencies: ["CBLAS", "CZlib"],
+            swiftSettings: fastMath
+        ),
+        .executableTarget(
+            name: "stp",
+            dependencies: [
+                "STPEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "STPEngineTests",
+            dependencies: ["STPEngine"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import STPEngine
+print("stp")
