@@ -1,0 +1,181 @@
+// Batch normalisation over the rows of an NHWC tensor, with an optional residual add and ReLU
+// fused into the same pass (they are memory-bound, so one pass instead of three).
+//
+//   x, y, residual  [M, C]    M = N * H * W rows, C channels (innermost)
+//   gamma, beta     [C]       the first C entries of the layer's (possibly wider) parameters
+//   mean, invStd    [C]       saved by the training forward pass for the backward pass
+//
+//   train:  mean, var = batch statistics (biased var); running stats updated with unbiased var
+//   eval:   mean, var = running statistics
+//   y = relu?( gamma * (x - mean) * invStd + beta + residual? )
+//
+//   backward (given dy and the forward output y, whose sign is the ReLU mask):
+//     g = relu? dy * [y > 0] : dy                       (g is also the residual's gradient)
+//     dbeta += sum g;  dgamma += sum g * xhat
+//     dx = gamma * invStd * (g - mean(g) - xhat * mean(g * xhat))
+
+public struct BatchNormOptions: Sendable {
+    public var epsilon: Float = 1e-5
+    public var momentum: Float = 0.1
+    public init(epsilon: Float = 1e-5, momentum: Float = 0.1) {
+        self.epsilon = epsilon
+        self.momentum = momentum
+    }
+}
+
+/// Per-channel sums of x and of (x - shift)^2 when `shift` is given, accumulated in Double over
+/// blocks of rows so that a 131,072-row batch keeps full float precision.
+private func channelSums(_ x: UnsafePointer<Float>, rows: Int, channels c: Int,
+                         center: UnsafePointer<Double>?, into sums: UnsafeMutablePointer<Double>) {
+    let block = 256
+    let partial = UnsafeMutablePointer<Float>.allocate(capacity: c)
+    let centerF = UnsafeMutablePointer<Float>.allocate(capacity: c)
+    defer { partial.deallocate(); centerF.deallocate() }
+    for j in 0..<c { sums[j] = 0; centerF[j] = center.map { Float($0[j]) } ?? 0 }
+    var r0 = 0
+    while r0 < rows {
+        let r1 = min(rows, r0 + block)
+        partial.update(repeating: 0, count: c)
+        for r in r0..<r1 {
+            let row = x + r * c
+            if center != nil {
+                for j in 0..<c { let d = row[j] - centerF[j]; partial[j] += d * d }
+            } else {
+                for j in 0..<c { partial[j] += row[j] }
+            }
+        }
+        for j in 0..<c { sums[j] += Double(partial[j]) }
+        r0 = r1
+    }
+}
+
+/// Training-mode forward. Writes y, saves mean and invStd, updates the running statistics
+/// (skipped when `runningMean` is nil, e.g. for passes that must not disturb them).
+public func batchNormForwardTrain(x: UnsafePointer<Float>, rows: Int, channels c: Int,
+                                  gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                                  residual: UnsafePointer<Float>?, relu: Bool,
+                                  y: UnsafeMutablePointer<Float>,
+                                  savedMean: UnsafeMutablePointer<Float>, savedInvStd: UnsafeMutablePointer<Float>,
+                                  runningMean: UnsafeMutablePointer<Float>?, runningVar: UnsafeMutablePointer<Float>?,
+                                  options: BatchNormOptions = BatchNormOptions()) {
+    let mean = UnsafeMutablePointer<Double>.allocate(capacity: c)
+    let sq = UnsafeMutablePointer<Double>.allocate(capacity: c)
+    defer { mean.deallocate(); sq.deallocate() }
+    channelSums(x, rows: rows, channels: c, center: nil, into: mean)
+    for j in 0..<c { mean[j] /= Double(rows) }
+    channelSums(x, rows: rows, channels: c, center: UnsafePointer(mean), into: sq)
+    for j in 0..<c {
+        let variance = sq[j] / Double(rows)
+        savedMean[j] = Float(mean[j])
+        savedInvStd[j] = Float(1 / (variance + Double(options.epsilon)).squareRoot())
+        if let runningMean, let runningVar {
+            let unbiased = rows > 1 ? variance * Double(rows) / Double(rows - 1) : variance
+            runningMean[j] = (1 - options.momentum) * runningMean[j] + options.momentum * Float(mean[j])
+            runningVar[j] = (1 - options.momentum) * runningVar[j] + options.momentum * Float(unbiased)
+        }
+    }
+    batchNormApply(x: x, rows: rows, channels: c, mean: savedMean, invStd: savedInvStd,
+                   gamma: gamma, beta: beta, residual: residual, relu: relu, y: y)
+}
+
+/// Eval-mode forward with the running statistics.
+public func batchNormForwardEval(x: UnsafePointer<Float>, rows: Int, channels c: Int,
+                                 gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                                 runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
+                                 residual: UnsafePointer<Float>?, relu: Bool, y: UnsafeMutablePointer<Float>,
+                                 options: BatchNormOptions = BatchNormOptions()) {
+    let invStd = UnsafeMutablePointer<Float>.allocate(capacity: c)
+    defer { invStd.deallocate() }
+    for j in 0..<c { invStd[j] = 1 / (runningVar[j] + options.epsilon).squareRoot() }
+    batchNormApply(x: x, rows: rows, channels: c, mean: runningMean, invStd: invStd,
+                   gamma: gamma, beta: beta, residual: residual, relu: relu, y: y)
+}
+
+/// y = relu?(x * scale + shift + residual?), with scale = gamma * invStd, shift = beta - mean * scale.
+private func batchNormApply(x: UnsafePointer<Float>, rows: Int, channels c: Int,
+                            mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+                            gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                            residual: UnsafePointer<Float>?, relu: Bool, y: UnsafeMutablePointer<Float>) {
+    let scale = UnsafeMutablePointer<Float>.allocate(capacity: c)
+    let shift = UnsafeMutablePointer<Float>.allocate(capacity: c)
+    defer { scale.deallocate(); shift.deallocate() }
+    for j in 0..<c {
+        scale[j] = gamma[j] * invStd[j]
+        shift[j] = beta[j] - mean[j] * scale[j]
+    }
+    parallelRows(rows) { r0, r1 in
+        for r in r0..<r1 {
+            let xr = x + r * c, yr = y + r * c
+            if let residual {
+                let rr = residual + r * c
+                if relu {
+                    for j in 0..<c { yr[j] = max(0, xr[j] * scale[j] + shift[j] + rr[j]) }
+                } else {
+                    for j in 0..<c { yr[j] = xr[j] * scale[j] + shift[j] + rr[j] }
+                }
+            } else if relu {
+                for j in 0..<c { yr[j] = max(0, xr[j] * scale[j] + shift[j]) }
+            } else {
+                for j in 0..<c { yr[j] = xr[j] * scale[j] + shift[j] }
+            }
+        }
+    }
+}
+
+/// Backward of the training-mode forward. `dy` is overwritten with g (the gradient after the
+/// ReLU mask), which is what a residual branch receives. dgamma and dbeta accumulate.
+public func batchNormBackward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>?, x: UnsafePointer<Float>,
+                              rows: Int, channels c: Int, gamma: UnsafePointer<Float>,
+                              savedMean: UnsafePointer<Float>, savedInvStd: UnsafePointer<Float>,
+                              dx: UnsafeMutablePointer<Float>,
+                              dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>) {
+    if let y {
+        parallelRows(rows) { r0, r1 in
+            for i in (r0 * c)..<(r1 * c) where y[i] <= 0 { dy[i] = 0 }
+        }
+    }
+    // sum g and sum g * xhat per channel, in blocks of rows as for the statistics.
+    let sumG = UnsafeMutablePointer<Double>.allocate(capacity: c)
+    let sumGX = UnsafeMutablePointer<Double>.allocate(capacity: c)
+    let pG = UnsafeMutablePointer<Float>.allocate(capacity: c)
+    let pGX = UnsafeMutablePointer<Float>.allocate(capacity: c)
+    defer { sumG.deallocate(); sumGX.deallocate(); pG.deallocate(); pGX.deallocate() }
+    sumG.initialize(repeating: 0, count: c)
+    sumGX.initialize(repeating: 0, count: c)
+    var r0 = 0
+    while r0 < rows {
+        let r1 = min(rows, r0 + 256)
+        pG.update(repeating: 0, count: c)
+        pGX.update(repeating: 0, count: c)
+        for r in r0..<r1 {
+            let gr = dy + r * c, xr = x + r * c
+            for j in 0..<c {
+                pG[j] += gr[j]
+                pGX[j] += gr[j] * (xr[j] - savedMean[j])
+            }
+        }
+        for j in 0..<c { sumG[j] += Double(pG[j]); sumGX[j] += Double(pGX[j]) }
+        r0 = r1
+    }
+    let a = UnsafeMutablePointer<Float>.allocate(capacity: c)   // gamma * invStd
+    let b = UnsafeMutablePointer<Float>.allocate(capacity: c)   // mean(g)
+    let d = UnsafeMutablePointer<Float>.allocate(capacity: c)   // mean(g * xhat) * invStd
+    defer { a.deallocate(); b.deallocate(); d.deallocate() }
+    let m = Double(rows)
+    for j in 0..<c {
+        let inv = Double(savedInvStd[j])
+        let sumGXhat = sumGX[j] * inv
+        dbeta[j] += Float(sumG[j])
+        dgamma[j] += Float(sumGXhat)
+        a[j] = gamma[j] * savedInvStd[j]
+        b[j] = Float(sumG[j] / m)
+        d[j] = Float(sumGXhat / m * inv)
+    }
+    // dx = a * (g - b - (x - mean) * d)
+    parallelRows(rows) { r0, r1 in
+        for r in r0..<r1 {
+            let gr = dy + r * c, xr = x + r * c, dr = dx + r * c
+            for j in 0..<c { dr[j] = a[j] * (gr[j] - b[j] - (xr[j] - savedMean[j]) * d[j]) }
+        }
+    }
+}

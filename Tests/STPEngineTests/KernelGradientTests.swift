@@ -1,0 +1,356 @@
+import Testing
+import Foundation
+@testable import STPEngine
+
+// Forward results against plain reference loops, and backward passes against finite differences,
+// for every kernel, over several shapes (stride 2, odd sizes, padding 0, 1x1, 5x5, chunked).
+
+private func convForward(_ g: ConvGeometry, _ x: [Float], _ w: [Float]) -> [Float] {
+    var y = [Float](repeating: 0, count: g.outputCount)
+    var col = [Float](repeating: 0, count: max(1, g.colScratchFloats))
+    x.withPointer { xp in w.withPointer { wp in y.withMutablePointer { yp in col.withMutablePointer { cp in
+        conv2dForward(g, x: xp, w: wp, y: yp, col: cp)
+    } } } }
+    return y
+}
+
+/// Direct convolution, the definition, in Double.
+private func convReference(_ g: ConvGeometry, _ x: [Float], _ w: [Float]) -> [Float] {
+    var y = [Float](repeating: 0, count: g.outputCount)
+    for n in 0..<g.batch { for oy in 0..<g.outHeight { for ox in 0..<g.outWidth { for o in 0..<g.outChannels {
+        var s = 0.0
+        for ky in 0..<g.kernelH { for kx in 0..<g.kernelW {
+            let iy = oy * g.stride - g.padding + ky, ix = ox * g.stride - g.padding + kx
+            guard iy >= 0, iy < g.height, ix >= 0, ix < g.width else { continue }
+            for c in 0..<g.inChannels {
+                s += Double(x[((n * g.height + iy) * g.width + ix) * g.inChannels + c])
+                    * Double(w[((o * g.kernelH + ky) * g.kernelW + kx) * g.inChannels + c])
+            }
+        } }
+        y[((n * g.outHeight + oy) * g.outWidth + ox) * g.outChannels + o] = Float(s)
+    } } } }
+    return y
+}
+
+private let convCases: [(String, ConvGeometry)] = {
+    var chunked = ConvGeometry(batch: 3, height: 6, width: 6, inChannels: 3, outChannels: 4, kernel: 3, stride: 1, padding: 1)
+    chunked.maxColFloats = 6 * 6 * 27   // one image per chunk
+    return [
+        ("3x3 stride 1", ConvGeometry(batch: 2, height: 5, width: 6, inChannels: 3, outChannels: 4, kernel: 3, stride: 1, padding: 1)),
+        ("3x3 stride 2 odd", ConvGeometry(batch: 2, height: 7, width: 5, inChannels: 2, outChannels: 5, kernel: 3, stride: 2, padding: 1)),
+        ("3x3 no padding", ConvGeometry(batch: 1, height: 6, width: 5, inChannels: 3, outChannels: 2, kernel: 3, stride: 1, padding: 0)),
+        ("1x1 pointwise", ConvGeometry(batch: 2, height: 4, width: 3, inChannels: 5, outChannels: 3, kernel: 1, stride: 1, padding: 0)),
+        ("1x1 stride 2", ConvGeometry(batch: 2, height: 5, width: 5, inChannels: 4, outChannels: 6, kernel: 1, stride: 2, padding: 0)),
+        ("5x5 stride 2 pad 2", ConvGeometry(batch: 1, height: 9, width: 8, inChannels: 2, outChannels: 3, kernel: 5, stride: 2, padding: 2)),
+        ("7x7 stride 2 pad 3", ConvGeometry(batch: 1, height: 9, width: 9, inChannels: 3, outChannels: 2, kernel: 7, stride: 2, padding: 3)),
+        ("chunked batch", chunked),
+    ]
+}()
+
+@Test(arguments: convCases.map { $0.0 })
+func conv2dMatchesReferenceAndFiniteDifferences(_ name: String) {
+    let g = convCases.first { $0.0 == name }!.1
+    var x = randomArray(g.inputCount, seed: 1)
+    var w = randomArray(g.outChannels * g.patchSize, seed: 2, scale: 0.5)
+    let probe = randomArray(g.outputCount, seed: 3)
+
+    let y = convForward(g, x, w)
+    let ref = convReference(g, x, w)
+    for i in 0..<y.count { #expect(abs(y[i] - ref[i]) <= 1e-4 * (1 + abs(ref[i])), "\(name) forward at \(i)") }
+
+    var dw = [Float](repeating: 0, count: w.count)
+    var dx = [Float](repeating: 0, count: x.count)
+    var col = [Float](repeating: 0, count: max(1, g.colScratchFloats))
+    x.withPointer { xp in w.withPointer { wp in probe.withPointer { dyp in
+        dw.withMutablePointer { dwp in dx.withMutablePointer { dxp in col.withMutablePointer { cp in
+            conv2dBackward(g, x: xp, w: wp, dy: dyp, dw: dwp, dx: dxp, col: cp)
+        } } }
+    } } }
+    let wFixed = w, xFixed = x
+    GradientCheck().check("\(name) dx", values: &x, analytic: dx) { dot(convForward(g, $0, wFixed), probe) }
+    GradientCheck().check("\(name) dw", values: &w, analytic: dw) { dot(convForward(g, xFixed, $0), probe) }
+}
+
+@Test func convWeightPackingSlicesTheFirstChannelsAndAccumulatesBack() {
+    // Full OIHW weight [4, 3, 3, 3]; the slice keeps 2 outputs and 2 inputs.
+    let full = (0..<(4 * 3 * 9)).map { Float($0) }
+    var packed = [Float](repeating: -1, count: 2 * 9 * 2)
+    full.withPointer { fp in packed.withMutablePointer { pp in
+        packConvWeight(fp, fullIn: 3, kernelH: 3, kernelW: 3, outChannels: 2, inChannels: 2, into: pp)
+    } }
+    // packed[o][ky][kx][c] == full[o][c][ky][kx]
+    for o in 0..<2 { for t in 0..<9 { for c in 0..<2 {
+        #expect(packed[(o * 9 + t) * 2 + c] == full[(o * 3 + c) * 9 + t])
+    } } }
+    var grad = [Float](repeating: 1, count: full.count)
+    packed.withPointer { pp in grad.withMutablePointer { gp in
+        unpackConvGradientAccumulate(pp, fullIn: 3, kernelH: 3, kernelW: 3, outChannels: 2, inChannels: 2, into: gp)
+    } }
+    for o in 0..<4 { for c in 0..<3 { for t in 0..<9 {
+        let i = (o * 3 + c) * 9 + t
+        #expect(grad[i] == (o < 2 && c < 2 ? 1 + full[i] : 1), "unpacked gradient at \(i)")
+    } } }
+}
+
+// MARK: - Batch normalisation
+
+private struct BNCase { var rows: Int; var channels: Int; var residual: Bool; var relu: Bool }
+
+private func bnForward(_ c: BNCase, x: [Float], gamma: [Float], beta: [Float], residual: [Float]) -> (y: [Float], mean: [Float], inv: [Float]) {
+    var y = [Float](repeating: 0, count: x.count)
+    var mean = [Float](repeating: 0, count: c.channels), inv = mean
+    x.withPointer { xp in gamma.withPointer { gp in beta.withPointer { bp in residual.withPointer { rp in
+        y.withMutablePointer { yp in mean.withMutablePointer { mp in inv.withMutablePointer { ip in
+            batchNormForwardTrain(x: xp, rows: c.rows, channels: c.channels, gamma: gp, beta: bp,
+                                  residual: c.residual ? rp : nil, relu: c.relu, y: yp,
+                                  savedMean: mp, savedInvStd: ip, runningMean: nil, runningVar: nil)
+        } } }
+    } } } }
+    return (y, mean, inv)
+}
+
+@Test(arguments: [(6, 3, false, false), (10, 4, false, true), (7, 5, true, true), (9, 2, true, false)])
+func batchNormTrainMatchesFiniteDifferences(rows: Int, channels: Int, residual: Bool, relu: Bool) {
+    let c = BNCase(rows: rows, channels: channels, residual: residual, relu: relu)
+    var x = randomArray(rows * channels, seed: 5)
+    var gamma = randomArray(channels, seed: 6, scale: 0.5).map { $0 + 1 }
+    var beta = randomArray(channels, seed: 7, scale: 0.5)
+    var res = randomArray(rows * channels, seed: 8)
+    let probe = randomArray(rows * channels, seed: 9)
+    let (y, mean, inv) = bnForward(c, x: x, gamma: gamma, beta: beta, residual: res)
+
+    // Forward against the definition.
+    for j in 0..<channels {
+        var m = 0.0, v = 0.0
+        for r in 0..<rows { m += Double(x[r * channels + j]) }
+        m /= Double(rows)
+        for r in 0..<rows { let d = Double(x[r * channels + j]) - m; v += d * d }
+        v /= Double(rows)
+        #expect(abs(Double(mean[j]) - m) < 1e-5)
+        for r in 0..<rows {
+            var e = Double(gamma[j]) * (Double(x[r * channels + j]) - m) / (v + 1e-5).squareRoot() + Double(beta[j])
+            if residual { e += Double(res[r * channels + j]) }
+            if relu { e = max(0, e) }
+            #expect(abs(Double(y[r * channels + j]) - e) < 1e-4)
+        }
+    }
+
+    var g = probe
+    var dx = [Float](repeating: 0, count: x.count)
+    var dgamma = [Float](repeating: 0, count: channels), dbeta = dgamma
+    g.withMutablePointer { gp in y.withPointer { yp in x.withPointer { xp in gamma.withPointer { gm in
+        mean.withPointer { mp in inv.withPointer { ip in dx.withMutablePointer { dxp in
+            dgamma.withMutablePointer { dgp in dbeta.withMutablePointer { dbp in
+                batchNormBackward(dy: gp, y: relu ? yp : nil, x: xp, rows: rows, channels: channels, gamma: gm,
+                                  savedMean: mp, savedInvStd: ip, dx: dxp, dgamma: dgp, dbeta: dbp)
+            } }
+        } } }
+    } } } }
+    let (gm0, b0, r0, x0) = (gamma, beta, res, x)
+    // ReLU kinks make single elements non-differentiable; a coarser tolerance covers them.
+    let check = GradientCheck(step: 1e-3, relativeTolerance: 3e-2, absoluteTolerance: 5e-3)
+    check.check("bn dx", values: &x, analytic: dx) { dot(bnForward(c, x: $0, gamma: gm0, beta: b0, residual: r0).y, probe) }
+    check.check("bn dgamma", values: &gamma, analytic: dgamma) { dot(bnForward(c, x: x0, gamma: $0, beta: b0, residual: r0).y, probe) }
+    check.check("bn dbeta", values: &beta, analytic: dbeta) { dot(bnForward(c, x: x0, gamma: gm0, beta: $0, residual: r0).y, probe) }
+    if residual {
+        // The residual's gradient is g, which the backward pass leaves in dy.
+        check.check("bn dresidual", values: &res, analytic: g) { dot(bnForward(c, x: x0, gamma: gm0, beta: b0, residual: $0).y, probe) }
+    }
+}
+
+@Test func batchNormUpdatesRunningStatisticsWithUnbiasedVarianceAndEvalUsesThem() {
+    let rows = 8, channels = 2
+    let x = randomArray(rows * channels, seed: 11, scale: 2)
+    let gamma: [Float] = [1.5, 0.5], beta: [Float] = [0.1, -0.2]
+    var rm: [Float] = [0, 0], rv: [Float] = [1, 1]
+    var y = [Float](repeating: 0, count: x.count), mean = [Float](repeating: 0, count: 2), inv = mean
+    x.withPointer { xp in gamma.withPointer { gp in beta.withPointer { bp in y.withMutablePointer { yp in
+        mean.withMutablePointer { mp in inv.withMutablePointer { ip in rm.withMutablePointer { rmp in rv.withMutablePointer { rvp in
+            batchNormForwardTrain(x: xp, rows: rows, channels: channels, gamma: gp, beta: bp, residual: nil, relu: false,
+                                  y: yp, savedMean: mp, savedInvStd: ip, runningMean: rmp, runningVar: rvp)
+        } } } }
+    } } } }
+    for j in 0..<channels {
+        let col = (0..<rows).map { Double(x[$0 * channels + j]) }
+        let m = col.reduce(0, +) / Double(rows)
+        let unbiased = col.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(rows - 1)
+        #expect(abs(Double(rm[j]) - 0.1 * m) < 1e-5)
+        #expect(abs(Double(rv[j]) - (0.9 + 0.1 * unbiased)) < 1e-5)
+    }
+    var ye = [Float](repeating: 0, count: x.count)
+    x.withPointer { xp in gamma.withPointer { gp in beta.withPointer { bp in rm.withPointer { rmp in rv.withPointer { rvp in
+        ye.withMutablePointer { yp in
+            batchNormForwardEval(x: xp, rows: rows, channels: channels, gamma: gp, beta: bp, runningMean: rmp, runningVar: rvp,
+                                 residual: nil, relu: true, y: yp)
+        }
+    } } } } }
+    for r in 0..<rows { for j in 0..<channels {
+        let e = max(0, gamma[j] * (x[r * channels + j] - rm[j]) / (rv[j] + 1e-5).squareRoot() + beta[j])
+        #expect(abs(ye[r * channels + j] - e) < 1e-5)
+    } }
+}
+
+// MARK: - Element-wise, shortcut, pooling, linear, losses
+
+@Test func reluAndResidualAddBackward() {
+    var x = randomArray(37, seed: 12)
+    let probe = randomArray(37, seed: 13)
+    func forward(_ v: [Float]) -> [Float] {
+        var y = [Float](repeating: 0, count: v.count)
+        v.withPointer { vp in y.withMutablePointer { yp in reluForward(x: vp, y: yp, count: v.count) } }
+        return y
+    }
+    let y = forward(x)
+    var dx = [Float](repeating: 0, count: x.count)
+    y.withPointer { yp in probe.withPointer { dp in dx.withMutablePointer { dxp in reluBackward(y: yp, dy: dp, dx: dxp, count: x.count) } } }
+    GradientCheck(step: 1e-3).check("relu", values: &x, analytic: dx) { dot(forward($0), probe) }
+
+    let a = randomArray(9, seed: 14), b = randomArray(9, seed: 15)
+    var sum = [Float](repeating: 0, count: 9)
+    a.withPointer { ap in b.withPointer { bp in sum.withMutablePointer { sp in residualAddForward(a: ap, b: bp, y: sp, count: 9) } } }
+    for i in 0..<9 { #expect(sum[i] == a[i] + b[i]) }
+    var da = [Float](repeating: 1, count: 9)
+    probe.withPointer { dp in da.withMutablePointer { dap in residualAddBackward(dy: dp, da: dap, count: 9) } }
+    for i in 0..<9 { #expect(da[i] == 1 + probe[i]) }
+}
+
+@Test(arguments: [(8, 8, 4, 8, 2), (7, 5, 3, 7, 2), (4, 4, 6, 6, 1)])
+func zeroPadShortcutMatchesDefinitionAndGradient(h: Int, w: Int, cin: Int, cout: Int, stride: Int) {
+    let s = ZeroPadShortcut(batch: 2, height: h, width: w, inChannels: cin, outChannels: cout, stride: stride)
+    var x = randomArray(2 * h * w * cin, seed: 16)
+    let probe = randomArray(s.outputCount, seed: 17)
+    func forward(_ v: [Float]) -> [Float] {
+        var y = [Float](repeating: .nan, count: s.outputCount)
+        v.withPointer { vp in y.withMutablePointer { yp in zeroPadShortcutForward(s, x: vp, y: yp) } }
+        return y
+    }
+    let y = forward(x)
+    for n in 0..<2 { for oy in 0..<s.outHeight { for ox in 0..<s.outWidth { for c in 0..<cout {
+        let src = c - s.padLow
+        let e: Float = (src >= 0 && src < cin) ? x[((n * h + oy * stride) * w + ox * stride) * cin + src] : 0
+        #expect(y[((n * s.outHeight + oy) * s.outWidth + ox) * cout + c] == e)
+    } } } }
+    var dx = [Float](repeating: 0, count: x.count)
+    probe.withPointer { dp in dx.withMutablePointer { dxp in zeroPadShortcutBackward(s, dy: dp, dx: dxp) } }
+    GradientCheck().check("zero-pad shortcut", values: &x, analytic: dx) { dot(forward($0), probe) }
+}
+
+@Test func globalAveragePoolingGradient() {
+    let batch = 3, pixels = 5, c = 4
+    var x = randomArray(batch * pixels * c, seed: 18)
+    let probe = randomArray(batch * c, seed: 19)
+    func forward(_ v: [Float]) -> [Float] {
+        var y = [Float](repeating: 0, count: batch * c)
+        v.withPointer { vp in y.withMutablePointer { yp in globalAvgPoolForward(x: vp, batch: batch, pixels: pixels, channels: c, y: yp) } }
+        return y
+    }
+    var dx = [Float](repeating: 0, count: x.count)
+    probe.withPointer { dp in dx.withMutablePointer { dxp in globalAvgPoolBackward(dy: dp, batch: batch, pixels: pixels, channels: c, dx: dxp) } }
+    GradientCheck().check("global average pool", values: &x, analytic: dx) { dot(forward($0), probe) }
+}
+
+@Test(arguments: [(7, 7, 3, 2, 1), (6, 5, 2, 2, 0), (5, 5, 3, 1, 1)])
+func maxPoolGradient(h: Int, w: Int, kernel: Int, stride: Int, padding: Int) {
+    let g = MaxPoolGeometry(batch: 2, height: h, width: w, channels: 3, kernel: kernel, stride: stride, padding: padding)
+    var x = randomArray(2 * h * w * 3, seed: 20)
+    let probe = randomArray(g.outputCount, seed: 21)
+    var argmax = [Int32](repeating: 0, count: g.outputCount)
+    func forward(_ v: [Float]) -> [Float] {
+        var y = [Float](repeating: 0, count: g.outputCount)
+        v.withPointer { vp in y.withMutablePointer { yp in argmax.withUnsafeMutableBufferPointer { ap in
+            maxPoolForward(g, x: vp, y: yp, argmax: ap.baseAddress!)
+        } } }
+        return y
+    }
+    _ = forward(x)
+    var dx = [Float](repeating: 0, count: x.count)
+    probe.withPointer { dp in dx.withMutablePointer { dxp in argmax.withUnsafeBufferPointer { ap in
+        maxPoolBackward(g, dy: dp, argmax: ap.baseAddress!, dx: dxp)
+    } } }
+    // Random inputs have no ties, so a small step never changes the argmax.
+    GradientCheck(step: 1e-4).check("max pool", values: &x, analytic: dx) { dot(forward($0), probe) }
+}
+
+@Test(arguments: [(3, 5, 4, 5), (2, 6, 3, 4)])
+func linearGradient(batch: Int, inFull: Int, out: Int, inActive: Int) {
+    var x = randomArray(batch * inActive, seed: 22)
+    var w = randomArray(out * inFull, seed: 23)
+    var b = randomArray(out, seed: 24)
+    let probe = randomArray(batch * out, seed: 25)
+    func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> [Float] {
+        var y = [Float](repeating: 0, count: batch * out)
+        x.withPointer { xp in w.withPointer { wp in b.withPointer { bp in y.withMutablePointer { yp in
+            linearForward(x: xp, batch: batch, inFeatures: inActive, w: wp, wStride: inFull, b: bp, outFeatures: out, y: yp)
+        } } } }
+        return y
+    }
+    var dw = [Float](repeating: 0, count: w.count), db = [Float](repeating: 0, count: out), dx = [Float](repeating: 0, count: x.count)
+    x.withPointer { xp in w.withPointer { wp in probe.withPointer { dp in
+        dw.withMutablePointer { dwp in db.withMutablePointer { dbp in dx.withMutablePointer { dxp in
+            linearBackward(x: xp, batch: batch, inFeatures: inActive, w: wp, wStride: inFull, outFeatures: out,
+                           dy: dp, dw: dwp, db: dbp, dx: dxp)
+        } } }
+    } } }
+    let (x0, w0, b0) = (x, w, b)
+    GradientCheck().check("linear dx", values: &x, analytic: dx) { dot(forward($0, w0, b0), probe) }
+    GradientCheck().check("linear dw", values: &w, analytic: dw) { dot(forward(x0, $0, b0), probe) }
+    GradientCheck().check("linear db", values: &b, analytic: db) { dot(forward(x0, w0, $0), probe) }
+    // Columns beyond the active inputs receive no gradient.
+    for o in 0..<out { for i in inActive..<inFull { #expect(dw[o * inFull + i] == 0) } }
+}
+
+@Test(arguments: [Float(0), 0.1])
+func crossEntropyGradientAndValue(smoothing: Float) {
+    let batch = 4, k = 5
+    var z = randomArray(batch * k, seed: 26, scale: 2)
+    let labels: [Int32] = [0, 3, 4, 1]
+    func loss(_ z: [Float]) -> Double {
+        Double(z.withPointer { zp in labels.withUnsafeBufferPointer { lp in
+            crossEntropyForwardBackward(logits: zp, labels: lp.baseAddress!, batch: batch, classes: k, labelSmoothing: smoothing, dlogits: nil)
+        } })
+    }
+    var dz = [Float](repeating: 0, count: z.count)
+    let value = z.withPointer { zp in labels.withUnsafeBufferPointer { lp in dz.withMutablePointer { dp in
+        crossEntropyForwardBackward(logits: zp, labels: lp.baseAddress!, batch: batch, classes: k, labelSmoothing: smoothing, dlogits: dp)
+    } } }
+    // Definition, for the value.
+    var expected = 0.0
+    for n in 0..<batch {
+        let row = (0..<k).map { Double(z[n * k + $0]) }
+        let lse = log(row.map { exp($0) }.reduce(0, +))
+        for j in 0..<k {
+            let q = (j == Int(labels[n]) ? 1 - Double(smoothing) : 0) + Double(smoothing) / Double(k)
+            expected -= q * (row[j] - lse)
+        }
+    }
+    #expect(abs(Double(value) - expected / Double(batch)) < 1e-5)
+    GradientCheck(step: 1e-3).check("cross-entropy", values: &z, analytic: dz, loss: loss)
+}
+
+@Test(arguments: [Float(1), 4])
+func klDivergenceGradientAndValue(temperature: Float) {
+    let batch = 3, k = 6
+    let t = randomArray(batch * k, seed: 27, scale: 2)
+    var s = randomArray(batch * k, seed: 28, scale: 2)
+    func loss(_ s: [Float]) -> Double {
+        Double(t.withPointer { tp in s.withPointer { sp in
+            klDivergenceForwardBackward(teacher: tp, student: sp, batch: batch, classes: k, temperature: temperature, dstudent: nil)
+        } })
+    }
+    var ds = [Float](repeating: 0, count: s.count)
+    _ = t.withPointer { tp in s.withPointer { sp in ds.withMutablePointer { dp in
+        klDivergenceForwardBackward(teacher: tp, student: sp, batch: batch, classes: k, temperature: temperature, dstudent: dp)
+    } } }
+    #expect(loss(t) < 1e-6, "KL of a distribution with itself is zero")
+    #expect(loss(s) > 0)
+    GradientCheck(step: 1e-3).check("KL T=\(temperature)", values: &s, analytic: ds, loss: loss)
+}
+
+@Test func topKCountsLabelsAmongTheLargestLogits() {
+    let z: [Float] = [0.1, 0.9, 0.5,   0.8, 0.1, 0.3,   0.2, 0.3, 0.1]
+    let labels: [Int32] = [1, 2, 0]
+    let top1 = z.withPointer { zp in labels.withUnsafeBufferPointer { topKCorrect(logits: zp, labels: $0.baseAddress!, batch: 3, classes: 3, k: 1) } }
+    let top2 = z.withPointer { zp in labels.withUnsafeBufferPointer { topKCorrect(logits: zp, labels: $0.baseAddress!, batch: 3, classes: 3, k: 2) } }
+    #expect(top1 == 1)
+    #expect(top2 == 3)
+}
