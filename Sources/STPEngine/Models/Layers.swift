@@ -1,0 +1,139 @@
+// The layers a ResNet is built from. Each owns its parameters and what its forward pass saves
+// for the backward pass; the maths lives in Kernels/. A layer runs on the first `k` channels of
+// its weights when a subnet asks for fewer, by slicing (packing a copy), never by masking.
+
+/// How batch normalisation behaves in a forward pass.
+public enum NormalizationMode: Sendable, Equatable {
+    /// Batch statistics; running statistics updated when `updateRunningStats`.
+    case train(updateRunningStats: Bool)
+    /// Running statistics, nothing saved for a backward pass.
+    case eval
+
+    public var isTraining: Bool { if case .train = self { return true } else { return false } }
+}
+
+/// Scratch memory shared by all layers of one network (layers run one at a time).
+public final class Workspace: @unchecked Sendable {
+    public let col = FloatBuffer()
+}
+
+public final class ConvLayer: @unchecked Sendable {
+    public let weight: Parameter
+    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
+    private let packed = FloatBuffer()
+    private let packedGrad = FloatBuffer()
+    private var geometry: ConvGeometry?
+    private var savedInput: UnsafePointer<Float>?
+
+    public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int) {
+        weight = Parameter(name: name + ".weight", shape: [outChannels, inChannels, kernel, kernel])
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.kernel = kernel; self.stride = stride; self.padding = padding
+    }
+
+    public func geometry(batch: Int, height: Int, width: Int, activeIn: Int, activeOut: Int) -> ConvGeometry {
+        ConvGeometry(batch: batch, height: height, width: width, inChannels: activeIn, outChannels: activeOut,
+                     kernel: kernel, stride: stride, padding: padding)
+    }
+
+    /// y [N, OH, OW, activeOut] = conv(x [N, H, W, activeIn]). x must stay valid until backward.
+    public func forward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, y: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        precondition(g.inChannels <= inChannels && g.outChannels <= outChannels, "\(weight.name): slice exceeds the layer")
+        packConvWeight(weight.pointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
+                       outChannels: g.outChannels, inChannels: g.inChannels,
+                       into: packed.ensure(count: g.outChannels * g.patchSize))
+        let col = workspace.col.ensure(count: max(workspace.col.count, g.colScratchFloats))
+        conv2dForward(g, x: x, w: packed.pointer, y: y, col: col)
+        geometry = g
+        savedInput = x
+    }
+
+    /// Accumulates the weight gradient; adds the input gradient into `dx` when given.
+    public func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, workspace: Workspace) {
+        guard let g = geometry, let x = savedInput else { preconditionFailure("\(weight.name): backward before forward") }
+        let dw = packedGrad.ensure(count: g.outChannels * g.patchSize)
+        packedGrad.zero()
+        let col = workspace.col.ensure(count: max(workspace.col.count, g.colScratchFloats))
+        conv2dBackward(g, x: x, w: packed.pointer, dy: dy, dw: dw, dx: dx, col: col)
+        unpackConvGradientAccumulate(dw, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
+                                     outChannels: g.outChannels, inChannels: g.inChannels, into: weight.grad.pointer)
+    }
+
+    public var parameterCount: Int { weight.count }
+}
+
+public final class BatchNormLayer: @unchecked Sendable {
+    public let gamma: Parameter, beta: Parameter
+    public let runningMean: StateBuffer, runningVar: StateBuffer
+    public let channels: Int
+    public var options = BatchNormOptions()
+    private let savedMean = FloatBuffer(), savedInvStd = FloatBuffer()
+    private var rows = 0, active = 0
+    private var savedX: UnsafePointer<Float>?, savedY: UnsafePointer<Float>?, savedRelu = false
+
+    public init(name: String, channels: Int) {
+        self.channels = channels
+        gamma = Parameter(name: name + ".weight", shape: [channels])
+        beta = Parameter(name: name + ".bias", shape: [channels])
+        gamma.pointer.update(repeating: 1, count: channels)
+        runningMean = StateBuffer(name: name + ".running_mean", shape: [channels], fill: 0)
+        runningVar = StateBuffer(name: name + ".running_var", shape: [channels], fill: 1)
+    }
+
+    /// y = relu?(bn(x) + residual?) over the first `active` channels of an [rows, active] tensor.
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, active: Int, residual: UnsafePointer<Float>?, relu: Bool,
+                        y: UnsafeMutablePointer<Float>, mode: NormalizationMode) {
+        precondition(active <= channels)
+        switch mode {
+        case .train(let update):
+            batchNormForwardTrain(x: x, rows: rows, channels: active, gamma: gamma.pointer, beta: beta.pointer,
+                                  residual: residual, relu: relu, y: y,
+                                  savedMean: savedMean.ensure(count: active), savedInvStd: savedInvStd.ensure(count: active),
+                                  runningMean: update ? runningMean.value.pointer : nil,
+                                  runningVar: update ? runningVar.value.pointer : nil, options: options)
+            self.rows = rows; self.active = active
+            savedX = x; savedY = UnsafePointer(y); savedRelu = relu
+        case .eval:
+            batchNormForwardEval(x: x, rows: rows, channels: active, gamma: gamma.pointer, beta: beta.pointer,
+                                 runningMean: runningMean.value.pointer, runningVar: runningVar.value.pointer,
+                                 residual: residual, relu: relu, y: y, options: options)
+            savedX = nil
+        }
+    }
+
+    /// dy is overwritten with the gradient after the ReLU mask (the residual's gradient).
+    public func backward(dy: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>) {
+        guard let x = savedX else { preconditionFailure("\(gamma.name): backward without a training forward") }
+        batchNormBackward(dy: dy, y: savedRelu ? savedY : nil, x: x, rows: rows, channels: active,
+                          gamma: gamma.pointer, savedMean: savedMean.pointer, savedInvStd: savedInvStd.pointer,
+                          dx: dx, dgamma: gamma.grad.pointer, dbeta: beta.grad.pointer)
+    }
+
+    public var parameterCount: Int { 2 * channels }
+}
+
+public final class LinearLayer: @unchecked Sendable {
+    public let weight: Parameter, bias: Parameter
+    public let inFeatures: Int, outFeatures: Int
+    private var savedX: UnsafePointer<Float>?, batch = 0, activeIn = 0
+
+    public init(name: String, inFeatures: Int, outFeatures: Int) {
+        self.inFeatures = inFeatures; self.outFeatures = outFeatures
+        weight = Parameter(name: name + ".weight", shape: [outFeatures, inFeatures])
+        bias = Parameter(name: name + ".bias", shape: [outFeatures], decays: true)
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, activeIn: Int, y: UnsafeMutablePointer<Float>) {
+        linearForward(x: x, batch: batch, inFeatures: activeIn, w: weight.pointer, wStride: inFeatures,
+                      b: bias.pointer, outFeatures: outFeatures, y: y)
+        savedX = x; self.batch = batch; self.activeIn = activeIn
+    }
+
+    public func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
+        guard let x = savedX else { preconditionFailure("\(weight.name): backward before forward") }
+        linearBackward(x: x, batch: batch, inFeatures: activeIn, w: weight.pointer, wStride: inFeatures,
+                       outFeatures: outFeatures, dy: dy, dw: weight.grad.pointer, db: bias.grad.pointer, dx: dx)
+    }
+
+    public var parameterCount: Int { weight.count + bias.count }
+}

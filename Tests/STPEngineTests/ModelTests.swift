@@ -1,0 +1,132 @@
+import Testing
+@testable import STPEngine
+
+// Counts against the literature (figures in ../shared/bench/PEERS.md) and the whole network's
+// backward pass against finite differences, for every block kind, shortcut kind and stem, and
+// for a subnet.
+
+@Test(arguments: [
+    ("resnet20", ShortcutKind.zeroPad, 40_551_040, 269_722),
+    ("resnet56", .zeroPad, 125_485_696, 853_018),
+    ("resnet20", .projection, 40_813_184, 272_474),
+    ("resnet56", .projection, 125_747_840, 855_770),
+])
+func cifarResNetCountsMatchTheLiterature(name: String, shortcut: ShortcutKind, macs: Int, params: Int) throws {
+    let spec = try ResNetSpec.named(name, shortcut: shortcut)
+    let summary = ModelSummary(spec: spec)
+    #expect(summary.totalMACs == macs)
+    #expect(summary.totalParameters == params)
+    #expect(ResNet(spec: spec).parameterCount == params, "the built network has the counted parameters")
+}
+
+@Test func imagenetResNetCountsMatchTorchvision() throws {
+    let r18 = ModelSummary(spec: try ResNetSpec.named("resnet18", classes: 1000))
+    #expect(r18.totalParameters == 11_689_512)
+    #expect(abs(Double(r18.totalMACs) / 1e9 - 1.81) < 0.01)
+    let r50 = ModelSummary(spec: try ResNetSpec.named("resnet50", classes: 1000))
+    #expect(r50.totalParameters == 25_557_032)
+    #expect(abs(Double(r50.totalMACs) / 1e9 - 4.09) < 0.01)
+}
+
+@Test func unknownModelAndImpossibleShapesAreRejected() {
+    #expect(throws: STPError.self) { try ResNetSpec.named("resnet21") }
+    #expect(throws: STPError.self) { try ResNetSpec.named("resnet20", classes: 1) }
+    #expect(throws: STPError.self) { try ResNetSpec.named("resnet50", inputSize: (2, 2)) }
+}
+
+private func tinySpec(block: BlockKind, shortcut: ShortcutKind, stem: StemKind = .cifar) -> ResNetSpec {
+    ResNetSpec(name: "tiny", block: block, stem: stem, blocksPerStage: [2, 2], stagePlanes: block == .basic ? [4, 6] : [2, 4],
+               stemWidth: 4, shortcut: shortcut, inputChannels: 2,
+               inputHeight: stem == .cifar ? 6 : 13, inputWidth: stem == .cifar ? 5 : 11, classes: 3)
+}
+
+/// Mean cross-entropy of a train-mode forward pass (running statistics untouched).
+private func loss(_ model: ResNet, _ input: [Float], _ labels: [Int32], _ batch: Int, _ subnet: SubnetSelection?) -> Double {
+    input.withPointer { ip in
+        let z = model.forward(ip, batch: batch, mode: .train(updateRunningStats: false), subnet: subnet)
+        return Double(labels.withUnsafeBufferPointer {
+            crossEntropyForwardBackward(logits: z, labels: $0.baseAddress!, batch: batch, classes: model.spec.classes, dlogits: nil)
+        })
+    }
+}
+
+private func checkModelGradients(_ spec: ResNetSpec, subnet: SubnetSelection? = nil, label: String) {
+    let batch = 4
+    let model = ResNet(spec: spec, seed: 7)
+    // Non-trivial BN parameters so that their gradients are exercised.
+    var rng = SeededRandom(seed: 3)
+    for p in model.parameters where p.shape.count == 1 { for i in 0..<p.count { p.pointer[i] += 0.2 * rng.nextGaussian() } }
+    let input = randomArray(batch * spec.inputHeight * spec.inputWidth * spec.inputChannels, seed: 8)
+    let labels: [Int32] = (0..<batch).map { Int32($0 % spec.classes) }
+
+    model.zeroGradients()
+    input.withPointer { ip in
+        let z = model.forward(ip, batch: batch, mode: .train(updateRunningStats: false), subnet: subnet)
+        var dz = [Float](repeating: 0, count: batch * spec.classes)
+        _ = labels.withUnsafeBufferPointer { lp in dz.withMutablePointer { dp in
+            crossEntropyForwardBackward(logits: z, labels: lp.baseAddress!, batch: batch, classes: spec.classes, dlogits: dp)
+        } }
+        dz.withPointer { model.backward($0) }
+    }
+    // Through many ReLUs and small-batch BN, a finite-difference step crosses a ReLU kink now
+    // and then, which spoils single elements (the kernels are checked element by element in
+    // KernelGradientTests). So each tensor is judged by the relative error of its sampled gradient
+    // vector as a whole: a wrong backward pass gives errors of order 1, kinks a few percent.
+    for p in model.parameters {
+        let analytic = p.grad.array
+        let saved = p.value.array
+        var rng = SeededRandom(seed: 11)
+        let indices = p.count <= 24 ? Array(0..<p.count) : (0..<24).map { _ in Int(rng.next() % UInt64(p.count)) }
+        var diff = 0.0, norm = 0.0
+        for i in indices {
+            let h: Float = 1e-3
+            p.pointer[i] = saved[i] + h
+            let up = loss(model, input, labels, batch, subnet)
+            p.pointer[i] = saved[i] - h
+            let down = loss(model, input, labels, batch, subnet)
+            p.pointer[i] = saved[i]
+            let numeric = (up - down) / Double(2 * h)
+            diff += (numeric - Double(analytic[i])) * (numeric - Double(analytic[i]))
+            norm += max(numeric * numeric, Double(analytic[i] * analytic[i]))
+        }
+        let relative = (diff / max(norm, 1e-12)).squareRoot()
+        #expect(relative < 0.05 || diff.squareRoot() < 1e-3, "\(label) \(p.name): relative gradient error \(relative)")
+    }
+}
+
+@Test func basicZeroPadResNetGradients() {
+    checkModelGradients(tinySpec(block: .basic, shortcut: .zeroPad), label: "basic/zero-pad")
+}
+
+@Test func basicProjectionResNetGradients() {
+    checkModelGradients(tinySpec(block: .basic, shortcut: .projection), label: "basic/projection")
+}
+
+@Test func bottleneckImagenetStemResNetGradients() {
+    checkModelGradients(tinySpec(block: .bottleneck, shortcut: .projection, stem: .imagenet), label: "bottleneck/imagenet")
+}
+
+@Test func subnetGradientsFlowOnlyIntoTheSlice() throws {
+    let spec = tinySpec(block: .basic, shortcut: .zeroPad)
+    let subnet = try SubnetSelection.fromDepths(spec, depths: [1, 2], widths: [[2], [3, 5]])
+    checkModelGradients(spec, subnet: subnet, label: "subnet")
+
+    let model = ResNet(spec: spec, seed: 1)
+    let input = randomArray(2 * 6 * 5 * 2, seed: 4)
+    model.zeroGradients()
+    input.withPointer { ip in
+        model.forward(ip, batch: 2, mode: .train(updateRunningStats: false), subnet: subnet)
+        let dz = randomArray(2 * 3, seed: 5)
+        dz.withPointer { model.backward($0) }
+    }
+    func grad(_ name: String) -> [Float] { model.parameters.first { $0.name == name }!.grad.array }
+    // Block 1 (second of stage 1) is dropped: no gradient at all.
+    #expect(grad("blocks.1.conv1.weight").allSatisfy { $0 == 0 })
+    // Block 0 keeps 2 of 4 inner channels: conv1 rows 2...3 and conv2 input columns 2...3 get nothing.
+    let w1 = grad("blocks.0.conv1.weight")   // [4, 4, 3, 3]
+    #expect(w1[(2 * 4) * 9..<(4 * 4) * 9].allSatisfy { $0 == 0 })
+    #expect(w1[0..<(2 * 4) * 9].contains { $0 != 0 })
+    let w2 = grad("blocks.0.conv2.weight")   // [4, 4, 3, 3]
+    for o in 0..<4 { for c in 2..<4 { #expect(w2[(o * 4 + c) * 9..<(o * 4 + c + 1) * 9].allSatisfy { $0 == 0 }) } }
+    #expect(grad("blocks.0.bn1.weight")[2...].allSatisfy { $0 == 0 })
+}
