@@ -1,0 +1,142 @@
+// A run directory holds one training run:
+//
+//   checkpoint.safetensors   weights, BN statistics and optimiser state after the last saved epoch
+//   run.json                 the RunRecord: configuration, RNG state, progress, metrics history
+//   metrics.jsonl            one JSON object per line, appended as training goes (MetricsLog)
+//   log.txt                  the human-readable log
+//
+// The checkpoint's `__metadata__` repeats the model name, epochs and steps from run.json, so that
+// a checkpoint and a record from different runs (or a save interrupted between the two files)
+// are caught before resuming rather than producing silently wrong training.
+
+import Foundation
+
+public struct RunDirectory: Sendable, Equatable {
+    public enum File: String, CaseIterable, Sendable {
+        case checkpoint = "checkpoint.safetensors"
+        case record = "run.json"
+        case metrics = "metrics.jsonl"
+        case log = "log.txt"
+    }
+
+    /// Keys the checkpoint metadata shares with run.json.
+    public static let modelKey = "model"
+    public static let epochsKey = "epochs_completed"
+    public static let stepsKey = "steps_completed"
+    public static let formatKey = "stp_format"
+
+    public let path: String
+
+    public init(path: String) {
+        self.path = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+    }
+
+    public func path(of file: File) -> String { path + "/" + file.rawValue }
+    public var checkpointPath: String { path(of: .checkpoint) }
+    public var recordPath: String { path(of: .record) }
+    public var metricsPath: String { path(of: .metrics) }
+    public var logPath: String { path(of: .log) }
+
+    public func exists(_ file: File) -> Bool { FileManager.default.fileExists(atPath: path(of: file)) }
+
+    /// The run files present, in layout order.
+    public var existingFiles: [File] { File.allCases.filter(exists) }
+
+    /// True when the directory already holds (part of) a run.
+    public var holdsRun: Bool { exists(.record) || exists(.checkpoint) }
+
+    // MARK: Creating and opening
+
+    /// Makes a directory for a new run. Refuses a directory that already holds a run unless
+    /// `overwrite` is set, in which case that run's files (and only those) are removed.
+    @discardableResult
+    public static func create(at path: String, overwrite: Bool = false) throws -> RunDirectory {
+        let run = RunDirectory(path: path)
+        try AtomicFile.createDirectory(run.path)
+        let present = run.existingFiles
+        if !present.isEmpty {
+            guard overwrite else {
+                throw STPError.file(.checkpoint, run.path,
+                                    "already holds a run (\(present.map(\.rawValue).joined(separator: ", "))); resume it, choose another directory, or ask to overwrite it")
+            }
+            for file in present {
+                guard unlink(run.path(of: file)) == 0 else {
+                    throw STPError.file(.io, run.path(of: file), "cannot remove the old run's file: \(AtomicFile.errnoText())")
+                }
+            }
+            try AtomicFile.syncDirectory(run.path, for: run.path)
+        }
+        return run
+    }
+
+    /// Opens an existing run for resuming: the directory must hold both a checkpoint and a record.
+    public static func open(at path: String) throws -> RunDirectory {
+        let run = RunDirectory(path: path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: run.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw STPError.file(.checkpoint, run.path, "expected a run directory, but there is no such directory")
+        }
+        let missing = [File.checkpoint, .record].filter { !run.exists($0) }
+        guard missing.isEmpty else {
+            throw STPError.file(.checkpoint, run.path,
+                                "expected a run directory holding \(File.checkpoint.rawValue) and \(File.record.rawValue), but \(missing.map(\.rawValue).joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") missing")
+        }
+        return run
+    }
+
+    // MARK: Saving and loading
+
+    /// The metadata a checkpoint of `record` carries (plus `extra`, which may not override it).
+    public static func checkpointMetadata(for record: RunRecord, extra: [String: String] = [:]) -> [String: String] {
+        extra.merging([
+            modelKey: record.model.name,
+            epochsKey: String(record.epochsCompleted),
+            stepsKey: String(record.stepsCompleted),
+            formatKey: String(record.formatVersion),
+        ]) { _, ours in ours }
+    }
+
+    /// Saves the checkpoint and then the record, each atomically. If the process dies between
+    /// the two, `load()` reports the disagreement instead of resuming from mixed state.
+    public func save(tensors: [SafeTensor], record: RunRecord, extraMetadata: [String: String] = [:]) throws {
+        try SafeTensorsFile.write(tensors: tensors,
+                                  metadata: RunDirectory.checkpointMetadata(for: record, extra: extraMetadata),
+                                  to: checkpointPath)
+        try record.write(to: recordPath)
+    }
+
+    public func readRecord() throws -> RunRecord { try RunRecord.read(path: recordPath) }
+    public func readCheckpoint() throws -> SafeTensorsFile { try SafeTensorsFile.read(path: checkpointPath) }
+
+    /// Reads both files and checks that they belong together.
+    public func load() throws -> (record: RunRecord, checkpoint: SafeTensorsFile) {
+        let record = try readRecord()
+        let checkpoint = try readCheckpoint()
+        try RunDirectory.verify(checkpoint: checkpoint, record: record, recordPath: recordPath)
+        return (record, checkpoint)
+    }
+
+    /// Throws unless the checkpoint's metadata names the record's model (and, when present,
+    /// the same epoch and step counts).
+    public static func verify(checkpoint: SafeTensorsFile, record: RunRecord, recordPath: String) throws {
+        guard let model = checkpoint.metadata[modelKey] else {
+            throw STPError.file(.checkpoint, checkpoint.path,
+                                "expected \"\(modelKey)\" in the __metadata__ (this checkpoint was not saved by stp); \(recordPath) says the model is \"\(record.model.name)\"")
+        }
+        guard model == record.model.name else {
+            throw STPError.file(.checkpoint, checkpoint.path,
+                                "checkpoint is of model \"\(model)\" but \(recordPath) records model \"\(record.model.name)\"; the two files come from different runs")
+        }
+        for (key, expected) in [(epochsKey, record.epochsCompleted), (stepsKey, record.stepsCompleted)] {
+            guard let text = checkpoint.metadata[key] else { continue }
+            guard Int(text) == expected else {
+                throw STPError.file(.checkpoint, checkpoint.path,
+                                    "checkpoint has \(key) = \(text) but \(recordPath) records \(expected); the save was interrupted between the two files or they come from different runs")
+            }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
