@@ -37,7 +37,7 @@ func cifarResNetCountsMatchTheLiterature(name: String, shortcut: ShortcutKind, m
 private func tinySpec(block: BlockKind, shortcut: ShortcutKind, stem: StemKind = .cifar) -> ResNetSpec {
     ResNetSpec(name: "tiny", block: block, stem: stem, blocksPerStage: [2, 2], stagePlanes: block == .basic ? [4, 6] : [2, 4],
                stemWidth: 4, shortcut: shortcut, inputChannels: 2,
-               inputHeight: stem == .cifar ? 6 : 13, inputWidth: stem == .cifar ? 5 : 11, classes: 3)
+               inputHeight: stem == .cifar ? 8 : 17, inputWidth: stem == .cifar ? 7 : 15, classes: 3)
 }
 
 /// Mean cross-entropy of a train-mode forward pass (running statistics untouched).
@@ -51,7 +51,7 @@ private func loss(_ model: ResNet, _ input: [Float], _ labels: [Int32], _ batch:
 }
 
 private func checkModelGradients(_ spec: ResNetSpec, subnet: SubnetSelection? = nil, label: String) {
-    let batch = 4
+    let batch = 8
     let model = ResNet(spec: spec, seed: 7)
     // Non-trivial BN parameters so that their gradients are exercised.
     var rng = SeededRandom(seed: 3)
@@ -68,30 +68,40 @@ private func checkModelGradients(_ spec: ResNetSpec, subnet: SubnetSelection? = 
         } }
         dz.withPointer { model.backward($0) }
     }
-    // Through many ReLUs and small-batch BN, a finite-difference step crosses a ReLU kink now
-    // and then, which spoils single elements (the kernels are checked element by element in
-    // KernelGradientTests). So each tensor is judged by the relative error of its sampled gradient
-    // vector as a whole: a wrong backward pass gives errors of order 1, kinks a few percent.
+    // Through many ReLUs, a finite-difference step now and then crosses a ReLU kink, which
+    // spoils that element's difference quotient (the kernels themselves are checked element by
+    // element in KernelGradientTests, and the whole ResNet-20 exactly against PyTorch in
+    // PyTorchFixtureTests). Such elements are mostly recognised because the quotients at two step
+    // sizes disagree, and skipped; a kink inside both steps goes unnoticed, so up to 1 in 20 of
+    // the compared elements may differ. A wrong backward pass spoils far more than that.
+    var skipped = 0, compared = 0, mismatched = 0
+    var firstMismatches = [String]()
     for p in model.parameters {
         let analytic = p.grad.array
         let saved = p.value.array
         var rng = SeededRandom(seed: 11)
-        let indices = p.count <= 24 ? Array(0..<p.count) : (0..<24).map { _ in Int(rng.next() % UInt64(p.count)) }
-        var diff = 0.0, norm = 0.0
-        for i in indices {
-            let h: Float = 1e-3
+        let indices = p.count <= 16 ? Array(0..<p.count) : (0..<16).map { _ in Int(rng.next() % UInt64(p.count)) }
+        func quotient(_ i: Int, _ h: Float) -> Double {
             p.pointer[i] = saved[i] + h
             let up = loss(model, input, labels, batch, subnet)
             p.pointer[i] = saved[i] - h
             let down = loss(model, input, labels, batch, subnet)
             p.pointer[i] = saved[i]
-            let numeric = (up - down) / Double(2 * h)
-            diff += (numeric - Double(analytic[i])) * (numeric - Double(analytic[i]))
-            norm += max(numeric * numeric, Double(analytic[i] * analytic[i]))
+            return (up - down) / Double(2 * h)
         }
-        let relative = (diff / max(norm, 1e-12)).squareRoot()
-        #expect(relative < 0.05 || diff.squareRoot() < 1e-3, "\(label) \(p.name): relative gradient error \(relative)")
+        for i in indices {
+            let coarse = quotient(i, 6e-4), fine = quotient(i, 3e-4)
+            if abs(coarse - fine) > 0.03 * max(abs(coarse), abs(fine)) + 2e-4 { skipped += 1; continue }
+            compared += 1
+            let a = Double(analytic[i])
+            if abs(a - fine) > 2e-3 + 0.05 * max(abs(a), abs(fine)) {
+                mismatched += 1
+                if firstMismatches.count < 5 { firstMismatches.append("\(p.name)[\(i)]: analytic \(a), numeric \(fine)") }
+            }
+        }
     }
+    #expect(skipped * 4 < compared, "\(label): too many elements near a kink (\(skipped) skipped, \(compared) compared)")
+    #expect(mismatched * 20 <= compared, "\(label): \(mismatched) of \(compared) elements differ: \(firstMismatches)")
 }
 
 @Test func basicZeroPadResNetGradients() {
@@ -112,7 +122,7 @@ private func checkModelGradients(_ spec: ResNetSpec, subnet: SubnetSelection? = 
     checkModelGradients(spec, subnet: subnet, label: "subnet")
 
     let model = ResNet(spec: spec, seed: 1)
-    let input = randomArray(2 * 6 * 5 * 2, seed: 4)
+    let input = randomArray(2 * 8 * 7 * 2, seed: 4)
     model.zeroGradients()
     input.withPointer { ip in
         model.forward(ip, batch: 2, mode: .train(updateRunningStats: false), subnet: subnet)
