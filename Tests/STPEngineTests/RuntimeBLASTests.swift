@@ -34,9 +34,9 @@ private let sse = CPUFeatures(modelName: "x", flags: ["sse2", "ssse3"], logicalC
             ("Prescott", avx512, [core: ""], .keep, .setByUser("")),
             ("SkylakeX", avx512, [core: "SkylakeX", marker: "Prescott"], .keep, .autoSelected(from: "Prescott")),
             ("Haswell", avx2, [core: "Haswell", marker: "Nehalem"], .keep, .autoSelected(from: "Nehalem")),
-            // Marker without the variable (someone unset it): never loop, but treat as fresh detection
-            // only if the core is fine; a generic core would re-exec once more with the variable set.
+            // Marker without the variable (someone unset it): never re-exec a second time.
             ("SkylakeX", avx512, [marker: "Prescott"], .keep, .detected),
+            ("Prescott", avx512, [marker: "Prescott"], .keep, .detected),
         ]
         for (name, cpu, env, action, origin) in cases {
             let d = D.decide(corename: name, features: cpu, environment: env)

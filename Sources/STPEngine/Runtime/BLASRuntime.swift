@@ -88,6 +88,12 @@ public struct BLASCoreDecision: Equatable, Sendable {
             return BLASCoreDecision(action: .keep, origin: .setByUser(user),
                                     reason: "\(coreTypeVariable)=\(user) set by user")
         }
+        if environment[markerVariable] != nil {
+            // The marker without the variable: something removed OPENBLAS_CORETYPE after our
+            // re-exec. Never re-execute a second time.
+            return BLASCoreDecision(action: .keep, origin: .detected,
+                                    reason: "\(markerVariable) set without \(coreTypeVariable); not re-executing again")
+        }
         guard isGeneric(corename) else {
             return BLASCoreDecision(action: .keep, origin: .detected, reason: "detected by OpenBLAS")
         }
