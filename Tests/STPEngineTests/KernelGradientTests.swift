@@ -5,13 +5,34 @@ import Foundation
 // Forward results against plain reference loops, and backward passes against finite differences,
 // for every kernel, over several shapes (stride 2, odd sizes, padding 0, 1x1, 5x5, chunked).
 
-private func convForward(_ g: ConvGeometry, _ x: [Float], _ w: [Float]) -> [Float] {
+private func convForward(_ g: ConvGeometry, _ x: [Float], _ w: [Float], workers: Int = 1) -> [Float] {
     var y = [Float](repeating: 0, count: g.outputCount)
-    var col = [Float](repeating: 0, count: max(1, g.colScratchFloats))
+    var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers)))
     x.withPointer { xp in w.withPointer { wp in y.withMutablePointer { yp in col.withMutablePointer { cp in
-        conv2dForward(g, x: xp, w: wp, y: yp, col: cp)
+        conv2dForward(g, x: xp, w: wp, y: yp, col: cp, workers: workers)
     } } } }
     return y
+}
+
+/// dw and dx of one backward pass with `workers` workers; dx starts at `dxStart` and is
+/// accumulated into when `accumulate`.
+private func convBackward(_ g: ConvGeometry, _ x: [Float], _ w: [Float], _ dy: [Float], workers: Int,
+                          accumulate: Bool = false, dxStart: Float = .nan) -> (dw: [Float], dx: [Float]) {
+    var dw = [Float](repeating: 0, count: w.count)
+    var dx = [Float](repeating: dxStart, count: x.count)
+    let need = backwardDataScratchFloats(g, workers: workers)
+    var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers), need.col))
+    var flipped = [Float](repeating: 0, count: max(1, need.flipped))
+    var scratch = [Float](repeating: .nan, count: max(1, g.weightGradientScratchFloats(workers: workers)))
+    x.withPointer { xp in w.withPointer { wp in dy.withPointer { dyp in
+        dw.withMutablePointer { dwp in dx.withMutablePointer { dxp in col.withMutablePointer { cp in scratch.withMutablePointer { sp in
+            flipped.withMutablePointer { fp in
+                conv2dBackwardWeights(g, x: xp, dy: dyp, dw: dwp, col: cp, dwScratch: sp, workers: workers)
+                conv2dBackwardData(g, w: wp, dy: dyp, dx: dxp, accumulate: accumulate, col: cp, flipped: fp, workers: workers)
+            }
+        } } } }
+    } } }
+    return (dw, dx)
 }
 
 /// Direct convolution, the definition, in Double.
@@ -58,14 +79,18 @@ func conv2dMatchesReferenceAndFiniteDifferences(_ name: String) {
     let ref = convReference(g, x, w)
     for i in 0..<y.count { #expect(abs(y[i] - ref[i]) <= 1e-4 * (1 + abs(ref[i])), "\(name) forward at \(i)") }
 
-    var dw = [Float](repeating: 0, count: w.count)
-    var dx = [Float](repeating: 0, count: x.count)
-    var col = [Float](repeating: 0, count: max(1, g.colScratchFloats))
-    x.withPointer { xp in w.withPointer { wp in probe.withPointer { dyp in
-        dw.withMutablePointer { dwp in dx.withMutablePointer { dxp in col.withMutablePointer { cp in
-            conv2dBackward(g, x: xp, w: wp, dy: dyp, dw: dwp, dx: dxp, col: cp)
-        } } }
-    } } }
+    let (dw, dx) = convBackward(g, x, w, probe, workers: 1)
+    // Accumulating adds the same gradient to what dx held.
+    let (_, dxPlusOne) = convBackward(g, x, w, probe, workers: 2, accumulate: true, dxStart: 1)
+    for i in 0..<dx.count { #expect(abs(dxPlusOne[i] - (1 + dx[i])) <= 1e-5 * (1 + abs(dx[i])), "\(name) accumulated dx") }
+    // Splitting the images across workers gives the same result up to summation order.
+    for workers in [2, 3] {
+        let yw = convForward(g, x, w, workers: workers)
+        for i in 0..<y.count { #expect(abs(yw[i] - y[i]) <= 1e-5 * (1 + abs(y[i])), "\(name) forward, \(workers) workers") }
+        let (dw2, dx2) = convBackward(g, x, w, probe, workers: workers)
+        for i in 0..<dw.count { #expect(abs(dw2[i] - dw[i]) <= 1e-4 * (1 + abs(dw[i])), "\(name) dw, \(workers) workers") }
+        for i in 0..<dx.count { #expect(abs(dx2[i] - dx[i]) <= 1e-5 * (1 + abs(dx[i])), "\(name) dx, \(workers) workers") }
+    }
     let wFixed = w, xFixed = x
     GradientCheck().check("\(name) dx", values: &x, analytic: dx) { dot(convForward(g, $0, wFixed), probe) }
     GradientCheck().check("\(name) dw", values: &w, analytic: dw) { dot(convForward(g, xFixed, $0), probe) }

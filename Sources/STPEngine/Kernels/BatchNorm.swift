@@ -23,29 +23,50 @@ public struct BatchNormOptions: Sendable {
     }
 }
 
-/// Per-channel sums of x and of (x - shift)^2 when `shift` is given, accumulated in Double over
-/// blocks of rows so that a 131,072-row batch keeps full float precision.
+/// Per-channel reductions over rows, split across workers. `accumulate(r0, r1, partial)` adds
+/// the rows r0..<r1 into `partial` (`width` floats, zeroed before each call); each worker runs it
+/// on blocks of 256 rows and adds the blocks into Double totals, so a 131,072-row batch keeps full
+/// float precision. Totals are combined in worker order: the result is deterministic.
+func reduceRows(_ rows: Int, width: Int, into totals: UnsafeMutablePointer<Double>,
+                _ accumulate: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+    let workers = rows < parallelRowThreshold ? 1 : ComputeThreads.workers
+    let perWorker = UnsafeMutablePointer<Double>.allocate(capacity: workers * width)
+    perWorker.initialize(repeating: 0, count: workers * width)
+    defer { perWorker.deallocate() }
+    parallelWorkers(workers) { w in
+        let range = splitRange(rows, parts: workers, w)
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: width)
+        defer { partial.deallocate() }
+        let mine = perWorker + w * width
+        var r0 = range.lowerBound
+        while r0 < range.upperBound {
+            let r1 = min(range.upperBound, r0 + 256)
+            partial.update(repeating: 0, count: width)
+            accumulate(r0, r1, partial)
+            for j in 0..<width { mine[j] += Double(partial[j]) }
+            r0 = r1
+        }
+    }
+    for j in 0..<width { totals[j] = 0 }
+    for w in 0..<workers { for j in 0..<width { totals[j] += perWorker[w * width + j] } }
+}
+
+/// Per-channel sums of x, or of (x - center)^2 when `center` is given.
 private func channelSums(_ x: UnsafePointer<Float>, rows: Int, channels c: Int,
                          center: UnsafePointer<Double>?, into sums: UnsafeMutablePointer<Double>) {
-    let block = 256
-    let partial = UnsafeMutablePointer<Float>.allocate(capacity: c)
     let centerF = UnsafeMutablePointer<Float>.allocate(capacity: c)
-    defer { partial.deallocate(); centerF.deallocate() }
-    for j in 0..<c { sums[j] = 0; centerF[j] = center.map { Float($0[j]) } ?? 0 }
-    var r0 = 0
-    while r0 < rows {
-        let r1 = min(rows, r0 + block)
-        partial.update(repeating: 0, count: c)
+    defer { centerF.deallocate() }
+    for j in 0..<c { centerF[j] = center.map { Float($0[j]) } ?? 0 }
+    let squared = center != nil
+    reduceRows(rows, width: c, into: sums) { r0, r1, partial in
         for r in r0..<r1 {
             let row = x + r * c
-            if center != nil {
+            if squared {
                 for j in 0..<c { let d = row[j] - centerF[j]; partial[j] += d * d }
             } else {
                 for j in 0..<c { partial[j] += row[j] }
             }
         }
-        for j in 0..<c { sums[j] += Double(partial[j]) }
-        r0 = r1
     }
 }
 
@@ -129,34 +150,23 @@ public func batchNormBackward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<
                               savedMean: UnsafePointer<Float>, savedInvStd: UnsafePointer<Float>,
                               dx: UnsafeMutablePointer<Float>,
                               dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>) {
-    if let y {
-        parallelRows(rows) { r0, r1 in
+    // sum g and sum g * (x - mean) per channel.
+    let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c)
+    defer { sums.deallocate() }
+    reduceRows(rows, width: 2 * c, into: sums) { r0, r1, partial in
+        // The ReLU mask is applied in the same pass as the sums.
+        if let y {
             for i in (r0 * c)..<(r1 * c) where y[i] <= 0 { dy[i] = 0 }
         }
-    }
-    // sum g and sum g * xhat per channel, in blocks of rows as for the statistics.
-    let sumG = UnsafeMutablePointer<Double>.allocate(capacity: c)
-    let sumGX = UnsafeMutablePointer<Double>.allocate(capacity: c)
-    let pG = UnsafeMutablePointer<Float>.allocate(capacity: c)
-    let pGX = UnsafeMutablePointer<Float>.allocate(capacity: c)
-    defer { sumG.deallocate(); sumGX.deallocate(); pG.deallocate(); pGX.deallocate() }
-    sumG.initialize(repeating: 0, count: c)
-    sumGX.initialize(repeating: 0, count: c)
-    var r0 = 0
-    while r0 < rows {
-        let r1 = min(rows, r0 + 256)
-        pG.update(repeating: 0, count: c)
-        pGX.update(repeating: 0, count: c)
         for r in r0..<r1 {
             let gr = dy + r * c, xr = x + r * c
             for j in 0..<c {
-                pG[j] += gr[j]
-                pGX[j] += gr[j] * (xr[j] - savedMean[j])
+                partial[j] += gr[j]
+                partial[c + j] += gr[j] * (xr[j] - savedMean[j])
             }
         }
-        for j in 0..<c { sumG[j] += Double(pG[j]); sumGX[j] += Double(pGX[j]) }
-        r0 = r1
     }
+    let sumG = sums, sumGX = sums + c
     let a = UnsafeMutablePointer<Float>.allocate(capacity: c)   // gamma * invStd
     let b = UnsafeMutablePointer<Float>.allocate(capacity: c)   // mean(g)
     let d = UnsafeMutablePointer<Float>.allocate(capacity: c)   // mean(g * xhat) * invStd

@@ -6,10 +6,13 @@
 //
 //   forward:   y[p, o]   = sum_k col[p, k] * w[o, k]          p = (n, oy, ox), k = (ky, kx, c)
 //   backward:  dw[o, k] += sum_p dy[p, o] * col[p, k]
-//              dcol[p, k] = sum_o dy[p, o] * w[o, k];  dx = col2im(dcol)   (accumulated into dx)
+//              dx = (accumulate ? dx : 0) + input gradient, computed
+//                - for stride 1 as a convolution of dy with the flipped, transposed weights
+//                  (no col2im scatter, and dx is written directly by the GEMM);
+//                - otherwise as dcol = dy * w followed by col2im.
 //
 // A 1x1, stride-1, unpadded convolution needs no im2col: the input already is the col matrix.
-// Images are processed in chunks so that the col buffer stays bounded (ConvGeometry.chunkImages).
+// Images are split across workers and processed in chunks so that the col buffer stays bounded.
 
 public struct ConvGeometry: Equatable, Sendable {
     public var batch: Int, height: Int, width: Int, inChannels: Int
@@ -34,16 +37,31 @@ public struct ConvGeometry: Equatable, Sendable {
     /// Multiply-accumulates of one forward pass.
     public var macs: Int { batch * outHeight * outWidth * outChannels * patchSize }
 
-    /// Images per chunk so that one chunk's col matrix holds at most `maxColFloats` floats.
-    public func chunkImages() -> Int {
+    /// Images per chunk for one of `workers` workers, so that a chunk's col matrix holds at most
+    /// `maxColFloats` floats.
+    public func chunkImages(workers: Int = 1) -> Int {
         let perImage = outHeight * outWidth * patchSize
-        return max(1, min(batch, maxColFloats / max(perImage, 1)))
+        let perWorker = (batch + workers - 1) / workers
+        return max(1, min(perWorker, maxColFloats / max(perImage, 1)))
     }
 
-    /// Floats of col scratch this convolution needs.
-    public var colScratchFloats: Int { isPointwise ? 0 : chunkImages() * outHeight * outWidth * patchSize }
+    /// Workers that have something to do: never more than there are images (or rows, 1x1).
+    public func activeWorkers(_ workers: Int) -> Int {
+        isPointwise ? max(1, min(workers, batch * outHeight * outWidth / 64)) : max(1, min(workers, batch))
+    }
 
-    public static let defaultMaxColFloats = 6 * 1024 * 1024
+    /// Floats of col scratch one worker needs.
+    public func colFloatsPerWorker(workers: Int) -> Int {
+        isPointwise ? 0 : chunkImages(workers: activeWorkers(workers)) * outHeight * outWidth * patchSize
+    }
+
+    /// Floats of col scratch for all workers (the `col` argument of forward and backward).
+    public func colScratchFloats(workers: Int = 1) -> Int { activeWorkers(workers) * colFloatsPerWorker(workers: workers) }
+
+    /// Floats of the per-worker weight-gradient partial sums (the `dwScratch` argument of backward).
+    public func weightGradientScratchFloats(workers: Int = 1) -> Int { (activeWorkers(workers) - 1) * outChannels * patchSize }
+
+    public static let defaultMaxColFloats = 4 * 1024 * 1024
 }
 
 /// Unfolds `images` images of x (NHWC) into col[(n, oy, ox), (ky, kx, c)], zero outside the image.
@@ -95,58 +113,154 @@ func col2imAccumulate(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometr
     }
 }
 
-/// y = conv(x, w). `col` must hold `g.colScratchFloats` floats.
+/// y = conv(x, w). Images are split across `workers`; `col` must hold
+/// `g.colScratchFloats(workers:)` floats.
 public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                          y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>) {
+                          y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
+                          workers requested: Int = 1, accumulate: Bool = false) {
+    let beta: Float = accumulate ? 1 : 0
     let rowsPerImage = g.outHeight * g.outWidth
+    let workers = g.activeWorkers(requested)
     if g.isPointwise {
-        sgemm(transA: false, transB: true, m: g.batch * rowsPerImage, n: g.outChannels, k: g.patchSize,
-              a: x, lda: g.patchSize, b: w, ldb: g.patchSize, beta: 0, c: y, ldc: g.outChannels)
+        let rows = g.batch * rowsPerImage
+        parallelWorkers(workers) { wk in
+            let r = splitRange(rows, parts: workers, wk)
+            sgemm(transA: false, transB: true, m: r.count, n: g.outChannels, k: g.patchSize,
+                  a: x + r.lowerBound * g.patchSize, lda: g.patchSize, b: w, ldb: g.patchSize,
+                  beta: beta, c: y + r.lowerBound * g.outChannels, ldc: g.outChannels)
+        }
         return
     }
-    let chunk = g.chunkImages()
-    var n0 = 0
-    while n0 < g.batch {
-        let images = min(chunk, g.batch - n0)
-        im2col(x + n0 * g.height * g.width * g.inChannels, images: images, g, col: col)
-        sgemm(transA: false, transB: true, m: images * rowsPerImage, n: g.outChannels, k: g.patchSize,
-              a: col, lda: g.patchSize, b: w, ldb: g.patchSize,
-              beta: 0, c: y + n0 * rowsPerImage * g.outChannels, ldc: g.outChannels)
-        n0 += images
+    let chunk = g.chunkImages(workers: workers)
+    let colPerWorker = g.colFloatsPerWorker(workers: requested)
+    parallelWorkers(workers) { wk in
+        let images = splitRange(g.batch, parts: workers, wk)
+        let myCol = col + wk * colPerWorker
+        var n0 = images.lowerBound
+        while n0 < images.upperBound {
+            let count = min(chunk, images.upperBound - n0)
+            im2col(x + n0 * g.height * g.width * g.inChannels, images: count, g, col: myCol)
+            sgemm(transA: false, transB: true, m: count * rowsPerImage, n: g.outChannels, k: g.patchSize,
+                  a: myCol, lda: g.patchSize, b: w, ldb: g.patchSize,
+                  beta: beta, c: y + n0 * rowsPerImage * g.outChannels, ldc: g.outChannels)
+            n0 += count
+        }
     }
 }
 
-/// dw += conv weight gradient; dx += input gradient when `dx` is given.
-public func conv2dBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                           dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
-                           dx: UnsafeMutablePointer<Float>?, col: UnsafeMutablePointer<Float>) {
+/// dw += the weight gradient. `col` holds `g.colScratchFloats(workers:)` floats and `dwScratch`
+/// `g.weightGradientScratchFloats(workers:)`.
+public func conv2dBackwardWeights(_ g: ConvGeometry, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                  dw: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
+                                  dwScratch: UnsafeMutablePointer<Float>?, workers requested: Int = 1) {
     let rowsPerImage = g.outHeight * g.outWidth
+    let workers = g.activeWorkers(requested)
+    let dwCount = g.outChannels * g.patchSize
+    precondition(workers == 1 || dwScratch != nil, "conv2dBackwardWeights: dwScratch needed for \(workers) workers")
+    // Worker 0 accumulates into dw; the others into their own partial sums, added at the end.
+    func target(_ wk: Int) -> UnsafeMutablePointer<Float> { wk == 0 ? dw : dwScratch! + (wk - 1) * dwCount }
     if g.isPointwise {
         let rows = g.batch * rowsPerImage
-        sgemm(transA: true, transB: false, m: g.outChannels, n: g.patchSize, k: rows,
-              a: dy, lda: g.outChannels, b: x, ldb: g.patchSize, beta: 1, c: dw, ldc: g.patchSize)
-        if let dx {
-            sgemm(transA: false, transB: false, m: rows, n: g.patchSize, k: g.outChannels,
-                  a: dy, lda: g.outChannels, b: w, ldb: g.patchSize, beta: 1, c: dx, ldc: g.patchSize)
+        parallelWorkers(workers) { wk in
+            let r = splitRange(rows, parts: workers, wk)
+            sgemm(transA: true, transB: false, m: g.outChannels, n: g.patchSize, k: r.count,
+                  a: dy + r.lowerBound * g.outChannels, lda: g.outChannels, b: x + r.lowerBound * g.patchSize,
+                  ldb: g.patchSize, beta: wk == 0 ? 1 : 0, c: target(wk), ldc: g.patchSize)
+        }
+    } else {
+        let chunk = g.chunkImages(workers: workers)
+        let colPerWorker = g.colFloatsPerWorker(workers: requested)
+        parallelWorkers(workers) { wk in
+            let images = splitRange(g.batch, parts: workers, wk)
+            let myCol = col + wk * colPerWorker
+            var n0 = images.lowerBound
+            var first = true
+            while n0 < images.upperBound {
+                let count = min(chunk, images.upperBound - n0)
+                im2col(x + n0 * g.height * g.width * g.inChannels, images: count, g, col: myCol)
+                sgemm(transA: true, transB: false, m: g.outChannels, n: g.patchSize, k: count * rowsPerImage,
+                      a: dy + n0 * rowsPerImage * g.outChannels, lda: g.outChannels, b: myCol, ldb: g.patchSize,
+                      beta: (wk > 0 && first) ? 0 : 1, c: target(wk), ldc: g.patchSize)
+                first = false
+                n0 += count
+            }
+        }
+    }
+    for wk in 1..<max(workers, 1) {
+        let part = target(wk)
+        for i in 0..<dwCount { dw[i] += part[i] }
+    }
+}
+
+/// The geometry of the input-gradient convolution of a stride-1 convolution: dy convolved with
+/// the flipped weights, input and output channels swapped, padding k - 1 - p.
+public func transposedGeometry(_ g: ConvGeometry) -> ConvGeometry {
+    var t = ConvGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, inChannels: g.outChannels,
+                         outChannels: g.inChannels, kernel: g.kernelH, stride: 1, padding: g.kernelH - 1 - g.padding)
+    t.kernelW = g.kernelW
+    t.maxColFloats = g.maxColFloats
+    return t
+}
+
+/// Whether the input gradient is computed as a convolution (stride 1, square kernel, padding < k).
+public func usesTransposedConvolution(_ g: ConvGeometry) -> Bool {
+    !g.isPointwise && g.stride == 1 && g.kernelH == g.kernelW && g.padding < g.kernelH
+}
+
+/// wt [Cin, KH, KW, Cout] = w [Cout, KH, KW, Cin] flipped in space, for transposedGeometry.
+public func flipTransposeConvWeight(_ w: UnsafePointer<Float>, _ g: ConvGeometry, into wt: UnsafeMutablePointer<Float>) {
+    let kh = g.kernelH, kw = g.kernelW, cin = g.inChannels, cout = g.outChannels
+    for o in 0..<cout { for ky in 0..<kh { for kx in 0..<kw { for c in 0..<cin {
+        wt[((c * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)) * cout + o] = w[((o * kh + ky) * kw + kx) * cin + c]
+    } } } }
+}
+
+/// Floats of scratch conv2dBackwardData needs in `col` (and in `flipped`, for stride 1).
+public func backwardDataScratchFloats(_ g: ConvGeometry, workers: Int) -> (col: Int, flipped: Int) {
+    if usesTransposedConvolution(g) {
+        return (transposedGeometry(g).colScratchFloats(workers: workers), g.outChannels * g.patchSize)
+    }
+    return (g.colScratchFloats(workers: workers), 0)
+}
+
+/// dx = (accumulate ? dx : 0) + the input gradient.
+public func conv2dBackwardData(_ g: ConvGeometry, w: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                               dx: UnsafeMutablePointer<Float>, accumulate: Bool,
+                               col: UnsafeMutablePointer<Float>, flipped: UnsafeMutablePointer<Float>?,
+                               workers requested: Int = 1) {
+    let rowsPerImage = g.outHeight * g.outWidth
+    let workers = g.activeWorkers(requested)
+    if g.isPointwise {
+        let rows = g.batch * rowsPerImage
+        parallelWorkers(workers) { wk in
+            let r = splitRange(rows, parts: workers, wk)
+            sgemm(transA: false, transB: false, m: r.count, n: g.patchSize, k: g.outChannels,
+                  a: dy + r.lowerBound * g.outChannels, lda: g.outChannels, b: w, ldb: g.patchSize,
+                  beta: accumulate ? 1 : 0, c: dx + r.lowerBound * g.patchSize, ldc: g.patchSize)
         }
         return
     }
-    let chunk = g.chunkImages()
-    var n0 = 0
-    while n0 < g.batch {
-        let images = min(chunk, g.batch - n0)
-        let rows = images * rowsPerImage
-        let dyChunk = dy + n0 * rowsPerImage * g.outChannels
-        im2col(x + n0 * g.height * g.width * g.inChannels, images: images, g, col: col)
-        sgemm(transA: true, transB: false, m: g.outChannels, n: g.patchSize, k: rows,
-              a: dyChunk, lda: g.outChannels, b: col, ldb: g.patchSize, beta: 1, c: dw, ldc: g.patchSize)
-        if let dx {
-            // col is free again: reuse it for the input-gradient patches.
-            sgemm(transA: false, transB: false, m: rows, n: g.patchSize, k: g.outChannels,
-                  a: dyChunk, lda: g.outChannels, b: w, ldb: g.patchSize, beta: 0, c: col, ldc: g.patchSize)
-            col2imAccumulate(col, images: images, g, dx: dx + n0 * g.height * g.width * g.inChannels)
+    if usesTransposedConvolution(g), let flipped {
+        flipTransposeConvWeight(w, g, into: flipped)
+        conv2dForward(transposedGeometry(g), x: dy, w: flipped, y: dx, col: col, workers: requested, accumulate: accumulate)
+        return
+    }
+    let chunk = g.chunkImages(workers: workers)
+    let colPerWorker = g.colFloatsPerWorker(workers: requested)
+    let imageSize = g.height * g.width * g.inChannels
+    parallelWorkers(workers) { wk in
+        let images = splitRange(g.batch, parts: workers, wk)
+        if !accumulate { (dx + images.lowerBound * imageSize).update(repeating: 0, count: images.count * imageSize) }
+        let myCol = col + wk * colPerWorker
+        var n0 = images.lowerBound
+        while n0 < images.upperBound {
+            let count = min(chunk, images.upperBound - n0)
+            sgemm(transA: false, transB: false, m: count * rowsPerImage, n: g.patchSize, k: g.outChannels,
+                  a: dy + n0 * rowsPerImage * g.outChannels, lda: g.outChannels, b: w, ldb: g.patchSize,
+                  beta: 0, c: myCol, ldc: g.patchSize)
+            col2imAccumulate(myCol, images: count, g, dx: dx + n0 * imageSize)
+            n0 += count
         }
-        n0 += images
     }
 }
 

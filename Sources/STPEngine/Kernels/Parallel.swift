@@ -1,15 +1,39 @@
 import Dispatch
+import Synchronization
+import CBLAS
 
-// Row-parallel loops for the memory-bound kernels (normalisation, pooling, im2col). They run
-// between GEMM calls, never during one, so OpenBLAS's threads and these never compete.
+// The engine's own parallelism. The engine splits every layer's work (images of a convolution,
+// rows of a normalisation) across `ComputeThreads.workers` Dispatch workers and runs OpenBLAS
+// single-threaded inside each, rather than letting OpenBLAS thread each GEMM: between GEMMs
+// OpenBLAS's idle threads spin (sched_yield) and steal the cores from the memory-bound kernels,
+// and the small per-layer GEMMs of a CIFAR ResNet scale better split by image than by tile.
+// So exactly one level of parallelism is active at any time.
 
-/// Work below this many rows runs on the calling thread: dispatch costs more than it saves.
-let parallelRowThreshold = 4096
+public enum ComputeThreads {
+    private static let configured = Mutex<Int?>(nil)
 
-nonisolated(unsafe) var engineWorkerCount: Int = {
-    let n = sysconfNumberOfProcessors()
-    return max(1, n)
-}()
+    /// Number of workers (default: the logical cores this process may use).
+    public static var workers: Int {
+        configured.withLock { value in
+            if let value { return value }
+            let n = defaultWorkers()
+            value = n
+            stp_openblas_set_num_threads(1)
+            return n
+        }
+    }
+
+    /// Sets the number of workers; OpenBLAS stays single-threaded inside them.
+    public static func set(workers n: Int) {
+        configured.withLock { $0 = max(1, n) }
+        stp_openblas_set_num_threads(1)
+    }
+
+    static func defaultWorkers() -> Int {
+        let n = CPUFeatures.current().logicalCores
+        return max(1, n)
+    }
+}
 
 /// Wraps a value that the caller guarantees is used without data races.
 struct UncheckedSendable<T>: @unchecked Sendable {
@@ -17,29 +41,37 @@ struct UncheckedSendable<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
+/// Work below this many rows runs on the calling thread: dispatch costs more than it saves.
+let parallelRowThreshold = 4096
+
+/// Runs body(worker) for worker in 0..<count concurrently (count <= ComputeThreads.workers).
+@inline(__always)
+func parallelWorkers(_ count: Int, _ body: (Int) -> Void) {
+    if count <= 1 { body(0); return }
+    withoutActuallyEscaping(body) { body in
+        let shared = UncheckedSendable(body)
+        DispatchQueue.concurrentPerform(iterations: count) { shared.value($0) }
+    }
+}
+
+/// Splits 0..<total into `parts` contiguous ranges; part i gets range(i).
+@inline(__always)
+func splitRange(_ total: Int, parts: Int, _ i: Int) -> Range<Int> {
+    let per = total / parts, extra = total % parts
+    let start = i * per + min(i, extra)
+    return start..<(start + per + (i < extra ? 1 : 0))
+}
+
 /// Splits 0..<rows into contiguous ranges, one per worker, and runs `body` on each.
 @inline(__always)
 func parallelRows(_ rows: Int, _ body: (Int, Int) -> Void) {
-    let workers = engineWorkerCount
+    let workers = ComputeThreads.workers
     if workers <= 1 || rows < parallelRowThreshold {
         body(0, rows)
         return
     }
-    let per = (rows + workers - 1) / workers
-    withoutActuallyEscaping(body) { body in
-        // The ranges are disjoint, so sharing the kernel's pointers across workers is safe.
-        let shared = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let r0 = w * per, r1 = min(rows, r0 + per)
-            if r0 < r1 { shared.value(r0, r1) }
-        }
+    parallelWorkers(workers) { w in
+        let r = splitRange(rows, parts: workers, w)
+        if !r.isEmpty { body(r.lowerBound, r.upperBound) }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-func sysconfNumberOfProcessors() -> Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
-#else
-import Foundation
-func sysconfNumberOfProcessors() -> Int { ProcessInfo.processInfo.activeProcessorCount }
-#endif

@@ -15,6 +15,12 @@ public enum NormalizationMode: Sendable, Equatable {
 /// Scratch memory shared by all layers of one network (layers run one at a time).
 public final class Workspace: @unchecked Sendable {
     public let col = FloatBuffer()
+    public let weightGradientScratch = FloatBuffer()
+
+    /// Grows (never shrinks) `buffer` to at least `count` floats.
+    static func reserve(_ buffer: FloatBuffer, _ count: Int) -> UnsafeMutablePointer<Float> {
+        buffer.ensure(count: max(buffer.count, count))
+    }
 }
 
 public final class ConvLayer: @unchecked Sendable {
@@ -22,6 +28,7 @@ public final class ConvLayer: @unchecked Sendable {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     private let packed = FloatBuffer()
     private let packedGrad = FloatBuffer()
+    private let flippedWeight = FloatBuffer()
     private var geometry: ConvGeometry?
     private var savedInput: UnsafePointer<Float>?
 
@@ -42,21 +49,33 @@ public final class ConvLayer: @unchecked Sendable {
         packConvWeight(weight.pointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
                        outChannels: g.outChannels, inChannels: g.inChannels,
                        into: packed.ensure(count: g.outChannels * g.patchSize))
-        let col = workspace.col.ensure(count: max(workspace.col.count, g.colScratchFloats))
-        conv2dForward(g, x: x, w: packed.pointer, y: y, col: col)
+        let workers = ComputeThreads.workers
+        let col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
+        conv2dForward(g, x: x, w: packed.pointer, y: y, col: col, workers: workers)
         geometry = g
         savedInput = x
     }
 
-    /// Accumulates the weight gradient; adds the input gradient into `dx` when given.
-    public func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, workspace: Workspace) {
+    /// Accumulates the weight gradient; writes the input gradient into `dx` when given (adds it
+    /// to what `dx` holds when `accumulate`).
+    public func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, accumulate: Bool = false,
+                         workspace: Workspace) {
         guard let g = geometry, let x = savedInput else { preconditionFailure("\(weight.name): backward before forward") }
+        let workers = ComputeThreads.workers
         let dw = packedGrad.ensure(count: g.outChannels * g.patchSize)
         packedGrad.zero()
-        let col = workspace.col.ensure(count: max(workspace.col.count, g.colScratchFloats))
-        conv2dBackward(g, x: x, w: packed.pointer, dy: dy, dw: dw, dx: dx, col: col)
+        let scratch = Workspace.reserve(workspace.weightGradientScratch, g.weightGradientScratchFloats(workers: workers))
+        var col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
+        conv2dBackwardWeights(g, x: x, dy: dy, dw: dw, col: col, dwScratch: scratch, workers: workers)
         unpackConvGradientAccumulate(dw, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
                                      outChannels: g.outChannels, inChannels: g.inChannels, into: weight.grad.pointer)
+        if let dx {
+            let need = backwardDataScratchFloats(g, workers: workers)
+            col = Workspace.reserve(workspace.col, need.col)
+            let flipped = need.flipped > 0 ? flippedWeight.ensure(count: need.flipped) : nil
+            conv2dBackwardData(g, w: packed.pointer, dy: dy, dx: dx, accumulate: accumulate, col: col,
+                               flipped: flipped, workers: workers)
+        }
     }
 
     public var parameterCount: Int { weight.count }

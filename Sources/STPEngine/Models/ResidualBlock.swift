@@ -134,11 +134,9 @@ public final class ResidualBlock: @unchecked Sendable {
             units[i].bn.backward(dy: dyAct, dx: dConv)
             if i > 0 {
                 let dPrev = t2.ensure(count: geometries[i - 1].outputCount)
-                t2.zero()
                 units[i].conv.backward(dy: dConv, dx: dPrev, workspace: workspace)
                 dyAct = dPrev
             } else {
-                dIn.update(repeating: 0, count: inputCount)
                 units[0].conv.backward(dy: dConv, dx: dIn, workspace: workspace)
             }
         }
@@ -153,7 +151,7 @@ public final class ResidualBlock: @unchecked Sendable {
             let g = geometries[units.count]
             let dConv = t1.ensure(count: g.outputCount)
             p.bn.backward(dy: dOut, dx: dConv)
-            p.conv.backward(dy: dConv, dx: dIn, workspace: workspace)
+            p.conv.backward(dy: dConv, dx: dIn, accumulate: true, workspace: workspace)
         }
     }
 }
