@@ -58,13 +58,21 @@ private func channelSums(_ x: UnsafePointer<Float>, rows: Int, channels c: Int,
     defer { centerF.deallocate() }
     for j in 0..<c { centerF[j] = center.map { Float($0[j]) } ?? 0 }
     let squared = center != nil
+    let cv = vectorPart(c)
     reduceRows(rows, width: c, into: sums) { r0, r1, partial in
         for r in r0..<r1 {
             let row = x + r * c
+            var j = 0
             if squared {
-                for j in 0..<c { let d = row[j] - centerF[j]; partial[j] += d * d }
+                while j < cv {
+                    let d = load8(row + j) - load8(centerF + j)
+                    store8(load8(partial + j) + d * d, partial + j)
+                    j += 8
+                }
+                while j < c { let d = row[j] - centerF[j]; partial[j] += d * d; j += 1 }
             } else {
-                for j in 0..<c { partial[j] += row[j] }
+                while j < cv { store8(load8(partial + j) + load8(row + j), partial + j); j += 8 }
+                while j < c { partial[j] += row[j]; j += 1 }
             }
         }
     }
@@ -124,20 +132,30 @@ private func batchNormApply(x: UnsafePointer<Float>, rows: Int, channels c: Int,
         scale[j] = gamma[j] * invStd[j]
         shift[j] = beta[j] - mean[j] * scale[j]
     }
+    let cv = vectorPart(c)
     parallelRows(rows) { r0, r1 in
         for r in r0..<r1 {
             let xr = x + r * c, yr = y + r * c
+            var j = 0
+            while j < cv {
+                var v = load8(xr + j) * load8(scale + j) + load8(shift + j)
+                if let residual { v += load8(residual + r * c + j) }
+                if relu { v = v.replacing(with: 0, where: v .< 0) }
+                store8(v, yr + j)
+                j += 8
+            }
+            if j == c { continue }
             if let residual {
                 let rr = residual + r * c
                 if relu {
-                    for j in 0..<c { yr[j] = max(0, xr[j] * scale[j] + shift[j] + rr[j]) }
+                    for j in j..<c { yr[j] = max(0, xr[j] * scale[j] + shift[j] + rr[j]) }
                 } else {
-                    for j in 0..<c { yr[j] = xr[j] * scale[j] + shift[j] + rr[j] }
+                    for j in j..<c { yr[j] = xr[j] * scale[j] + shift[j] + rr[j] }
                 }
             } else if relu {
-                for j in 0..<c { yr[j] = max(0, xr[j] * scale[j] + shift[j]) }
+                for j in j..<c { yr[j] = max(0, xr[j] * scale[j] + shift[j]) }
             } else {
-                for j in 0..<c { yr[j] = xr[j] * scale[j] + shift[j] }
+                for j in j..<c { yr[j] = xr[j] * scale[j] + shift[j] }
             }
         }
     }
@@ -153,16 +171,28 @@ public func batchNormBackward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<
     // sum g and sum g * (x - mean) per channel.
     let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c)
     defer { sums.deallocate() }
+    let cv = vectorPart(c)
+    let meanF = UnsafeMutablePointer(mutating: savedMean)
     reduceRows(rows, width: 2 * c, into: sums) { r0, r1, partial in
-        // The ReLU mask is applied in the same pass as the sums.
-        if let y {
-            for i in (r0 * c)..<(r1 * c) where y[i] <= 0 { dy[i] = 0 }
-        }
         for r in r0..<r1 {
             let gr = dy + r * c, xr = x + r * c
-            for j in 0..<c {
+            var j = 0
+            while j < cv {
+                var g = load8(gr + j)
+                if let y {
+                    // The ReLU mask is applied in the same pass as the sums.
+                    g = g.replacing(with: 0, where: load8(y + r * c + j) .<= 0)
+                    store8(g, gr + j)
+                }
+                store8(load8(partial + j) + g, partial + j)
+                store8(load8(partial + c + j) + g * (load8(xr + j) - load8(meanF + j)), partial + c + j)
+                j += 8
+            }
+            while j < c {
+                if let y, y[r * c + j] <= 0 { gr[j] = 0 }
                 partial[j] += gr[j]
                 partial[c + j] += gr[j] * (xr[j] - savedMean[j])
+                j += 1
             }
         }
     }
@@ -185,7 +215,13 @@ public func batchNormBackward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<
     parallelRows(rows) { r0, r1 in
         for r in r0..<r1 {
             let gr = dy + r * c, xr = x + r * c, dr = dx + r * c
-            for j in 0..<c { dr[j] = a[j] * (gr[j] - b[j] - (xr[j] - savedMean[j]) * d[j]) }
+            var j = 0
+            while j < cv {
+                let v = load8(a + j) * (load8(gr + j) - load8(b + j) - (load8(xr + j) - load8(meanF + j)) * load8(d + j))
+                store8(v, dr + j)
+                j += 8
+            }
+            while j < c { dr[j] = a[j] * (gr[j] - b[j] - (xr[j] - savedMean[j]) * d[j]); j += 1 }
         }
     }
 }

@@ -65,24 +65,35 @@ public struct ConvGeometry: Equatable, Sendable {
 }
 
 /// Unfolds `images` images of x (NHWC) into col[(n, oy, ox), (ky, kx, c)], zero outside the image.
+/// For each output pixel and kernel row, the kw taps are adjacent in both
+/// the image and the col row, so they are copied as one run where the row lies inside the image.
 func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, col: UnsafeMutablePointer<Float>) {
     let c = g.inChannels, oh = g.outHeight, ow = g.outWidth, k = g.patchSize
+    let kw = g.kernelW, run = kw * c
     for n in 0..<images {
         let image = x + n * g.height * g.width * c
         for oy in 0..<oh {
             for ox in 0..<ow {
                 var dst = col + ((n * oh + oy) * ow + ox) * k
+                let ix0 = ox * g.stride - g.padding
+                let wholeRow = ix0 >= 0 && ix0 + kw <= g.width
                 for ky in 0..<g.kernelH {
                     let iy = oy * g.stride - g.padding + ky
-                    for kx in 0..<g.kernelW {
-                        let ix = ox * g.stride - g.padding + kx
-                        if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
-                            dst.update(from: image + (iy * g.width + ix) * c, count: c)
-                        } else {
-                            dst.update(repeating: 0, count: c)
+                    if iy < 0 || iy >= g.height {
+                        dst.update(repeating: 0, count: run)
+                    } else if wholeRow {
+                        dst.update(from: image + (iy * g.width + ix0) * c, count: run)
+                    } else {
+                        for kx in 0..<kw {
+                            let ix = ix0 + kx
+                            if ix >= 0 && ix < g.width {
+                                (dst + kx * c).update(from: image + (iy * g.width + ix) * c, count: c)
+                            } else {
+                                (dst + kx * c).update(repeating: 0, count: c)
+                            }
                         }
-                        dst += c
                     }
+                    dst += run
                 }
             }
         }
