@@ -38,6 +38,16 @@ private func fakeCIFAR10Archive(extra: [(name: String, contents: [UInt8])] = [])
         #expect(DownloadableDataset.mnist.files.map(\.name) == MNISTLoader.fileStems.map { $0 + ".gz" })
     }
 
+    @Test func sourceLocations() throws {
+        let c10 = DownloadableDataset.cifar10.files[0]
+        let mn = DownloadableDataset.mnist.files[1]
+        #expect(try DataDownloader.location(of: c10, dataset: .cifar10, source: "https://m.org/c.tgz") == "https://m.org/c.tgz")
+        #expect(try DataDownloader.location(of: c10, dataset: .cifar10, source: "https://m.org/d/") == "https://m.org/d/cifar-10-binary.tar.gz")
+        #expect(try DataDownloader.location(of: mn, dataset: .mnist, source: "http://m.org/mnist") == "http://m.org/mnist/train-labels-idx1-ubyte.gz")
+        #expect(try DataDownloader.location(of: c10, dataset: .cifar10, source: "file:///x/c.tgz") == "/x/c.tgz")
+        #expect(try DataDownloader.location(of: c10, dataset: .cifar10, source: "/tmp") == "/tmp/cifar-10-binary.tar.gz")
+    }
+
     @Test func unpacksAVerifiedLocalArchive() throws {
         let dir = DataTempDir()
         defer { dir.cleanup() }
