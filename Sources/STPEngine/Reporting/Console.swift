@@ -12,6 +12,8 @@ import Glibc
 
 public final class Console: Sendable {
     public static let standardError = Console(fileDescriptor: 2)
+    /// Machine-readable output (JSON lines); never carries a status line.
+    public static let standardOutput = Console(fileDescriptor: 1)
 
     public let fileDescriptor: Int32
     /// Whether the descriptor is a terminal (status lines are redrawn only then).

@@ -1,0 +1,91 @@
+import Foundation
+
+// `stp bench`: throughput of a training step or of inference for a model and batch size, on
+// random inputs, as the median of timed iterations after warm-up, with peak memory. Timing is
+// reported, never asserted: benchmarks are not tests.
+
+public struct BenchmarkOptions: Codable, Sendable {
+    public enum Mode: String, Codable, Sendable, CaseIterable { case train, infer }
+    public var model: String = "resnet20"
+    public var shortcut: ShortcutKind = .zeroPad
+    public var batch: Int = 128
+    public var mode: Mode = .train
+    public var warmup: Int = 2
+    public var iterations: Int = 10
+    public var imageSize: Int = 32
+    public var channels: Int = 3
+    public var classes: Int = 10
+    public init() {}
+}
+
+public struct BenchmarkResult: Codable, Sendable {
+    public struct Spread: Codable, Sendable { public var min: Double; public var median: Double; public var max: Double }
+    public var model: String
+    public var mode: String
+    public var batch: Int
+    public var iterations: Int
+    public var imagesPerSecond: Spread
+    public var millisecondsPerBatch: Spread
+    public var peakRSSMiB: Double
+    public var blasCore: String
+    public var blasThreads: Int
+    public var macsPerImage: Int
+
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}
+
+public enum Benchmark {
+    public static func run(_ o: BenchmarkOptions, progress: ((Int, Int) -> Void)? = nil) throws -> BenchmarkResult {
+        guard o.batch >= 1, o.iterations >= 1, o.warmup >= 0 else {
+            throw STPError(.argument, "bench needs --batch >= 1, --iterations >= 1 and --warmup >= 0")
+        }
+        let spec = try ResNetSpec.named(o.model, inputChannels: o.channels, classes: o.classes,
+                                        inputSize: (o.imageSize, o.imageSize), shortcut: o.shortcut)
+        let model = ResNet(spec: spec, seed: 1)
+        let optimizer = SGD(parameters: model.parameters, options: SGDOptions())
+        var rng = SeededRandom(seed: 2)
+        let input = FloatBuffer(count: o.batch * o.imageSize * o.imageSize * o.channels)
+        for i in 0..<input.count { input[i] = rng.nextGaussian() }
+        let labels = (0..<o.batch).map { _ in Int32(rng.next() % UInt64(o.classes)) }
+        let dz = FloatBuffer(count: o.batch * o.classes)
+
+        func once() {
+            switch o.mode {
+            case .train:
+                model.zeroGradients()
+                let z = model.forward(input.pointer, batch: o.batch, mode: .train(updateRunningStats: true))
+                _ = labels.withUnsafeBufferPointer {
+                    crossEntropyForwardBackward(logits: z, labels: $0.baseAddress!, batch: o.batch, classes: o.classes, dlogits: dz.pointer)
+                }
+                model.backward(dz.pointer)
+                optimizer.step(model.parameters, learningRate: 0.01)
+            case .infer:
+                model.forward(input.pointer, batch: o.batch, mode: .eval)
+            }
+        }
+        for i in 0..<o.warmup { once(); progress?(i + 1, o.warmup + o.iterations) }
+        var seconds = [Double]()
+        for i in 0..<o.iterations {
+            let t0 = monotonicSeconds()
+            once()
+            seconds.append(monotonicSeconds() - t0)
+            progress?(o.warmup + i + 1, o.warmup + o.iterations)
+        }
+        seconds.sort()
+        let median = seconds.count % 2 == 1 ? seconds[seconds.count / 2]
+            : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2
+        let rates = BenchmarkResult.Spread(min: Double(o.batch) / seconds.last!, median: Double(o.batch) / median,
+                                           max: Double(o.batch) / seconds.first!)
+        let ms = BenchmarkResult.Spread(min: seconds.first! * 1000, median: median * 1000, max: seconds.last! * 1000)
+        return BenchmarkResult(model: o.model, mode: o.mode.rawValue, batch: o.batch, iterations: o.iterations,
+                               imagesPerSecond: rates, millisecondsPerBatch: ms,
+                               peakRSSMiB: Double(ProcessMemory.peakResidentBytes()) / 1_048_576,
+                               blasCore: BLASRuntime.currentCorename(), blasThreads: BLASRuntime.threadCount,
+                               macsPerImage: ModelSummary(spec: spec).totalMACs)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+// `stp eval RUN_DIR`: rebuilds the network a run saved and evaluates it on its test set (or on
+// another data set of the same shape) with BN in eval mode.
+
+public struct EvalJobOptions: Sendable {
+    public var runPath: String
+    /// Evaluate on this data spec instead of the run's own.
+    public var data: String?
+    public var batch: Int = 256
+    public init(runPath: String) { self.runPath = runPath }
+}
+
+public struct EvalReport: Codable, Sendable {
+    public var run: String
+    public var model: String
+    public var data: String
+    public var epochs: Int
+    public var result: EvaluationResult
+}
+
+public enum EvalJob {
+    public static func run(_ options: EvalJobOptions) throws -> EvalReport {
+        let run = try RunDirectory.open(at: options.runPath)
+        let (record, checkpoint) = try run.load()
+        guard let configText = record.configuration[Trainer.configKey] else {
+            throw STPError(.checkpoint, "\(run.recordPath): no '\(Trainer.configKey)'; not a run written by stp train")
+        }
+        let config = try TrainingConfig.fromJSON(configText, source: run.recordPath)
+        let dataSpec = options.data ?? config.data
+        let data = try DataSource(parsing: dataSpec).load()
+        let spec = try config.modelSpec(for: data.test)
+        let model = ResNet(spec: spec)
+        try ModelState.load(model, optimizer: nil, from: checkpoint)
+        var normalization = Normalization.compute(from: data.train)
+        if let text = record.configuration[Trainer.normalizationKey],
+           let saved = try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8)) {
+            normalization = saved
+        }
+        guard options.batch >= 1 else { throw STPError(.argument, "--batch must be at least 1") }
+        let loader = BatchLoader.evaluation(dataset: data.test, batchSize: options.batch, normalization: normalization)
+        let result = evaluate(model, loader: loader)
+        return EvalReport(run: options.runPath, model: config.model, data: dataSpec, epochs: record.epochsCompleted, result: result)
+    }
+}

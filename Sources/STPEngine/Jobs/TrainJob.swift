@@ -1,0 +1,96 @@
+import Foundation
+
+// `stp train` (and, until the explorer exists, `stp` with no arguments): a training run with a
+// progress bar on a terminal (plain lines otherwise), one summary line per epoch, metrics as JSON
+// lines in the run directory, a checkpoint after every epoch, and a clean stop on Ctrl-C.
+
+public struct TrainJobOptions: Sendable {
+    public var config = TrainingConfig()
+    /// Where to write the run; nil picks runs/DATE-TIME-MODEL-DATA.
+    public var runPath: String?
+    public var resumePath: String?
+    public var overwrite = false
+    /// Also print each epoch's metrics as one JSON line on standard output.
+    public var jsonLines = false
+    public init() {}
+}
+
+public enum TrainJob {
+    public static func defaultRunPath(model: String, data: String) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let kind = data.split(separator: ":").first.map(String.init) ?? "data"
+        return "runs/\(formatter.string(from: Date()))-\(model)-\(kind)"
+    }
+
+    @discardableResult
+    public static func run(_ options: TrainJobOptions, console: Console = .standardError) throws -> RunRecord {
+        let blas = BLASRuntime.status()
+        console.writeLine(blas.logLine)
+        if let alarm = blas.alarm { console.writeLine(alarm) }
+
+        let trainer: Trainer
+        if let resume = options.resumePath {
+            trainer = try Trainer.resume(runPath: resume)
+            console.writeLine("resuming \(resume) at epoch \(trainer.record.epochsCompleted + 1), step \(trainer.record.stepsCompleted % trainer.stepsPerEpoch + 1) of \(trainer.stepsPerEpoch)")
+        } else {
+            let t0 = monotonicSeconds()
+            let data = try DataSource(parsing: options.config.data).load()
+            console.writeLine("data: \(options.config.data): \(data.train.count) train / \(data.test.count) test images, \(data.train.height)x\(data.train.width)x\(data.train.channels), \(data.train.classCount) classes (loaded in \(String(format: "%.1f", monotonicSeconds() - t0)) s)")
+            let path = options.runPath ?? defaultRunPath(model: options.config.model, data: options.config.data)
+            trainer = try Trainer(config: options.config, data: data, runPath: path, overwrite: options.overwrite)
+        }
+        let config = trainer.config
+        let summary = ModelSummary(spec: trainer.spec)
+        console.writeLine("model: \(config.model) (\(config.shortcut.rawValue) shortcuts), \(formatCount(summary.totalParameters)) parameters, \(formatSI(summary.totalMACs)) MACs per image")
+        console.writeLine("training: \(config.epochs) epochs x \(trainer.stepsPerEpoch) steps of \(config.batchSize), SGD lr \(config.schedule.base) \(config.schedule.kind.rawValue), momentum \(config.optimizer.momentum)\(config.optimizer.nesterov ? " (Nesterov)" : ""), weight decay \(config.optimizer.weightDecay), seed \(config.seed)")
+        if let run = trainer.runDirectory { console.writeLine("run directory: \(run.path)") }
+        if trainer.isFinished {
+            console.writeLine("nothing to do: the run already completed its \(config.epochs) epochs")
+            return trainer.record
+        }
+
+        Interrupts.install()
+        defer { Interrupts.uninstall() }
+        var bar: ProgressBar?
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try trainer.train(events: { event in
+            switch event {
+            case .step(let p):
+                if bar == nil || p.step == 0 {
+                    bar = ProgressBar(label: "epoch \(p.epoch + 1)/\(p.totalEpochs)", total: p.stepsPerEpoch, unit: "img", console: console)
+                }
+                bar?.update(completed: p.step + 1, items: (p.step + 1) * config.batchSize, fields: [
+                    ("loss", String(format: "%.3f", p.runningLoss)),
+                    ("acc", String(format: "%.1f%%", 100 * p.runningTop1)),
+                    ("lr", String(format: "%.4f", p.learningRate)),
+                ])
+            case .evaluating:
+                bar?.finish()
+                bar = nil
+            case .epochFinished(let m):
+                console.writeLine(String(format: "epoch %d/%d  train loss %.4f acc %.2f%%  test loss %.4f top-1 %.2f%% top-5 %.2f%%  lr %.4f  %.0f img/s  %@",
+                                         m.epoch, config.epochs, m.trainLoss, 100 * m.trainTop1, m.testLoss, 100 * m.testTop1,
+                                         100 * m.testTop5, m.learningRate, m.imagesPerSecond, ProgressFormat.duration(m.seconds)))
+                if options.jsonLines, let line = try? encoder.encode(m) {
+                    Console.standardOutput.writeLine(String(decoding: line, as: UTF8.self))
+                }
+            case .checkpointSaved:
+                break
+            case .stopped(let epoch, let step):
+                bar?.finish()
+                bar = nil
+                let dir = trainer.runDirectory?.path ?? "(not saved)"
+                console.writeLine("stopped at epoch \(epoch + 1), step \(step) of \(trainer.stepsPerEpoch); checkpoint saved in \(dir)")
+                console.writeLine("continue with: stp train --resume \(dir)")
+            }
+        }, shouldStop: { Interrupts.stopRequested })
+        if trainer.isFinished, let last = trainer.record.history.last {
+            console.writeLine(String(format: "done: test top-1 %.2f%% after %d epochs in %@; run saved in %@",
+                                     100 * last.testTop1, last.epoch, ProgressFormat.duration(trainer.record.wallSeconds),
+                                     trainer.runDirectory?.path ?? "-"))
+        }
+        return trainer.record
+    }
+}

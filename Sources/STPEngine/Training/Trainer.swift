@@ -1,0 +1,200 @@
+import Foundation
+
+// A training run: builds the model and pipeline from a TrainingConfig, trains with SGD, evaluates
+// after every epoch, writes metrics and checkpoints to a run directory, and resumes from one.
+// The caller observes progress through events and can ask it to stop between steps (Ctrl-C);
+// stopping saves a checkpoint at the exact step, and --resume continues from there with the same
+// batch order (the order of every epoch is a function of seed and epoch alone).
+
+public struct StepProgress: Sendable {
+    public var epoch: Int           // 0-based
+    public var step: Int            // 0-based, within the epoch
+    public var stepsPerEpoch: Int
+    public var totalEpochs: Int
+    public var learningRate: Float
+    public var runningLoss: Double
+    public var runningTop1: Double
+    public var imagesPerSecond: Double
+    public var elapsedInEpoch: Double
+}
+
+public enum TrainingEvent: Sendable {
+    case step(StepProgress)
+    case evaluating(epoch: Int)
+    case epochFinished(EpochMetrics)
+    case checkpointSaved(path: String, epoch: Int, step: Int)
+    case stopped(epoch: Int, step: Int)
+}
+
+public final class Trainer: @unchecked Sendable {
+    public let config: TrainingConfig
+    public let data: DataSplits
+    public let spec: ResNetSpec
+    public let model: ResNet
+    public let optimizer: SGD
+    public let trainLoader: BatchLoader
+    public let testLoader: BatchLoader
+    public let runDirectory: RunDirectory?
+    public private(set) var record: RunRecord
+    private var metricsLog: MetricsLog?
+
+    public static let normalizationKey = "normalization"
+    public static let configKey = "training_config"
+
+    /// A new run. `runPath` nil trains without saving anything.
+    public convenience init(config: TrainingConfig, data: DataSplits, runPath: String?, overwrite: Bool = false) throws {
+        try config.validate()
+        let run = try runPath.map { try RunDirectory.create(at: $0, overwrite: overwrite) }
+        try self.init(config: config, data: data, run: run, checkpoint: nil, record: nil)
+    }
+
+    /// Continues the run saved in `runPath`.
+    public static func resume(runPath: String) throws -> Trainer {
+        let run = try RunDirectory.open(at: runPath)
+        let (record, checkpoint) = try run.load()
+        guard let configText = record.configuration[configKey] else {
+            throw STPError(.checkpoint, "\(run.recordPath): no '\(configKey)' in configuration; not a run written by stp train")
+        }
+        let config = try TrainingConfig.fromJSON(configText, source: run.recordPath)
+        let data = try DataSource(parsing: config.data).load()
+        guard data.train.count == record.data.trainCount, data.test.count == record.data.testCount else {
+            throw STPError(.checkpoint, "\(run.recordPath): the run was trained on \(record.data.trainCount)/\(record.data.testCount) images of \(config.data), but it now has \(data.train.count)/\(data.test.count)")
+        }
+        return try Trainer(config: config, data: data, run: run, checkpoint: checkpoint, record: record)
+    }
+
+    private init(config: TrainingConfig, data: DataSplits, run: RunDirectory?, checkpoint: SafeTensorsFile?, record: RunRecord?) throws {
+        self.config = config
+        self.data = data
+        spec = try config.modelSpec(for: data.train)
+        model = ResNet(spec: spec, seed: config.seed)
+        optimizer = SGD(parameters: model.parameters, options: config.optimizer)
+        let normalization: Normalization
+        if let text = record?.configuration[Trainer.normalizationKey] {
+            guard let decoded = try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8)) else {
+                throw STPError(.checkpoint, "\(run?.recordPath ?? "run.json"): unreadable '\(Trainer.normalizationKey)'")
+            }
+            normalization = decoded
+        } else {
+            normalization = Normalization.compute(from: data.train)
+        }
+        trainLoader = BatchLoader(dataset: data.train, batchSize: config.batchSize, normalization: normalization,
+                                  augmentation: config.augmentation, seed: config.seed, shuffle: true, dropLast: true)
+        guard trainLoader.batchesPerEpoch >= 1 else {
+            throw STPError(.argument, "--batch \(config.batchSize) is larger than the training set (\(data.train.count) images)")
+        }
+        testLoader = BatchLoader.evaluation(dataset: data.test, batchSize: config.batchSize, normalization: normalization)
+        runDirectory = run
+        if let checkpoint {
+            try ModelState.load(model, optimizer: optimizer, from: checkpoint)
+        }
+        if let record {
+            self.record = record
+        } else {
+            let normText = String(decoding: try JSONEncoder().encode(normalization), as: UTF8.self)
+            self.record = RunRecord(
+                model: .init(name: config.model, options: ["shortcut": config.shortcut.rawValue,
+                                                           "parameters": String(model.parameterCount),
+                                                           "macs": String(ModelSummary(spec: spec).totalMACs)]),
+                data: .init(name: data.train.name, path: nil, trainCount: data.train.count, testCount: data.test.count,
+                            options: ["spec": config.data]),
+                seed: config.seed, epochsCompleted: 0, stepsCompleted: 0, totalEpochs: config.epochs,
+                rng: SeededRandom(seed: config.seed), configuration: [Trainer.configKey: try config.jsonString(),
+                                                                      Trainer.normalizationKey: normText],
+                wallSeconds: 0, history: [])
+        }
+        if let run {
+            metricsLog = try MetricsLog(path: run.metricsPath)
+        }
+    }
+
+    public var stepsPerEpoch: Int { trainLoader.batchesPerEpoch }
+    public var isFinished: Bool { record.stepsCompleted >= config.epochs * stepsPerEpoch }
+
+    public func learningRate(atStep step: Int) -> Float {
+        var schedule = config.schedule
+        schedule.totalEpochs = Double(config.epochs)
+        return schedule.rate(atEpoch: Double(step) / Double(stepsPerEpoch))
+    }
+
+    /// One SGD step on `pixels`/`labels` with cross-entropy; returns (loss, correct top-1).
+    public func trainStep(pixels: UnsafePointer<Float>, labels: [Int32], learningRate: Float) -> (Float, Int) {
+        let n = labels.count, classes = spec.classes
+        model.zeroGradients()
+        let z = model.forward(pixels, batch: n, mode: .train(updateRunningStats: true))
+        let dz = UnsafeMutablePointer<Float>.allocate(capacity: n * classes)
+        defer { dz.deallocate() }
+        let (loss, correct) = labels.withUnsafeBufferPointer { lp in
+            (crossEntropyForwardBackward(logits: z, labels: lp.baseAddress!, batch: n, classes: classes,
+                                         labelSmoothing: config.labelSmoothing, dlogits: dz),
+             topKCorrect(logits: z, labels: lp.baseAddress!, batch: n, classes: classes, k: 1))
+        }
+        model.backward(dz)
+        optimizer.step(model.parameters, learningRate: learningRate)
+        return (loss, correct)
+    }
+
+    public func evaluateTest() -> EvaluationResult { evaluate(model, loader: testLoader) }
+
+    /// Trains until the configured epochs are done or `shouldStop` returns true (checked between
+    /// steps). Saves after every epoch and when stopped.
+    public func train(events: (TrainingEvent) -> Void, shouldStop: () -> Bool = { false }) throws {
+        let pixels = FloatBuffer(count: trainLoader.batchElementCount)
+        var labels = [Int32]()
+        let perEpoch = stepsPerEpoch
+        while !isFinished {
+            let epoch = record.stepsCompleted / perEpoch
+            let firstStep = record.stepsCompleted % perEpoch
+            var lossSum = 0.0, correct = 0, seen = 0
+            let epochStart = Date()
+            var lr: Float = 0
+            for step in firstStep..<perEpoch {
+                if shouldStop() {
+                    try save()
+                    events(.stopped(epoch: epoch, step: step))
+                    return
+                }
+                let t0 = Date()
+                trainLoader.fillTrainingBatch(epoch: epoch, batch: step, pixels: pixels.pointer, labels: &labels)
+                lr = learningRate(atStep: epoch * perEpoch + step)
+                let (loss, right) = trainStep(pixels: pixels.pointer, labels: labels, learningRate: lr)
+                guard loss.isFinite else {
+                    throw STPError(.engine, "training diverged at epoch \(epoch + 1), step \(step + 1): loss is \(loss); try a lower --lr (now \(config.schedule.base))")
+                }
+                lossSum += Double(loss) * Double(labels.count)
+                correct += right
+                seen += labels.count
+                record.stepsCompleted += 1
+                record.wallSeconds += Date().timeIntervalSince(t0)
+                let elapsed = Date().timeIntervalSince(epochStart)
+                events(.step(StepProgress(epoch: epoch, step: step, stepsPerEpoch: perEpoch, totalEpochs: config.epochs,
+                                          learningRate: lr, runningLoss: lossSum / Double(seen),
+                                          runningTop1: Double(correct) / Double(seen),
+                                          imagesPerSecond: Double(seen) / max(elapsed, 1e-9), elapsedInEpoch: elapsed)))
+            }
+            let trainSeconds = Date().timeIntervalSince(epochStart)
+            events(.evaluating(epoch: epoch))
+            let t0 = Date()
+            let test = evaluateTest()
+            record.wallSeconds += Date().timeIntervalSince(t0)
+            let metrics = EpochMetrics(epoch: epoch + 1, trainLoss: lossSum / Double(max(seen, 1)),
+                                       trainTop1: Double(correct) / Double(max(seen, 1)),
+                                       testLoss: test.loss, testTop1: test.top1, testTop5: test.top5,
+                                       learningRate: Double(lr), imagesPerSecond: Double(seen) / max(trainSeconds, 1e-9),
+                                       seconds: Date().timeIntervalSince(epochStart))
+            record.epochsCompleted = epoch + 1
+            record.history.append(metrics)
+            try metricsLog?.append(metrics)
+            try save()
+            events(.epochFinished(metrics))
+        }
+    }
+
+    /// Writes checkpoint.safetensors and run.json (each atomically) when there is a run directory.
+    public func save() throws {
+        guard let run = runDirectory else { return }
+        try run.save(tensors: ModelState.tensors(of: model, optimizer: optimizer), record: record)
+    }
+
+    public var checkpointPath: String? { runDirectory?.checkpointPath }
+}

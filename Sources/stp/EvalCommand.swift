@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import STPEngine
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Evaluate a saved run on its test set (top-1, top-5, loss).")
+
+    @Argument(help: "Run directory written by stp train.") var runDirectory: String
+    @Option(help: "Evaluate on this data set instead of the run's own.") var data: String?
+    @Option(help: "Batch size.") var batch = 256
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            var options = EvalJobOptions(runPath: runDirectory)
+            options.data = data
+            options.batch = batch
+            let report = try EvalJob.run(options)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(String(format: "%@ (%@, %d epochs) on %@: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)",
+                             report.run, report.model, report.epochs, report.data, 100 * report.result.top1,
+                             100 * report.result.top5, report.result.loss, report.result.count))
+            }
+        }
+    }
+}

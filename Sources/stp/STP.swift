@@ -1,0 +1,26 @@
+import ArgumentParser
+import STPEngine
+
+struct STP: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stp",
+        abstract: "Prune ResNets by stimulative training and watch it live.",
+        discussion: "With no command, trains a ResNet-20 on the built-in data set.",
+        subcommands: [Train.self, Eval.self, Info.self, Bench.self, DataCommand.self],
+        defaultSubcommand: Train.self
+    )
+}
+
+/// Runs `body`, turning an stp error into one clear line on standard error and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as STPError {
+        Console.standardError.writeLine("stp: error: \(error.message)")
+        throw ExitCode(1)
+    }
+}
+
+extension ShortcutKind: ExpressibleByArgument {}
+extension LearningRateSchedule.Kind: ExpressibleByArgument {}
+extension BenchmarkOptions.Mode: ExpressibleByArgument {}
