@@ -12,11 +12,11 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed iterations.") var iterations = 10
     @Option(help: "Untimed warm-up iterations.") var warmup = 2
     @Option(name: .customLong("input-size"), help: "Input height and width.") var inputSize = 32
-    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?
 
     func run() throws {
         try reportingErrors {
-            if let threads { BLASRuntime.setThreads(threads) }
+            if let threads { ComputeThreads.set(workers: threads) }
             var o = BenchmarkOptions()
             o.model = model
             o.shortcut = shortcut

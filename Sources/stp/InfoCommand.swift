@@ -18,6 +18,7 @@ struct Info: ParsableCommand {
                                                 inputSize: inputSize.map { ($0, $0) }, shortcut: shortcut)
                 print(InfoReport.modelTable(spec, csv: csv), terminator: csv ? "" : "\n")
             } else {
+                _ = ComputeThreads.workers   // the engine sets OpenBLAS single-threaded; report that state
                 print(InfoReport.system(BLASRuntime.status()))
             }
         }

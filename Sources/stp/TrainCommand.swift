@@ -26,11 +26,11 @@ struct Train: ParsableCommand {
     @Option(help: "Continue the run saved in this directory.") var resume: String?
     @Flag(help: "Replace an existing run in --run.") var overwrite = false
     @Flag(help: "Print each epoch's metrics as a JSON line on standard output.") var json = false
-    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?
 
     func run() throws {
         try reportingErrors {
-            if let threads { BLASRuntime.setThreads(threads) }
+            if let threads { ComputeThreads.set(workers: threads) }
             var options = TrainJobOptions()
             var c = TrainingConfig()
             c.model = model

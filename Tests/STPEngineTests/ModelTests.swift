@@ -140,3 +140,18 @@ private func checkModelGradients(_ spec: ResNetSpec, subnet: SubnetSelection? = 
     for o in 0..<4 { for c in 2..<4 { #expect(w2[(o * 4 + c) * 9..<(o * 4 + c + 1) * 9].allSatisfy { $0 == 0 }) } }
     #expect(grad("blocks.0.bn1.weight")[2...].allSatisfy { $0 == 0 })
 }
+
+@Test func perBlockInnerWidthsBuildTheNetworkASubnetDescribes() throws {
+    let full = try ResNetSpec.named("resnet20")
+    let widths = [3, 16, 9, 5, 32, 17, 64, 1, 40]
+    var narrow = full
+    narrow.blockInnerWidths = widths
+    try narrow.validate()
+    let viaSubnet = ModelSummary(spec: full, subnet: SubnetSelection(keep: Array(repeating: true, count: 9), innerWidth: widths))
+    let direct = ModelSummary(spec: narrow)
+    #expect(direct.totalMACs == viaSubnet.totalMACs)
+    #expect(direct.totalParameters == viaSubnet.totalParameters)
+    #expect(ResNet(spec: narrow).parameterCount == direct.totalParameters)
+    narrow.blockInnerWidths = [1, 2]
+    #expect(throws: STPError.self) { try narrow.validate() }
+}

@@ -31,10 +31,19 @@ public struct BenchmarkResult: Codable, Sendable {
     public var blasThreads: Int
     public var macsPerImage: Int
 
+    enum CodingKeys: String, CodingKey {
+        case model, mode, batch, iterations
+        case imagesPerSecond = "images_per_second"
+        case millisecondsPerBatch = "milliseconds_per_batch"
+        case peakRSSMiB = "peak_rss_mib"
+        case blasCore = "blas_core"
+        case blasThreads = "engine_threads"
+        case macsPerImage = "macs_per_image"
+    }
+
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 }
@@ -85,7 +94,7 @@ public enum Benchmark {
         return BenchmarkResult(model: o.model, mode: o.mode.rawValue, batch: o.batch, iterations: o.iterations,
                                imagesPerSecond: rates, millisecondsPerBatch: ms,
                                peakRSSMiB: Double(ProcessMemory.peakResidentBytes()) / 1_048_576,
-                               blasCore: BLASRuntime.currentCorename(), blasThreads: BLASRuntime.threadCount,
+                               blasCore: BLASRuntime.currentCorename(), blasThreads: ComputeThreads.workers,
                                macsPerImage: ModelSummary(spec: spec).totalMACs)
     }
 }

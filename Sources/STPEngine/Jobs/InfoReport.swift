@@ -3,7 +3,8 @@
 
 public enum InfoReport {
     public static func system(_ status: BLASStatus) -> String {
-        status.details
+        status.details + "\nEngine:       \(ComputeThreads.workers) compute threads; each layer's work is split across them and"
+            + "\n              OpenBLAS runs single-threaded inside each (never both levels at once)"
     }
 
     /// Per-layer table like the summaries of pruning tools: name, kind, output shape, weight

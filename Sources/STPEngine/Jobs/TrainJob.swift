@@ -25,8 +25,9 @@ public enum TrainJob {
 
     @discardableResult
     public static func run(_ options: TrainJobOptions, console: Console = .standardError) throws -> RunRecord {
+        let workers = ComputeThreads.workers
         let blas = BLASRuntime.status()
-        console.writeLine(blas.logLine)
+        console.writeLine(blas.logLine + "; engine: \(workers) compute threads")
         if let alarm = blas.alarm { console.writeLine(alarm) }
 
         let trainer: Trainer
@@ -53,15 +54,16 @@ public enum TrainJob {
         Interrupts.install()
         defer { Interrupts.uninstall() }
         var bar: ProgressBar?
+        var firstStep = 0
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try trainer.train(events: { event in
             switch event {
+            case .epochStarted(let epoch, let first, let steps):
+                firstStep = first
+                bar = ProgressBar(label: "epoch \(epoch + 1)/\(config.epochs)", total: steps, unit: "img", console: console)
             case .step(let p):
-                if bar == nil || p.step == 0 {
-                    bar = ProgressBar(label: "epoch \(p.epoch + 1)/\(p.totalEpochs)", total: p.stepsPerEpoch, unit: "img", console: console)
-                }
-                bar?.update(completed: p.step + 1, items: (p.step + 1) * config.batchSize, fields: [
+                bar?.update(completed: p.step + 1, items: (p.step + 1 - firstStep) * config.batchSize, fields: [
                     ("loss", String(format: "%.3f", p.runningLoss)),
                     ("acc", String(format: "%.1f%%", 100 * p.runningTop1)),
                     ("lr", String(format: "%.4f", p.learningRate)),

@@ -61,9 +61,9 @@ public struct ConvGeometry: Equatable, Sendable {
     /// Floats of the per-worker weight-gradient partial sums (the `dwScratch` argument of backward).
     public func weightGradientScratchFloats(workers: Int = 1) -> Int { (activeWorkers(workers) - 1) * outChannels * patchSize }
 
-    /// About one CIFAR image's col matrix: small enough to stay in L2 between im2col and the GEMM
+    /// A few CIFAR images' col matrix (1 MiB): small enough to stay in L2 between im2col and the GEMM
     /// that reads it, which measured faster than large chunks (see docs/PERFORMANCE.md).
-    public static let defaultMaxColFloats = 64 * 1024
+    public static let defaultMaxColFloats = 256 * 1024
 }
 
 /// Unfolds `images` images of x (NHWC) into col[(n, oy, ox), (ky, kx, c)], zero outside the image.

@@ -45,11 +45,12 @@ public final class ResNet: @unchecked Sendable {
         stemBN = BatchNormLayer(name: "bn1", channels: spec.stemWidth)
         var blocks = [ResidualBlock]()
         var width = spec.stemWidth
+        let inner = spec.innerWidths
         for (s, n) in spec.blocksPerStage.enumerated() {
             for i in 0..<n {
                 let stride = (i == 0 && s > 0) ? 2 : 1
                 blocks.append(ResidualBlock(name: "blocks.\(blocks.count)", kind: spec.block, inWidth: width,
-                                            planes: spec.stagePlanes[s], outWidth: spec.stageOutWidth(s),
+                                            planes: inner[blocks.count], outWidth: spec.stageOutWidth(s),
                                             stride: stride, shortcutKind: spec.shortcut))
                 width = spec.stageOutWidth(s)
             }

@@ -30,6 +30,9 @@ public struct ResNetSpec: Codable, Equatable, Sendable {
     /// Planes per stage: the residual width of basic blocks, the inner width of bottlenecks.
     public var stagePlanes: [Int]
     public var stemWidth: Int
+    /// Inner width of each block (one entry per block, in order), when the blocks of a stage are
+    /// not all `stagePlanes[s]` wide: an extracted, pruned network. nil means stagePlanes.
+    public var blockInnerWidths: [Int]? = nil
     public var shortcut: ShortcutKind
     public var inputChannels: Int
     public var inputHeight: Int
@@ -37,6 +40,14 @@ public struct ResNetSpec: Codable, Equatable, Sendable {
     public var classes: Int
 
     public var expansion: Int { block == .bottleneck ? 4 : 1 }
+
+    /// Inner width of every block, in order.
+    public var innerWidths: [Int] {
+        if let blockInnerWidths { return blockInnerWidths }
+        var widths = [Int]()
+        for (s, n) in blocksPerStage.enumerated() { widths += Array(repeating: stagePlanes[s], count: n) }
+        return widths
+    }
     public var blockCount: Int { blocksPerStage.reduce(0, +) }
     public func stageOutWidth(_ s: Int) -> Int { stagePlanes[s] * expansion }
     public var featureWidth: Int { stageOutWidth(stagePlanes.count - 1) }
@@ -72,6 +83,11 @@ public struct ResNetSpec: Codable, Equatable, Sendable {
         guard !blocksPerStage.isEmpty, blocksPerStage.count == stagePlanes.count, blocksPerStage.allSatisfy({ $0 >= 1 }),
               stagePlanes.allSatisfy({ $0 >= 1 }), stemWidth >= 1 else {
             throw STPError(.argument, "model \(name): stages need at least one block and one channel each")
+        }
+        if let widths = blockInnerWidths {
+            guard widths.count == blockCount, widths.allSatisfy({ $0 >= 1 }) else {
+                throw STPError(.argument, "model \(name): needs one positive inner width per block (\(blockCount)), got \(widths)")
+            }
         }
         guard inputChannels >= 1, classes >= 2, inputHeight >= 1, inputWidth >= 1 else {
             throw STPError(.argument, "model \(name): needs at least 1 input channel, 2 classes and a non-empty image")
@@ -109,9 +125,7 @@ public struct SubnetSelection: Equatable, Sendable, Codable {
     }
 
     public static func full(_ spec: ResNetSpec) -> SubnetSelection {
-        var widths = [Int]()
-        for (s, n) in spec.blocksPerStage.enumerated() { widths += Array(repeating: spec.stagePlanes[s], count: n) }
-        return SubnetSelection(keep: Array(repeating: true, count: spec.blockCount), innerWidth: widths)
+        SubnetSelection(keep: Array(repeating: true, count: spec.blockCount), innerWidth: spec.innerWidths)
     }
 
     /// Depth per stage (first d blocks) and inner widths of the kept blocks, as in the fixtures.

@@ -192,6 +192,10 @@ public final class ProgressBar: Sendable {
         var lastEmit: Double?
         var lastTenth: Int?
         var done = false
+        // What the last update reported, for a finish() that does not repeat it.
+        var lastCompleted: Int?
+        var lastItems: Int?
+        var lastFields: [(String, String)] = []
     }
 
     public let label: String
@@ -235,18 +239,29 @@ public final class ProgressBar: Sendable {
         report(completed: completed, items: items, fields: fields, finished: false)
     }
 
-    /// Draws the final line (always) and ends it; later calls do nothing.
+    /// Draws the final line and ends it; later calls do nothing. Values not given repeat the
+    /// last update's. In plain mode a final line that would repeat the last 100% line is skipped.
     public func finish(completed: Int? = nil, items: Int? = nil, fields: [(String, String)] = []) {
-        report(completed: completed ?? total, items: items, fields: fields, finished: true)
+        report(completed: completed, items: items, fields: fields, finished: true)
     }
 
-    private func report(completed: Int, items: Int?, fields: [(String, String)], finished: Bool) {
+    private func report(completed: Int?, items: Int?, fields: [(String, String)], finished: Bool) {
         let now = clock()
-        let snapshot = ProgressSnapshot(label: label, completed: completed, total: total,
-                                        elapsed: now - start, items: items, unit: unit,
-                                        fields: fields, finished: finished)
         state.withLock { s in
             guard !s.done else { return }
+            let done = completed ?? s.lastCompleted ?? total
+            let count = items ?? (finished ? s.lastItems : nil)
+            let shown = fields.isEmpty && finished ? s.lastFields : fields
+            s.lastCompleted = done
+            s.lastItems = count
+            s.lastFields = shown
+            let snapshot = ProgressSnapshot(label: label, completed: done, total: total,
+                                            elapsed: now - start, items: count, unit: unit,
+                                            fields: shown, finished: finished)
+            if finished, case .plain = style, s.lastTenth == ProgressFormat.tenth(snapshot.fraction) {
+                s.done = true
+                return
+            }
             switch style {
             case .terminal(let width, let unicode):
                 guard ProgressFormat.shouldRedraw(now: now, lastDraw: s.lastDraw, finished: finished) else { return }

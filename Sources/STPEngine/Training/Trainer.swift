@@ -19,6 +19,8 @@ public struct StepProgress: Sendable {
 }
 
 public enum TrainingEvent: Sendable {
+    /// Before the first step of an epoch (or of the rest of one, after a resume).
+    case epochStarted(epoch: Int, firstStep: Int, stepsPerEpoch: Int)
     case step(StepProgress)
     case evaluating(epoch: Int)
     case epochFinished(EpochMetrics)
@@ -148,6 +150,7 @@ public final class Trainer: @unchecked Sendable {
             var lossSum = 0.0, correct = 0, seen = 0
             let epochStart = Date()
             var lr: Float = 0
+            events(.epochStarted(epoch: epoch, firstStep: firstStep, stepsPerEpoch: perEpoch))
             for step in firstStep..<perEpoch {
                 if shouldStop() {
                     try save()
