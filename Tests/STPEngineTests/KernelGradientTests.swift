@@ -379,3 +379,28 @@ func klDivergenceGradientAndValue(temperature: Float) {
     #expect(top1 == 1)
     #expect(top2 == 3)
 }
+
+@Test func batchNormStatisticsStayAccurateForALargeMeanAndManyRows() {
+    // 20,000 rows of 1000 + N(0, 0.01): a naive E[x^2] - E[x]^2 in float would lose the variance.
+    let rows = 20_000, channels = 3
+    var rng = SeededRandom(seed: 30)
+    let x = (0..<(rows * channels)).map { _ in 1000 + 0.1 * rng.nextGaussian() }
+    let gamma = [Float](repeating: 1, count: channels), beta = [Float](repeating: 0, count: channels)
+    var y = [Float](repeating: 0, count: x.count), mean = [Float](repeating: 0, count: channels), inv = mean
+    x.withPointer { xp in gamma.withPointer { gp in beta.withPointer { bp in y.withMutablePointer { yp in
+        mean.withMutablePointer { mp in inv.withMutablePointer { ip in
+            batchNormForwardTrain(x: xp, rows: rows, channels: channels, gamma: gp, beta: bp, residual: nil, relu: false,
+                                  y: yp, savedMean: mp, savedInvStd: ip, runningMean: nil, runningVar: nil)
+        } }
+    } } } }
+    for j in 0..<channels {
+        var m = 0.0, v = 0.0
+        for r in 0..<rows { m += Double(x[r * channels + j]) }
+        m /= Double(rows)
+        for r in 0..<rows { let d = Double(x[r * channels + j]) - m; v += d * d }
+        v /= Double(rows)
+        #expect(abs(Double(mean[j]) - m) < 1e-4)
+        let expectedInv = 1 / (v + 1e-5).squareRoot()
+        #expect(abs(Double(inv[j]) - expectedInv) / expectedInv < 1e-3, "channel \(j): invStd \(inv[j]) vs \(expectedInv)")
+    }
+}

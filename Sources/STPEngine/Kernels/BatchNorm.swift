@@ -51,30 +51,38 @@ func reduceRows(_ rows: Int, width: Int, into totals: UnsafeMutablePointer<Doubl
     for w in 0..<workers { for j in 0..<width { totals[j] += perWorker[w * width + j] } }
 }
 
-/// Per-channel sums of x, or of (x - center)^2 when `center` is given.
-private func channelSums(_ x: UnsafePointer<Float>, rows: Int, channels c: Int,
-                         center: UnsafePointer<Double>?, into sums: UnsafeMutablePointer<Double>) {
-    let centerF = UnsafeMutablePointer<Float>.allocate(capacity: c)
-    defer { centerF.deallocate() }
-    for j in 0..<c { centerF[j] = center.map { Float($0[j]) } ?? 0 }
-    let squared = center != nil
+/// Per-channel mean and biased variance in one pass over x: sums of (x - s) and (x - s)^2 with
+/// the shift s = the first row, which keeps E[d^2] - E[d]^2 free of cancellation for activations
+/// whose mean is large against their spread.
+private func channelMoments(_ x: UnsafePointer<Float>, rows: Int, channels c: Int,
+                            mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>) {
+    let shift = x   // the first row
+    let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c)
+    defer { sums.deallocate() }
     let cv = vectorPart(c)
-    reduceRows(rows, width: c, into: sums) { r0, r1, partial in
+    reduceRows(rows, width: 2 * c, into: sums) { r0, r1, partial in
         for r in r0..<r1 {
             let row = x + r * c
             var j = 0
-            if squared {
-                while j < cv {
-                    let d = load8(row + j) - load8(centerF + j)
-                    store8(load8(partial + j) + d * d, partial + j)
-                    j += 8
-                }
-                while j < c { let d = row[j] - centerF[j]; partial[j] += d * d; j += 1 }
-            } else {
-                while j < cv { store8(load8(partial + j) + load8(row + j), partial + j); j += 8 }
-                while j < c { partial[j] += row[j]; j += 1 }
+            while j < cv {
+                let d = load8(row + j) - load8(shift + j)
+                store8(load8(partial + j) + d, partial + j)
+                store8(load8(partial + c + j) + d * d, partial + c + j)
+                j += 8
+            }
+            while j < c {
+                let d = row[j] - shift[j]
+                partial[j] += d
+                partial[c + j] += d * d
+                j += 1
             }
         }
+    }
+    let m = Double(rows)
+    for j in 0..<c {
+        let d = sums[j] / m
+        mean[j] = Double(shift[j]) + d
+        variance[j] = max(0, sums[c + j] / m - d * d)
     }
 }
 
@@ -90,11 +98,9 @@ public func batchNormForwardTrain(x: UnsafePointer<Float>, rows: Int, channels c
     let mean = UnsafeMutablePointer<Double>.allocate(capacity: c)
     let sq = UnsafeMutablePointer<Double>.allocate(capacity: c)
     defer { mean.deallocate(); sq.deallocate() }
-    channelSums(x, rows: rows, channels: c, center: nil, into: mean)
-    for j in 0..<c { mean[j] /= Double(rows) }
-    channelSums(x, rows: rows, channels: c, center: UnsafePointer(mean), into: sq)
+    channelMoments(x, rows: rows, channels: c, mean: mean, variance: sq)
     for j in 0..<c {
-        let variance = sq[j] / Double(rows)
+        let variance = sq[j]
         savedMean[j] = Float(mean[j])
         savedInvStd[j] = Float(1 / (variance + Double(options.epsilon)).squareRoot())
         if let runningMean, let runningVar {
