@@ -233,7 +233,7 @@ private let sampleMetadata = ["model": "resnet20", "epoch": "3", "quote\"and\\sl
     #expect(checkpointErrorMessage { try AtomicFile.createDirectory(path) }.contains("a file with that name exists"))
 }
 
-private let fixtureDirectory = "/work/shared/fixtures"
+private let fixtureDirectory = SharedFiles.fixtures
 
 @Test(.enabled(if: FileManager.default.fileExists(atPath: fixtureDirectory + "/resnet20_ce_step.safetensors")
                 && FileManager.default.fileExists(atPath: fixtureDirectory + "/resnet20_stimulative_step.safetensors"),

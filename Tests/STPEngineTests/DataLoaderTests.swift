@@ -118,7 +118,7 @@ private func cifarRecords(count: Int, labelBytes: Int, label: (Int) -> [UInt8]) 
     }
 
     @Test func realCIFAR10WhenPresent() throws {
-        let path = "/work/shared/data/cifar10"
+        let path = SharedFiles.cifar10
         guard DataFile.exists(path + "/test_batch.bin") else { return }
         let splits = try CIFARLoader.load(.cifar10, directory: path)
         #expect(splits.train.count == 50_000)

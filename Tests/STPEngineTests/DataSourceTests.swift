@@ -40,7 +40,7 @@ import Testing
         #expect(s.train.pixels == BuiltinShapes.generate(trainCount: 20, testCount: 10, seed: 4).train.pixels)
         let missing = dataErrorMessage { _ = try DataSource(parsing: "cifar10:/nonexistent/stp").load() }
         #expect(missing?.hasPrefix("/nonexistent/stp") == true)
-        let path = "/work/shared/data/cifar10"
+        let path = SharedFiles.cifar10
         if DataFile.exists(path + "/data_batch_1.bin") {
             #expect(try DataSource(parsing: "cifar10:" + path).load().test.count == 10_000)
         }

@@ -6,9 +6,7 @@ import Testing
 // (../shared/fixtures, see its README): logits, losses, every gradient and the running
 // statistics after a step must agree to float32 precision.
 
-private let fixtureDirectory = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
+private let fixtureDirectory = SharedFiles.fixtures
 
 private func fixture(_ name: String) throws -> SafeTensorsFile? {
     let path = fixtureDirectory + "/" + name
