@@ -3,6 +3,8 @@
 //
 // Layering (a module never imports one above it):
 //   CBLAS, CZlib            C shims over system libraries (static inline wrappers, no logic)
+//   STPKernelsAVX512        register-blocked conv products, compiled for AVX-512 (used only when
+//                           the CPU has it; the engine checks at run time)
 //   STPEngine               tensors, kernels, ResNets, SGD, data sets, checkpoints, runtime
 //   stp (executable)        parses arguments and calls into the libraries
 import PackageDescription
@@ -34,8 +36,12 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(
+            name: "STPKernelsAVX512",
+            swiftSettings: fastMath + [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
+        ),
+        .target(
             name: "STPEngine",
-            dependencies: ["CBLAS", "CZlib"],
+            dependencies: ["CBLAS", "CZlib", "STPKernelsAVX512"],
             swiftSettings: fastMath
         ),
         .executableTarget(

@@ -404,3 +404,41 @@ func klDivergenceGradientAndValue(temperature: Float) {
         #expect(abs(Double(inv[j]) - expectedInv) / expectedInv < 1e-3, "channel \(j): invStd \(inv[j]) vs \(expectedInv)")
     }
 }
+
+@Test(arguments: [(16, 3, 1, 3), (32, 16, 1, 3), (48, 8, 2, 3), (64, 32, 1, 1), (16, 16, 2, 1)])
+func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int) {
+    guard FastKernels.available else { print("skipped: this CPU has no AVX-512F"); return }
+    var g = ConvGeometry(batch: 3, height: 7, width: 6, inChannels: inChannels, outChannels: outChannels,
+                         kernel: kernel, stride: stride, padding: kernel / 2)
+    g.maxColFloats = 2 * g.outHeight * g.outWidth * g.patchSize   // two images per chunk
+    let x = randomArray(g.inputCount, seed: 40)
+    let w = randomArray(g.outChannels * g.patchSize, seed: 41, scale: 0.3)
+    let dy = randomArray(g.outputCount, seed: 42)
+    for workers in [1, 2] {
+        func forward(fast: Bool, accumulate: Bool) -> [Float] {
+            var y = [Float](repeating: accumulate ? 0.5 : .nan, count: g.outputCount)
+            var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers)))
+            x.withPointer { xp in w.withPointer { wp in y.withMutablePointer { yp in col.withMutablePointer { cp in
+                conv2dForward(g, x: xp, w: wp, y: yp, col: cp, workers: workers, accumulate: accumulate, fast: fast)
+            } } } }
+            return y
+        }
+        func weights(fast: Bool) -> [Float] {
+            var dw = [Float](repeating: 0.25, count: w.count)
+            var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers)))
+            var scratch = [Float](repeating: 0, count: max(1, g.weightGradientScratchFloats(workers: workers)))
+            x.withPointer { xp in dy.withPointer { dyp in dw.withMutablePointer { dwp in col.withMutablePointer { cp in
+                scratch.withMutablePointer { sp in
+                    conv2dBackwardWeights(g, x: xp, dy: dyp, dw: dwp, col: cp, dwScratch: sp, workers: workers, fast: fast)
+                }
+            } } } }
+            return dw
+        }
+        for accumulate in [false, true] {
+            let a = forward(fast: true, accumulate: accumulate), b = forward(fast: false, accumulate: accumulate)
+            for i in 0..<a.count { #expect(abs(a[i] - b[i]) <= 1e-4 * (1 + abs(b[i])), "forward \(i), \(workers) workers") }
+        }
+        let a = weights(fast: true), b = weights(fast: false)
+        for i in 0..<a.count { #expect(abs(a[i] - b[i]) <= 1e-4 * (1 + abs(b[i])), "weights \(i), \(workers) workers") }
+    }
+}

@@ -1,3 +1,4 @@
+import STPKernelsAVX512
 // 2-D convolution in NHWC layout, by im2col and one sgemm per chunk of images.
 //
 //   input   x      [N, H, W, Cin]          (activations are always compact: Cin is the active count)
@@ -13,6 +14,7 @@
 //
 // A 1x1, stride-1, unpadded convolution needs no im2col: the input already is the col matrix.
 // Images are split across workers and processed in chunks so that the col buffer stays bounded.
+// The products run on the AVX-512 kernels where FastKernels allows (`fast`), else on OpenBLAS.
 
 public struct ConvGeometry: Equatable, Sendable {
     public var batch: Int, height: Int, width: Int, inChannels: Int
@@ -130,17 +132,28 @@ func col2imAccumulate(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometr
 /// `g.colScratchFloats(workers:)` floats.
 public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                           y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
-                          workers requested: Int = 1, accumulate: Bool = false) {
+                          workers requested: Int = 1, accumulate: Bool = false, fast: Bool = FastKernels.available) {
     let beta: Float = accumulate ? 1 : 0
     let rowsPerImage = g.outHeight * g.outWidth
     let workers = g.activeWorkers(requested)
+    let useFast = FastKernels.usable(fast, columns: g.outChannels)
+    let wt = useFast ? transposeWeight(w, rows: g.outChannels, columns: g.patchSize) : nil
+    defer { wt?.deallocate() }
+    /// rows x outChannels of y from rows x patchSize of a.
+    func product(_ rows: Int, _ a: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
+        if let wt {
+            AVX512Kernels.product(m: rows, n: g.outChannels, k: g.patchSize, a: a, lda: g.patchSize,
+                                  b: wt, c: out, ldc: g.outChannels, accumulate: accumulate)
+        } else {
+            sgemm(transA: false, transB: true, m: rows, n: g.outChannels, k: g.patchSize,
+                  a: a, lda: g.patchSize, b: w, ldb: g.patchSize, beta: beta, c: out, ldc: g.outChannels)
+        }
+    }
     if g.isPointwise {
         let rows = g.batch * rowsPerImage
         parallelWorkers(workers) { wk in
             let r = splitRange(rows, parts: workers, wk)
-            sgemm(transA: false, transB: true, m: r.count, n: g.outChannels, k: g.patchSize,
-                  a: x + r.lowerBound * g.patchSize, lda: g.patchSize, b: w, ldb: g.patchSize,
-                  beta: beta, c: y + r.lowerBound * g.outChannels, ldc: g.outChannels)
+            product(r.count, x + r.lowerBound * g.patchSize, y + r.lowerBound * g.outChannels)
         }
         return
     }
@@ -153,9 +166,7 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
         while n0 < images.upperBound {
             let count = min(chunk, images.upperBound - n0)
             im2col(x + n0 * g.height * g.width * g.inChannels, images: count, g, col: myCol)
-            sgemm(transA: false, transB: true, m: count * rowsPerImage, n: g.outChannels, k: g.patchSize,
-                  a: myCol, lda: g.patchSize, b: w, ldb: g.patchSize,
-                  beta: beta, c: y + n0 * rowsPerImage * g.outChannels, ldc: g.outChannels)
+            product(count * rowsPerImage, myCol, y + n0 * rowsPerImage * g.outChannels)
             n0 += count
         }
     }
@@ -165,10 +176,15 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
 /// `g.weightGradientScratchFloats(workers:)`.
 public func conv2dBackwardWeights(_ g: ConvGeometry, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                   dw: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
-                                  dwScratch: UnsafeMutablePointer<Float>?, workers requested: Int = 1) {
+                                  dwScratch: UnsafeMutablePointer<Float>?, workers requested: Int = 1,
+                                  fast: Bool = FastKernels.available) {
     let rowsPerImage = g.outHeight * g.outWidth
     let workers = g.activeWorkers(requested)
     let dwCount = g.outChannels * g.patchSize
+    if FastKernels.usable(fast, columns: g.outChannels) {
+        conv2dBackwardWeightsAVX512(g, x: x, dy: dy, dw: dw, col: col, workers: workers, requested: requested)
+        return
+    }
     precondition(workers == 1 || dwScratch != nil, "conv2dBackwardWeights: dwScratch needed for \(workers) workers")
     // Worker 0 accumulates into dw; the others into their own partial sums, added at the end.
     func target(_ wk: Int) -> UnsafeMutablePointer<Float> { wk == 0 ? dw : dwScratch! + (wk - 1) * dwCount }
@@ -202,6 +218,49 @@ public func conv2dBackwardWeights(_ g: ConvGeometry, x: UnsafePointer<Float>, dy
     for wk in 1..<max(workers, 1) {
         let part = target(wk)
         for i in 0..<dwCount { dw[i] += part[i] }
+    }
+}
+
+/// The weight gradient on the AVX-512 kernels: each worker reduces its images into its own
+/// transposed partial [K, N], and the partials are added into dw [N, K] at the end.
+private func conv2dBackwardWeightsAVX512(_ g: ConvGeometry, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                         dw: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
+                                         workers: Int, requested: Int) {
+    let rowsPerImage = g.outHeight * g.outWidth
+    let n = g.outChannels, k = g.patchSize
+    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * n)
+    partials.initialize(repeating: 0, count: workers * k * n)
+    defer { partials.deallocate() }
+    if g.isPointwise {
+        let rows = g.batch * rowsPerImage
+        parallelWorkers(workers) { wk in
+            let r = splitRange(rows, parts: workers, wk)
+            AVX512Kernels.weightGradient(rows: r.count, n: n, k: k, x: x + r.lowerBound * k, ldx: k,
+                                         g: dy + r.lowerBound * n, d: partials + wk * k * n)
+        }
+    } else {
+        let chunk = g.chunkImages(workers: workers)
+        let colPerWorker = g.colFloatsPerWorker(workers: requested)
+        parallelWorkers(workers) { wk in
+            let images = splitRange(g.batch, parts: workers, wk)
+            let myCol = col + wk * colPerWorker
+            var n0 = images.lowerBound
+            while n0 < images.upperBound {
+                let count = min(chunk, images.upperBound - n0)
+                im2col(x + n0 * g.height * g.width * g.inChannels, images: count, g, col: myCol)
+                AVX512Kernels.weightGradient(rows: count * rowsPerImage, n: n, k: k, x: myCol, ldx: k,
+                                             g: dy + n0 * rowsPerImage * n, d: partials + wk * k * n)
+                n0 += count
+            }
+        }
+    }
+    for o in 0..<n {
+        let row = dw + o * k
+        for j in 0..<k {
+            var s: Float = 0
+            for wk in 0..<workers { s += partials[wk * k * n + j * n + o] }
+            row[j] += s
+        }
     }
 }
 
@@ -240,7 +299,7 @@ public func backwardDataScratchFloats(_ g: ConvGeometry, workers: Int) -> (col: 
 public func conv2dBackwardData(_ g: ConvGeometry, w: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                dx: UnsafeMutablePointer<Float>, accumulate: Bool,
                                col: UnsafeMutablePointer<Float>, flipped: UnsafeMutablePointer<Float>?,
-                               workers requested: Int = 1) {
+                               workers requested: Int = 1, fast: Bool = FastKernels.available) {
     let rowsPerImage = g.outHeight * g.outWidth
     let workers = g.activeWorkers(requested)
     if g.isPointwise {
@@ -255,7 +314,8 @@ public func conv2dBackwardData(_ g: ConvGeometry, w: UnsafePointer<Float>, dy: U
     }
     if usesTransposedConvolution(g), let flipped {
         flipTransposeConvWeight(w, g, into: flipped)
-        conv2dForward(transposedGeometry(g), x: dy, w: flipped, y: dx, col: col, workers: requested, accumulate: accumulate)
+        conv2dForward(transposedGeometry(g), x: dy, w: flipped, y: dx, col: col, workers: requested,
+                      accumulate: accumulate, fast: fast)
         return
     }
     let chunk = g.chunkImages(workers: workers)
