@@ -4,6 +4,7 @@
 // Layering (a module never imports one above it):
 //   CBLAS, CZlib            C shims over system libraries (static inline wrappers, no logic)
 //   STPEngine               tensors, kernels, ResNets, SGD, data sets, checkpoints, runtime
+//   STPMethod               the STP method: architectures, their space and costs, budgets, extraction
 //   stp (executable)        parses arguments and calls into the libraries
 import PackageDescription
 
@@ -18,6 +19,7 @@ let package = Package(
     products: [
         .executable(name: "stp", targets: ["stp"]),
         .library(name: "STPEngine", targets: ["STPEngine"]),
+        .library(name: "STPMethod", targets: ["STPMethod"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +40,11 @@ let package = Package(
             dependencies: ["CBLAS", "CZlib"],
             swiftSettings: fastMath
         ),
+        .target(
+            name: "STPMethod",
+            dependencies: ["STPEngine"],
+            swiftSettings: fastMath
+        ),
         .executableTarget(
             name: "stp",
             dependencies: [
@@ -48,6 +55,11 @@ let package = Package(
         .testTarget(
             name: "STPEngineTests",
             dependencies: ["STPEngine"]
+        ),
+        .testTarget(
+            name: "STPMethodTests",
+            dependencies: ["STPMethod", "STPEngine"],
+            swiftSettings: fastMath
         ),
     ],
     swiftLanguageModes: [.v6]
