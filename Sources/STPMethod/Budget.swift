@@ -152,7 +152,7 @@ public struct ResolvedBudget: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         "\(budget): at most \(CountFormat.string(targetMACs)) MACs (\(Budget.percent(removedFraction)) removed), "
-            + "window \(CountFormat.string(window.lowerBound, rounding: .up))...\(CountFormat.string(window.upperBound, rounding: .down)) MACs"
+            + "window \(CountFormat.string(window.lowerBound))...\(CountFormat.string(window.upperBound)) MACs"
     }
 }
 

@@ -94,7 +94,7 @@ public enum Extraction {
 /// An extracted network with what rebuilds it: saved as `model.safetensors` (weights and BN
 /// statistics under PyTorch names) and `architecture.json` (the extracted spec, the architecture
 /// and the supernet it came from), both written atomically.
-public struct ExtractedModel: @unchecked Sendable {
+public struct ExtractedModel: Sendable {
     public static let weightsFile = "model.safetensors"
     public static let descriptionFile = "architecture.json"
     public static let formatVersion = 1

@@ -52,7 +52,7 @@ func badBudgetSyntaxListsTheForms(text: String, expected: String) {
     #expect(try Budget.resolve("keep 30%", for: r20).targetMACs == Int(Double(full) * 0.3))
     #expect(try Budget.resolve("20M", for: r20, tolerance: 0.1).window == 18_000_000...20_000_000)
     #expect(try Budget.resolve("2.5e7", for: r20, tolerance: 0).window == 25_000_000...25_000_000)
-    #expect("\(half)".hasPrefix("remove 50%: at most 20.28M MACs (50% removed), window 19.67M...20.27M MACs"), "\(half)")
+    #expect("\(half)".hasPrefix("remove 50%: at most 20.28M MACs (50% removed), window 19.67M...20.28M MACs"), "\(half)")
     #expect(throws: STPError.self) { _ = try Budget.resolve("50%", for: r20, tolerance: 1) }
 }
 
