@@ -6,6 +6,7 @@
 //   STPKernelsAVX512        register-blocked conv products, compiled for AVX-512 (used only when
 //                           the CPU has it; the engine checks at run time)
 //   STPEngine               tensors, kernels, ResNets, SGD, data sets, checkpoints, runtime
+//   STPMethod               the STP method: architectures, their space and costs, budgets, extraction
 //   stp (executable)        parses arguments and calls into the libraries
 import PackageDescription
 
@@ -20,6 +21,7 @@ let package = Package(
     products: [
         .executable(name: "stp", targets: ["stp"]),
         .library(name: "STPEngine", targets: ["STPEngine"]),
+        .library(name: "STPMethod", targets: ["STPMethod"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,6 +46,11 @@ let package = Package(
             dependencies: ["CBLAS", "CZlib", "STPKernelsAVX512"],
             swiftSettings: fastMath
         ),
+        .target(
+            name: "STPMethod",
+            dependencies: ["STPEngine"],
+            swiftSettings: fastMath
+        ),
         .executableTarget(
             name: "stp",
             dependencies: [
@@ -54,6 +61,11 @@ let package = Package(
         .testTarget(
             name: "STPEngineTests",
             dependencies: ["STPEngine"]
+        ),
+        .testTarget(
+            name: "STPMethodTests",
+            dependencies: ["STPMethod", "STPEngine"],
+            swiftSettings: fastMath
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,198 @@
+import Foundation
+import STPEngine
+
+// Extraction (METHOD.md section 8): a physically smaller, plain ResNet (no masks, no slicing at
+// run time) holding exactly the weights a subnet of the supernet uses. Its spec keeps the
+// supernet's stages and residual widths, with blocksPerStage = the kept depths and
+// blockInnerWidths = the kept widths.
+//
+// Every tensor of the extracted network has a counterpart in the supernet (block j of stage s is
+// the supernet's block stageStart(s) + j) and is no larger in any dimension; the engine's subnet
+// slicing uses the leading channels of every dimension (first k output channels of an inner
+// convolution and its BN, first k input channels of the next convolution), so copying the leading
+// sub-tensor reproduces the subnet exactly: stem, fc and shortcuts whole, inner convolutions,
+// BN gamma/beta and running statistics cut to k.
+
+public enum Extraction {
+    /// The spec of the network that `architecture` of `spec` extracts to.
+    public static func extractedSpec(of spec: ResNetSpec, architecture: Architecture, name: String? = nil) throws -> ResNetSpec {
+        try architecture.validate(for: spec)
+        var out = spec
+        out.name = name ?? (spec.name.hasSuffix("-pruned") ? spec.name : spec.name + "-pruned")
+        out.blocksPerStage = architecture.depths
+        out.blockInnerWidths = architecture.widths.flatMap { $0 }
+        try out.validate()
+        return out
+    }
+
+    /// For every block of the extracted network, the index of its supernet block.
+    public static func blockMapping(of spec: ResNetSpec, architecture: Architecture) -> [Int] {
+        var map = [Int]()
+        var start = 0
+        for (s, n) in spec.blocksPerStage.enumerated() {
+            for j in 0..<architecture.depths[s] { map.append(start + j) }
+            start += n
+        }
+        return map
+    }
+
+    /// Builds the extracted network and copies the supernet's weights and BN statistics into it.
+    public static func extract(from supernet: ResNet, architecture: Architecture, name: String? = nil) throws -> ResNet {
+        let spec = try extractedSpec(of: supernet.spec, architecture: architecture, name: name)
+        let network = ResNet(spec: spec)
+        let map = blockMapping(of: supernet.spec, architecture: architecture)
+
+        var source = [String: (shape: [Int], value: FloatBuffer)]()
+        for p in supernet.parameters { source[p.name] = (p.shape, p.value) }
+        for s in supernet.stateBuffers { source[s.name] = (s.shape, s.value) }
+
+        func supernetName(_ name: String) -> String {
+            guard name.hasPrefix("blocks.") else { return name }
+            let rest = name.dropFirst("blocks.".count)
+            guard let dot = rest.firstIndex(of: "."), let j = Int(rest[..<dot]) else { return name }
+            return "blocks.\(map[j])" + rest[dot...]
+        }
+        let targets = network.parameters.map { ($0.name, $0.shape, $0.value) }
+            + network.stateBuffers.map { ($0.name, $0.shape, $0.value) }
+        for (name, shape, value) in targets {
+            let from = supernetName(name)
+            guard let src = source[from] else {
+                throw STPError(.engine, "extraction: tensor \(name) needs supernet tensor \(from), which \(supernet.spec.name) does not have")
+            }
+            try copyLeading(from: src.value, shape: src.shape, to: value, shape: shape, what: "\(from) -> \(name)")
+        }
+        return network
+    }
+
+    /// Copies the leading sub-tensor of shape `dstShape` of a row-major tensor of `srcShape`.
+    static func copyLeading(from src: FloatBuffer, shape srcShape: [Int], to dst: FloatBuffer, shape dstShape: [Int],
+                            what: String) throws {
+        guard srcShape.count == dstShape.count, zip(srcShape, dstShape).allSatisfy({ $0 >= $1 }) else {
+            throw STPError(.engine, "extraction: \(what): shape \(dstShape) does not fit inside the supernet's \(srcShape)")
+        }
+        let count = dstShape.reduce(1, *)
+        guard count > 0 else { return }
+        var srcStrides = Array(repeating: 1, count: srcShape.count)
+        for d in stride(from: srcShape.count - 2, through: 0, by: -1) { srcStrides[d] = srcStrides[d + 1] * srcShape[d + 1] }
+        var index = Array(repeating: 0, count: dstShape.count)
+        let s = src.pointer, t = dst.pointer
+        for flat in 0..<count {
+            var offset = 0
+            for d in index.indices { offset += index[d] * srcStrides[d] }
+            t[flat] = s[offset]
+            var d = index.count - 1
+            while d >= 0 {
+                index[d] += 1
+                if index[d] < dstShape[d] { break }
+                index[d] = 0
+                d -= 1
+            }
+        }
+    }
+}
+
+/// An extracted network with what rebuilds it: saved as `model.safetensors` (weights and BN
+/// statistics under PyTorch names) and `architecture.json` (the extracted spec, the architecture
+/// and the supernet it came from), both written atomically.
+public struct ExtractedModel: Sendable {
+    public static let weightsFile = "model.safetensors"
+    public static let descriptionFile = "architecture.json"
+    public static let formatVersion = 1
+
+    /// What `architecture.json` holds.
+    public struct Info: Codable, Equatable, Sendable {
+        public var format = "stp-extracted"
+        public var formatVersion = ExtractedModel.formatVersion
+        /// The spec of the extracted network (builds it).
+        public var spec: ResNetSpec
+        /// The architecture of the supernet that was extracted.
+        public var architecture: Architecture
+        /// The text form of the architecture, for people reading the file.
+        public var architectureText: String
+        /// The supernet's spec.
+        public var supernetSpec: ResNetSpec
+        /// Where the supernet came from (a run directory, a checkpoint), free text.
+        public var source: String
+        public var macs: Int
+        public var parameters: Int
+    }
+
+    public let info: Info
+    public let network: ResNet
+
+    public var spec: ResNetSpec { info.spec }
+    public var architecture: Architecture { info.architecture }
+
+    /// Extracts `architecture` from `supernet`.
+    public init(supernet: ResNet, architecture: Architecture, source: String, name: String? = nil) throws {
+        let network = try Extraction.extract(from: supernet, architecture: architecture, name: name)
+        let summary = ModelSummary(spec: network.spec)
+        info = Info(spec: network.spec, architecture: architecture, architectureText: architecture.text,
+                                  supernetSpec: supernet.spec, source: source,
+                                  macs: summary.totalMACs, parameters: summary.totalParameters)
+        self.network = network
+    }
+
+    private init(info: Info, network: ResNet) {
+        self.info = info
+        self.network = network
+    }
+
+    /// Writes the weights, then the description (each atomically) into `directory`, creating it.
+    public func save(to directory: String) throws {
+        try AtomicFile.createDirectory(directory)
+        let weights = (directory as NSString).appendingPathComponent(Self.weightsFile)
+        let json = (directory as NSString).appendingPathComponent(Self.descriptionFile)
+        try SafeTensorsFile.write(tensors: ModelState.tensors(of: network, optimizer: nil),
+                                  metadata: ["format": info.format, "architecture": architecture.text,
+                                             "model": spec.name],
+                                  to: weights)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data: Data
+        do {
+            data = try encoder.encode(info)
+        } catch {
+            throw STPError.file(.checkpoint, json, "cannot encode the architecture description: \(error)")
+        }
+        data.append(0x0a)
+        try AtomicFile.write(data, to: json)
+    }
+
+    /// Rebuilds a saved extracted network. Errors name the file and what was expected.
+    public static func load(from directory: String) throws -> ExtractedModel {
+        let json = (directory as NSString).appendingPathComponent(descriptionFile)
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: json))
+        } catch {
+            let why = FileManager.default.fileExists(atPath: json) ? error.localizedDescription : "no such file"
+            throw STPError.file(.checkpoint, json, "cannot read the extracted model's description: \(why)")
+        }
+        let info: Info
+        do {
+            info = try JSONDecoder().decode(Info.self, from: data)
+        } catch let e as STPError {
+            throw STPError.file(.checkpoint, json, e.message)
+        } catch {
+            throw STPError.file(.checkpoint, json, "expected an stp extracted-model description (format \"stp-extracted\"): \(error)")
+        }
+        guard info.format == "stp-extracted", info.formatVersion == formatVersion else {
+            throw STPError.file(.checkpoint, json, "expected format \"stp-extracted\" version \(formatVersion), found \"\(info.format)\" version \(info.formatVersion)")
+        }
+        do {
+            try info.spec.validate()
+            let rebuilt = try Extraction.extractedSpec(of: info.supernetSpec, architecture: info.architecture,
+                                                       name: info.spec.name)
+            guard rebuilt == info.spec else {
+                throw STPError(.checkpoint, "the spec does not match the architecture \(info.architecture.text) of \(info.supernetSpec.name)")
+            }
+        } catch let e as STPError {
+            throw STPError.file(.checkpoint, json, e.message)
+        }
+        let network = ResNet(spec: info.spec)
+        let weights = (directory as NSString).appendingPathComponent(weightsFile)
+        try ModelState.load(network, optimizer: nil, from: try SafeTensorsFile.read(path: weights))
+        return ExtractedModel(info: info, network: network)
+    }
+}
