@@ -5,8 +5,8 @@
 //   CBLAS, CZlib            C shims over system libraries (static inline wrappers, no logic)
 //   STPKernelsAVX512        register-blocked conv products, compiled for AVX-512 (used only when
 //                           the CPU has it; the engine checks at run time)
-//   STPEngine               tensors, kernels, ResNets, SGD, data sets, checkpoints, runtime
-//   STPMethod               the STP method: architectures, their space and costs, budgets, extraction
+//   STPEngine               tensors, kernels, ResNets, SGD, data sets, checkpoints, runtime, ONNX
+//   STPMethod               the STP method: architecture space, costs, budgets, extraction
 //   stp (executable)        parses arguments and calls into the libraries
 import PackageDescription
 
