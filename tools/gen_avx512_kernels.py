@@ -86,6 +86,116 @@ for KB, NV in WEIGHTS:
     wgt(KB, NV)
     wgt(1, NV)
 
+# Implicit-GEMM variants: the A (or X) matrix is never formed. A row of it is a pixel's
+# receptive field in a zero-padded NHWC image: kh segments of kw*C contiguous floats, segStride
+# apart; neighbouring output pixels of one output row are pixStride apart.
+IMPLICIT_FORWARD = [(8, 1), (8, 2), (4, 3), (4, 4)]
+IMPLICIT_WEIGHTS = [(8, 1), (6, 2), (4, 3), (4, 4)]
+
+def ifwd(R, NV):
+    name = f"implicitForwardBlock_{R}x{NV}"
+    w(f"/// {R} neighbouring output pixels of one row, {16*NV} channels.")
+    w(f"@inline(__always) func {name}(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,")
+    w(f"                           _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ accumulate: Bool) {{")
+    n = 16 * NV
+    for r in range(R):
+        for v in range(NV):
+            w(f"    var c{r}_{v} = V()")
+    w("    var bp = b")
+    w("    for seg in 0..<segments {")
+    for r in range(R):
+        w(f"        let a{r} = a + seg * segStride + {r} * pixStride")
+    w("        for kk in 0..<segLen {")
+    for v in range(NV):
+        w(f"            let b{v} = ld(bp + {16*v})")
+    for r in range(R):
+        w(f"            let s{r} = V(repeating: a{r}[kk])")
+        for v in range(NV):
+            w(f"            c{r}_{v}.addProduct(s{r}, b{v})")
+    w(f"            bp += {n}")
+    w("        }")
+    w("    }")
+    w("    if accumulate {")
+    for r in range(R):
+        for v in range(NV):
+            w(f"        st(c{r}_{v} + ld(c + {r * n + 16*v}), c + {r * n + 16*v})")
+    w("    } else {")
+    for r in range(R):
+        for v in range(NV):
+            w(f"        st(c{r}_{v}, c + {r * n + 16*v})")
+    w("    }")
+    w("}")
+    w("")
+
+def iwgt(KB, NV):
+    name = f"implicitWeightsBlock_{KB}x{NV}"
+    w(f"/// {KB} consecutive k values of one segment, {16*NV} channels, reduced over a whole image.")
+    w(f"@inline(__always) func {name}(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,")
+    w(f"                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {{")
+    n = 16 * NV
+    for kb in range(KB):
+        for v in range(NV):
+            w(f"    var d{kb}_{v} = V()")
+    w("    var gp = g")
+    w("    for row in 0..<rows {")
+    w("        var xp = x + row * rowStride")
+    w("        for _ in 0..<cols {")
+    for v in range(NV):
+        w(f"            let g{v} = ld(gp + {16*v})")
+    for kb in range(KB):
+        w(f"            let s{kb} = V(repeating: xp[{kb}])")
+        for v in range(NV):
+            w(f"            d{kb}_{v}.addProduct(s{kb}, g{v})")
+    w("            xp += pixStride")
+    w(f"            gp += {n}")
+    w("        }")
+    w("    }")
+    for kb in range(KB):
+        for v in range(NV):
+            w(f"    st(d{kb}_{v} + ld(d + {kb * n + 16*v}), d + {kb * n + 16*v})")
+    w("}")
+    w("")
+
+for R, NV in IMPLICIT_FORWARD:
+    ifwd(R, NV)
+    ifwd(1, NV)
+for KB, NV in IMPLICIT_WEIGHTS:
+    iwgt(KB, NV)
+    iwgt(1, NV)
+
+w("/// One output row of `cols` pixels: C[cols, 16*nv] (=|+=) receptive fields * B[segments*segLen, 16*nv].")
+w("func implicitForwardRow(cols: Int, nv: Int, a: UnsafePointer<Float>, pixStride: Int, segStride: Int, segments: Int,")
+w("                        segLen: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool) {")
+w("    let n = 16 * nv")
+w("    switch nv {")
+for R, NV in IMPLICIT_FORWARD:
+    w(f"    case {NV}:")
+    w("        var i = 0")
+    w(f"        while i + {R} <= cols {{ implicitForwardBlock_{R}x{NV}(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += {R} }}")
+    w(f"        while i < cols {{ implicitForwardBlock_1x{NV}(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }}")
+w("    default: preconditionFailure(\"implicitForwardRow: nv \\(nv) not generated\")")
+w("    }")
+w("}")
+w("")
+w("/// D[segments*segLen, 16*nv] += sum over the rows x cols output pixels of an image of their")
+w("/// receptive field (outer) their gradient row G[pixel, 16*nv].")
+w("func implicitWeightsImage(rows: Int, rowStride: Int, cols: Int, pixStride: Int, nv: Int, x: UnsafePointer<Float>,")
+w("                          segStride: Int, segments: Int, segLen: Int, g: UnsafePointer<Float>, d: UnsafeMutablePointer<Float>) {")
+w("    let n = 16 * nv")
+w("    switch nv {")
+for KB, NV in IMPLICIT_WEIGHTS:
+    w(f"    case {NV}:")
+    w("        for seg in 0..<segments {")
+    w("            let xs = x + seg * segStride, ds = d + seg * segLen * n")
+    w("            var j = 0")
+    w(f"            while j + {KB} <= segLen {{ implicitWeightsBlock_{KB}x{NV}(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += {KB} }}")
+    w(f"            while j < segLen {{ implicitWeightsBlock_1x{NV}(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }}")
+    w("        }")
+w("    default: preconditionFailure(\"implicitWeightsImage: nv \\(nv) not generated\")")
+w("    }")
+w("}")
+w("")
+
 # dispatchers
 w("/// C[m, 16*nv] (=|+=) A[m, k] * B[k, 16*nv].")
 w("func forwardProduct(m: Int, nv: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,")

@@ -28,3 +28,40 @@ public enum AVX512Kernels {
         weightProduct(rows: rows, nv: n / 16, k: k, x: x, ldx: ldx, g: g, d: d)
     }
 }
+
+/// Where a pixel's receptive field lies in a zero-padded NHWC image: `segments` (kernel rows) runs
+/// of `segmentLength` (kernel width x channels) contiguous floats, `segmentStride` apart (one
+/// padded image row); neighbouring output pixels of one output row are `pixelStride` apart.
+public struct ReceptiveField: Sendable {
+    public var pixelStride: Int
+    public var segmentStride: Int
+    public var segments: Int
+    public var segmentLength: Int
+    public init(pixelStride: Int, segmentStride: Int, segments: Int, segmentLength: Int) {
+        self.pixelStride = pixelStride
+        self.segmentStride = segmentStride
+        self.segments = segments
+        self.segmentLength = segmentLength
+    }
+}
+
+extension AVX512Kernels {
+    /// Implicit-GEMM convolution of one output row: C[cols, n] (=|+=) fields * B[K, n], where the
+    /// field of output pixel i starts at `a + i * field.pixelStride`; B is dense
+    /// [segments * segmentLength, n] and C dense [cols, n].
+    public static func convolutionRow(cols: Int, n: Int, a: UnsafePointer<Float>, field: ReceptiveField,
+                                      b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        precondition(supports(columns: n), "AVX512Kernels.convolutionRow: \(n) columns")
+        implicitForwardRow(cols: cols, nv: n / 16, a: a, pixStride: field.pixelStride, segStride: field.segmentStride,
+                           segments: field.segments, segLen: field.segmentLength, b: b, c: c, accumulate: accumulate)
+    }
+
+    /// Weight gradient of one image: D[K, n] += sum over its rows x cols output pixels of the
+    /// pixel's field (outer) G[pixel, n]. Output row r's first field starts at `x + r * rowStride`.
+    public static func convolutionWeightGradient(rows: Int, rowStride: Int, cols: Int, n: Int, x: UnsafePointer<Float>,
+                                                 field: ReceptiveField, g: UnsafePointer<Float>, d: UnsafeMutablePointer<Float>) {
+        precondition(supports(columns: n), "AVX512Kernels.convolutionWeightGradient: \(n) columns")
+        implicitWeightsImage(rows: rows, rowStride: rowStride, cols: cols, pixStride: field.pixelStride, nv: n / 16, x: x,
+                             segStride: field.segmentStride, segments: field.segments, segLen: field.segmentLength, g: g, d: d)
+    }
+}

@@ -57,8 +57,12 @@ public struct ConvGeometry: Equatable, Sendable {
         isPointwise ? 0 : chunkImages(workers: activeWorkers(workers)) * outHeight * outWidth * patchSize
     }
 
-    /// Floats of col scratch for all workers (the `col` argument of forward and backward).
-    public func colScratchFloats(workers: Int = 1) -> Int { activeWorkers(workers) * colFloatsPerWorker(workers: workers) }
+    /// Floats of scratch for all workers (the `col` argument of forward and backward): im2col
+    /// chunks, or one zero-padded image per worker on the implicit (AVX-512) path.
+    public func colScratchFloats(workers: Int = 1) -> Int {
+        max(activeWorkers(workers) * colFloatsPerWorker(workers: workers),
+            isPointwise ? 0 : implicitScratchFloats(workers: workers))
+    }
 
     /// Floats of the per-worker weight-gradient partial sums (the `dwScratch` argument of backward).
     public func weightGradientScratchFloats(workers: Int = 1) -> Int { (activeWorkers(workers) - 1) * outChannels * patchSize }
@@ -139,6 +143,10 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
     let useFast = FastKernels.usable(fast, columns: g.outChannels)
     let wt = useFast ? transposeWeight(w, rows: g.outChannels, columns: g.patchSize) : nil
     defer { wt?.deallocate() }
+    if let wt, !g.isPointwise {
+        conv2dForwardImplicit(g, x: x, wt: wt, y: y, scratch: col, workers: requested, accumulate: accumulate)
+        return
+    }
     /// rows x outChannels of y from rows x patchSize of a.
     func product(_ rows: Int, _ a: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
         if let wt {
@@ -182,7 +190,11 @@ public func conv2dBackwardWeights(_ g: ConvGeometry, x: UnsafePointer<Float>, dy
     let workers = g.activeWorkers(requested)
     let dwCount = g.outChannels * g.patchSize
     if FastKernels.usable(fast, columns: g.outChannels) {
-        conv2dBackwardWeightsAVX512(g, x: x, dy: dy, dw: dw, col: col, workers: workers, requested: requested)
+        if g.isPointwise {
+            conv2dBackwardWeightsAVX512(g, x: x, dy: dy, dw: dw, col: col, workers: workers, requested: requested)
+        } else {
+            conv2dBackwardWeightsImplicit(g, x: x, dy: dy, dw: dw, scratch: col, workers: requested)
+        }
         return
     }
     precondition(workers == 1 || dwScratch != nil, "conv2dBackwardWeights: dwScratch needed for \(workers) workers")
