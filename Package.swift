@@ -55,6 +55,7 @@ let package = Package(
             name: "stp",
             dependencies: [
                 "STPEngine",
+                "STPMethod",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -6,7 +6,7 @@ struct STP: ParsableCommand {
         commandName: "stp",
         abstract: "Prune ResNets by stimulative training and watch it live.",
         discussion: "With no command, trains a ResNet-20 on the built-in data set.",
-        subcommands: [Train.self, Eval.self, Export.self, Info.self, Bench.self, DataCommand.self],
+        subcommands: [Train.self, Eval.self, Export.self, Info.self, Bench.self, Sparsity.self, DataCommand.self],
         defaultSubcommand: Train.self
     )
 }

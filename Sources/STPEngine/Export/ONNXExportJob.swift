@@ -69,15 +69,9 @@ public enum ONNXExportJob {
     public static let requireEnvironmentVariable = "STP_REQUIRE_ONNX"
 
     public static func run(_ options: ONNXExportJobOptions) throws -> ONNXExportReport {
-        let run = try RunDirectory.open(at: options.runPath)
-        let (record, checkpoint) = try run.load()
-        guard let configText = record.configuration[Trainer.configKey] else {
-            throw STPError(.checkpoint, "\(run.recordPath): no '\(Trainer.configKey)'; not a run written by stp train")
-        }
-        let config = try TrainingConfig.fromJSON(configText, source: run.recordPath)
-        let spec = try modelSpec(config: config, checkpoint: checkpoint, inputSize: options.inputSize)
-        let net = ResNet(spec: spec)
-        try ModelState.load(net, optimizer: nil, from: checkpoint)
+        let saved = try SavedRun.load(options.runPath, inputSize: options.inputSize)
+        let (record, config, net) = (saved.record, saved.config, saved.model)
+        let spec = net.spec
 
         var exportOptions = ONNXExportOptions(foldBatchNorm: options.foldBatchNorm)
         var metadata = ["stp.data": config.data, "stp.epochs": String(record.epochsCompleted)]
