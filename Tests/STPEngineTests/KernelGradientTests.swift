@@ -442,3 +442,34 @@ func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, s
         for i in 0..<a.count { #expect(abs(a[i] - b[i]) <= 1e-4 * (1 + abs(b[i])), "weights \(i), \(workers) workers") }
     }
 }
+
+@Test func logitStandardizationGradient() {
+    let batch = 3, k = 7
+    var z = randomArray(batch * k, seed: 50, scale: 3)
+    let probe = randomArray(batch * k, seed: 51)
+    func forward(_ z: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: z.count), inv = [Float](repeating: 0, count: batch)
+        z.withPointer { zp in out.withMutablePointer { op in inv.withMutablePointer { ip in
+            standardizeLogitsForward(zp, batch: batch, classes: k, amplitude: 4, out: op, invStd: ip)
+        } } }
+        return out
+    }
+    let out = forward(z)
+    for n in 0..<batch {
+        let row = out[(n * k)..<((n + 1) * k)].map { Double($0) / 4 }
+        let mean = row.reduce(0, +) / Double(k)
+        let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(k)
+        #expect(abs(mean) < 1e-6)
+        #expect(abs(variance - 1) < 1e-4)
+    }
+    var inv = [Float](repeating: 0, count: batch)
+    var outCopy = [Float](repeating: 0, count: z.count)
+    z.withPointer { zp in outCopy.withMutablePointer { op in inv.withMutablePointer { ip in
+        standardizeLogitsForward(zp, batch: batch, classes: k, amplitude: 4, out: op, invStd: ip)
+    } } }
+    var dz = [Float](repeating: 0, count: z.count)
+    outCopy.withPointer { op in inv.withPointer { ip in probe.withPointer { gp in dz.withMutablePointer { dp in
+        standardizeLogitsBackward(out: op, invStd: ip, dout: gp, batch: batch, classes: k, amplitude: 4, dz: dp)
+    } } } }
+    GradientCheck(step: 1e-3).check("standardised logits", values: &z, analytic: dz) { dot(forward($0), probe) }
+}

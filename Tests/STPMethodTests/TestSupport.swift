@@ -67,3 +67,13 @@ func errorMessage(_ body: () throws -> Void) -> String? {
         return "\(error)"
     }
 }
+
+/// The PyTorch fixtures in the `shared` folder beside the repository (or `$STP_SHARED_DIR`).
+enum SharedFixtures {
+    static func path(_ name: String) -> String {
+        let shared = ProcessInfo.processInfo.environment["STP_SHARED_DIR"]
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
+        return shared + "/fixtures/" + name
+    }
+}

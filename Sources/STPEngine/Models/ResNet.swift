@@ -98,6 +98,9 @@ public final class ResNet: @unchecked Sendable {
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
+    /// Every batch-norm layer, stem first.
+    public var batchNormLayers: [BatchNormLayer] { [stemBN] + blocks.flatMap { $0.allUnits.map(\.bn) } }
+
     public func zeroGradients() {
         for p in parameters { p.grad.zero() }
     }

@@ -39,6 +39,11 @@ public final class Trainer: @unchecked Sendable {
     public let runDirectory: RunDirectory?
     public private(set) var record: RunRecord
     private var metricsLog: MetricsLog?
+    /// What each step optimises (cross-entropy unless a method sets another).
+    public var objective: TrainingObjective = CrossEntropyObjective()
+    /// When set, the full network's running statistics are re-estimated on these images before
+    /// every evaluation (and restored after), as the STP method requires for any architecture.
+    public private(set) var calibrator: BatchNormCalibrator?
 
     public static let normalizationKey = "normalization"
     public static let configKey = "training_config"
@@ -108,6 +113,10 @@ public final class Trainer: @unchecked Sendable {
         if let run {
             metricsLog = try MetricsLog(path: run.metricsPath)
         }
+        if config.recalibrationImages > 0 {
+            calibrator = BatchNormCalibrator(dataset: data.train, images: config.recalibrationImages,
+                                             batchSize: config.batchSize, normalization: normalization)
+        }
     }
 
     public var stepsPerEpoch: Int { trainLoader.batchesPerEpoch }
@@ -119,24 +128,26 @@ public final class Trainer: @unchecked Sendable {
         return schedule.rate(atEpoch: Double(step) / Double(stepsPerEpoch))
     }
 
-    /// One SGD step on `pixels`/`labels` with cross-entropy; returns (loss, correct top-1).
-    public func trainStep(pixels: UnsafePointer<Float>, labels: [Int32], learningRate: Float) -> (Float, Int) {
-        let n = labels.count, classes = spec.classes
+    /// One SGD step on `pixels`/`labels` with the objective; returns (loss, correct top-1).
+    public func trainStep(pixels: UnsafePointer<Float>, labels: [Int32], learningRate: Float,
+                          globalStep: Int = 0) -> ObjectiveResult {
         model.zeroGradients()
-        let z = model.forward(pixels, batch: n, mode: .train(updateRunningStats: true))
-        let dz = UnsafeMutablePointer<Float>.allocate(capacity: n * classes)
-        defer { dz.deallocate() }
-        let (loss, correct) = labels.withUnsafeBufferPointer { lp in
-            (crossEntropyForwardBackward(logits: z, labels: lp.baseAddress!, batch: n, classes: classes,
-                                         labelSmoothing: config.labelSmoothing, dlogits: dz),
-             topKCorrect(logits: z, labels: lp.baseAddress!, batch: n, classes: classes, k: 1))
-        }
-        model.backward(dz)
+        let result = objective.accumulateGradients(
+            model: model, pixels: pixels, labels: labels,
+            step: ObjectiveStep(globalStep: globalStep, epochProgress: Double(globalStep) / Double(stepsPerEpoch),
+                                labelSmoothing: config.labelSmoothing))
         optimizer.step(model.parameters, learningRate: learningRate)
-        return (loss, correct)
+        return result
     }
 
-    public func evaluateTest() -> EvaluationResult { evaluate(model, loader: testLoader) }
+    /// Stores a string in the run record's configuration (e.g. a method's options), saved with
+    /// the next checkpoint.
+    public func setConfiguration(_ key: String, _ value: String) { record.configuration[key] = value }
+
+    public func evaluateTest() -> EvaluationResult {
+        guard let calibrator else { return evaluate(model, loader: testLoader) }
+        return calibrator.withRecalibrated(model, subnet: nil) { evaluate(model, loader: testLoader) }
+    }
 
     /// Trains until the configured epochs are done or `shouldStop` returns true (checked between
     /// steps). Saves after every epoch and when stopped.
@@ -160,7 +171,8 @@ public final class Trainer: @unchecked Sendable {
                 let t0 = Date()
                 trainLoader.fillTrainingBatch(epoch: epoch, batch: step, pixels: pixels.pointer, labels: &labels)
                 lr = learningRate(atStep: epoch * perEpoch + step)
-                let (loss, right) = trainStep(pixels: pixels.pointer, labels: labels, learningRate: lr)
+                let result = trainStep(pixels: pixels.pointer, labels: labels, learningRate: lr, globalStep: epoch * perEpoch + step)
+                let (loss, right) = (result.loss, result.correct)
                 guard loss.isFinite else {
                     throw STPError(.engine, "training diverged at epoch \(epoch + 1), step \(step + 1): loss is \(loss); try a lower --lr (now \(config.schedule.base))")
                 }

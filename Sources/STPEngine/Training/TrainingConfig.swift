@@ -14,14 +14,38 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var labelSmoothing: Float = 0
     public var augmentation = Augmentation()
     public var seed: UInt64 = 0
+    /// Training images on which BN statistics are re-estimated before every evaluation (0: off,
+    /// evaluate with the running statistics of training).
+    public var recalibrationImages: Int = 0
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case model, shortcut, data, epochs, batchSize, schedule, optimizer, labelSmoothing, augmentation, seed, recalibrationImages
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(String.self, forKey: .model)
+        shortcut = try c.decode(ShortcutKind.self, forKey: .shortcut)
+        data = try c.decode(String.self, forKey: .data)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        schedule = try c.decode(LearningRateSchedule.self, forKey: .schedule)
+        optimizer = try c.decode(SGDOptions.self, forKey: .optimizer)
+        labelSmoothing = try c.decode(Float.self, forKey: .labelSmoothing)
+        augmentation = try c.decode(Augmentation.self, forKey: .augmentation)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        // Added after the first runs were written; older records mean "off".
+        recalibrationImages = try c.decodeIfPresent(Int.self, forKey: .recalibrationImages) ?? 0
+    }
 
     public func validate() throws {
         guard epochs >= 1 else { throw STPError(.argument, "--epochs must be at least 1 (got \(epochs))") }
         guard batchSize >= 2 else { throw STPError(.argument, "--batch must be at least 2 for batch statistics (got \(batchSize))") }
         guard schedule.base > 0, schedule.base.isFinite else { throw STPError(.argument, "--lr must be a positive number (got \(schedule.base))") }
         guard (0..<1).contains(labelSmoothing) else { throw STPError(.argument, "--label-smoothing must be in [0, 1) (got \(labelSmoothing))") }
+        guard recalibrationImages >= 0 else { throw STPError(.argument, "--recalibration-images must not be negative") }
         guard optimizer.weightDecay >= 0, (0..<1).contains(optimizer.momentum) else {
             throw STPError(.argument, "--momentum must be in [0, 1) and --weight-decay non-negative")
         }

@@ -1,0 +1,54 @@
+import Foundation
+import STPEngine
+
+// Training with a method's objective through the engine's trainer: the method and its options
+// are stored in the run record (key "method"), so `--resume` rebuilds the same objective.
+
+public struct MethodConfig: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable { case standard, stimulative, slimming }
+    public var kind: Kind = .standard
+    public var stimulative = StimulativeOptions()
+    /// s of the slimming baseline's s * sum |gamma|.
+    public var slimmingStrength: Float = 1e-4
+    public var expansion: ExpansionPlan?
+
+    public init(kind: Kind = .standard) { self.kind = kind }
+
+    public static let recordKey = "method"
+}
+
+public enum MethodTraining {
+    /// Installs the objective of `method` on `trainer` and records it.
+    public static func configure(_ trainer: Trainer, method: MethodConfig) throws {
+        switch method.kind {
+        case .standard:
+            trainer.objective = CrossEntropyObjective()
+        case .stimulative:
+            let objective = try StimulativeObjective(spec: trainer.spec, options: method.stimulative, seed: trainer.config.seed)
+            objective.expansion = method.expansion
+            trainer.objective = objective
+        case .slimming:
+            trainer.objective = try SlimmingObjective(strength: method.slimmingStrength)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        trainer.setConfiguration(MethodConfig.recordKey, String(decoding: try encoder.encode(method), as: UTF8.self))
+    }
+
+    /// The method a run was trained with (standard for runs without one).
+    public static func method(of record: RunRecord, path: String) throws -> MethodConfig {
+        guard let text = record.configuration[MethodConfig.recordKey] else { return MethodConfig() }
+        do {
+            return try JSONDecoder().decode(MethodConfig.self, from: Data(text.utf8))
+        } catch {
+            throw STPError(.checkpoint, "\(path): the '\(MethodConfig.recordKey)' entry of the run record is not readable (\(error))")
+        }
+    }
+
+    /// Resumes a run with the objective it was trained with.
+    public static func resume(runPath: String) throws -> Trainer {
+        let trainer = try Trainer.resume(runPath: runPath)
+        try configure(trainer, method: try method(of: trainer.record, path: runPath))
+        return trainer
+    }
+}
