@@ -1,5 +1,6 @@
 import ArgumentParser
 import STPEngine
+import STPMethod
 
 struct STP: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,3 +25,6 @@ func reportingErrors(_ body: () throws -> Void) throws {
 extension ShortcutKind: ExpressibleByArgument {}
 extension LearningRateSchedule.Kind: ExpressibleByArgument {}
 extension BenchmarkOptions.Mode: ExpressibleByArgument {}
+extension MethodConfig.Kind: ExpressibleByArgument {}
+extension StimulativeOptions.Distillation: ExpressibleByArgument {}
+extension StimulativeOptions.Sampling: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import STPEngine
+import STPMethod
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train a ResNet with cross-entropy and SGD.")
@@ -26,6 +27,20 @@ struct Train: ParsableCommand {
     @Option(help: "Continue the run saved in this directory.") var resume: String?
     @Flag(help: "Replace an existing run in --run.") var overwrite = false
     @Flag(help: "Print each epoch's metrics as a JSON line on standard output.") var json = false
+    @Option(help: "Objective: standard (cross-entropy), stimulative (STP: full network plus distilled subnets) or slimming (L1 on BN gamma).")
+    var method: MethodConfig.Kind = .standard
+    @Option(help: "Stimulative: subnets per step (K).") var subnets = 1
+    @Option(name: .customLong("kd-lambda"), help: "Stimulative: weight of the distillation loss.") var kdLambda: Float = 1
+    @Option(help: "Stimulative: distillation temperature.") var temperature: Float = 1
+    @Option(help: "Stimulative: kd, or kd- (standardised logits times --amplitude).") var distillation: StimulativeOptions.Distillation = .kd
+    @Option(help: "Stimulative: amplitude of kd- logits.") var amplitude: Float = 4
+    @Option(help: "Stimulative: subnet sampling, uniform (per gene) or flops (FLOPs level first).") var sampling: StimulativeOptions.Sampling = .uniform
+    @Option(name: .customLong("width-ratios"), help: "Architecture space: kept width ratios, comma-separated.") var widthRatios: String?
+    @Option(help: "Architecture space: round widths to a multiple of this (1, 4, 8, 16).") var divisor = 1
+    @Option(help: "Slimming: strength s of s * sum |gamma|.") var slimming: Float = 1e-4
+    @Option(name: .customLong("recalibration-images"), help: "Re-estimate BN statistics on this many training images before every evaluation (default: 2000 for stimulative and slimming, 0 for standard).")
+    var recalibrationImages: Int?
+    @Option(help: "Reference architecture whose relative sparsity is recorded every epoch (default: half width).") var reference: String?
     @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?
 
     func run() throws {
@@ -45,12 +60,30 @@ struct Train: ParsableCommand {
             c.labelSmoothing = labelSmoothing
             c.augmentation = Augmentation(cropPadding: cropPadding, horizontalFlip: !noFlip)
             c.seed = seed
+            c.recalibrationImages = recalibrationImages ?? (method == .standard ? 0 : 2000)
             options.config = c
             options.runPath = runDirectory
             options.resumePath = resume
             options.overwrite = overwrite
             options.jsonLines = json
-            try TrainJob.run(options)
+            var m = MethodConfig(kind: method)
+            m.stimulative.subnetsPerStep = subnets
+            m.stimulative.lambda = kdLambda
+            m.stimulative.temperature = temperature
+            m.stimulative.distillation = distillation
+            m.stimulative.amplitude = amplitude
+            m.stimulative.sampling = sampling
+            m.stimulative.space.divisor = divisor
+            if let widthRatios {
+                m.stimulative.space.widthRatios = try widthRatios.split(separator: ",").map {
+                    guard let r = Double($0.trimmingCharacters(in: .whitespaces)), r > 0, r <= 1 else {
+                        throw STPError(.argument, "--width-ratios: '\($0)' is not a ratio in (0, 1]")
+                    }
+                    return r
+                }
+            }
+            m.slimmingStrength = slimming
+            try MethodTrainJob.run(options, method: m, reference: reference)
         }
     }
 

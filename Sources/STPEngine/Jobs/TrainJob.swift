@@ -4,7 +4,7 @@ import Foundation
 // progress bar on a terminal (plain lines otherwise), one summary line per epoch, metrics as JSON
 // lines in the run directory, a checkpoint after every epoch, and a clean stop on Ctrl-C.
 
-public struct TrainJobOptions: Sendable {
+public struct TrainJobOptions {
     public var config = TrainingConfig()
     /// Where to write the run; nil picks runs/DATE-TIME-MODEL-DATA.
     public var runPath: String?
@@ -12,6 +12,9 @@ public struct TrainJobOptions: Sendable {
     public var overwrite = false
     /// Also print each epoch's metrics as one JSON line on standard output.
     public var jsonLines = false
+    /// Called with the trainer before training starts (`resumed` tells whether it continues a
+    /// run): a method installs its objective here.
+    public var prepare: ((Trainer, _ resumed: Bool) throws -> Void)?
     public init() {}
 }
 
@@ -41,10 +44,13 @@ public enum TrainJob {
             let path = options.runPath ?? defaultRunPath(model: options.config.model, data: options.config.data)
             trainer = try Trainer(config: options.config, data: data, runPath: path, overwrite: options.overwrite)
         }
+        try options.prepare?(trainer, options.resumePath != nil)
         let config = trainer.config
         let summary = ModelSummary(spec: trainer.spec)
         console.writeLine("model: \(config.model) (\(config.shortcut.rawValue) shortcuts), \(formatCount(summary.totalParameters)) parameters, \(formatSI(summary.totalMACs)) MACs per image")
         console.writeLine("training: \(config.epochs) epochs x \(trainer.stepsPerEpoch) steps of \(config.batchSize), SGD lr \(config.schedule.base) \(config.schedule.kind.rawValue), momentum \(config.optimizer.momentum)\(config.optimizer.nesterov ? " (Nesterov)" : ""), weight decay \(config.optimizer.weightDecay), seed \(config.seed)")
+        console.writeLine("objective: \(trainer.objective.name)"
+                          + (trainer.calibrator.map { ", BN recalibrated on \($0.imageCount) training images before every evaluation" } ?? ""))
         if let run = trainer.runDirectory { console.writeLine("run directory: \(run.path)") }
         if trainer.isFinished {
             console.writeLine("nothing to do: the run already completed its \(config.epochs) epochs")

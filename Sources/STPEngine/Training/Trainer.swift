@@ -44,6 +44,9 @@ public final class Trainer: @unchecked Sendable {
     /// When set, the full network's running statistics are re-estimated on these images before
     /// every evaluation (and restored after), as the STP method requires for any architecture.
     public private(set) var calibrator: BatchNormCalibrator?
+    /// Called after every epoch's evaluation, before the checkpoint is written (a method records
+    /// its own per-epoch figures here, e.g. relative sparsity, with `appendMetrics`).
+    public var onEpochEnd: ((Trainer, EpochMetrics) throws -> Void)?
 
     public static let normalizationKey = "normalization"
     public static let configKey = "training_config"
@@ -140,6 +143,9 @@ public final class Trainer: @unchecked Sendable {
         return result
     }
 
+    /// Appends one JSON line to the run's metrics.jsonl (nothing without a run directory).
+    public func appendMetrics<T: Encodable>(_ value: T) throws { try metricsLog?.append(value) }
+
     /// Stores a string in the run record's configuration (e.g. a method's options), saved with
     /// the next checkpoint.
     public func setConfiguration(_ key: String, _ value: String) { record.configuration[key] = value }
@@ -200,6 +206,7 @@ public final class Trainer: @unchecked Sendable {
             record.epochsCompleted = epoch + 1
             record.history.append(metrics)
             try metricsLog?.append(metrics)
+            try onEpochEnd?(self, metrics)
             try save()
             events(.epochFinished(metrics))
         }
