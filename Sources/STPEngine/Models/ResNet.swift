@@ -98,6 +98,21 @@ public final class ResNet: @unchecked Sendable {
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
+    /// A network with the same spec and a copy of this one's weights and running statistics
+    /// (a search can then run on it while training goes on with the original).
+    public func copy() -> ResNet {
+        let other = ResNet(spec: spec)
+        other.copyWeights(from: self)
+        return other
+    }
+
+    /// Copies every parameter and running statistic of `source` (same spec).
+    public func copyWeights(from source: ResNet) {
+        precondition(source.spec == spec, "copyWeights: different networks")
+        for (a, b) in zip(parameters, source.parameters) { a.pointer.update(from: b.pointer, count: a.count) }
+        for (a, b) in zip(stateBuffers, source.stateBuffers) { a.value.pointer.update(from: b.value.pointer, count: a.value.count) }
+    }
+
     /// Every batch-norm layer, stem first.
     public var batchNormLayers: [BatchNormLayer] { [stemBN] + blocks.flatMap { $0.allUnits.map(\.bn) } }
 

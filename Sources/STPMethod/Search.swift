@@ -1,0 +1,194 @@
+import STPEngine
+
+// KD-guided exploration (METHOD.md section 6): an evolutionary search over the architecture space
+// under a FLOPs window, whose fitness is the distillation loss KL(full || candidate) on a fixed
+// set of held-out training images (no labels needed), each candidate's BN statistics recalibrated
+// first. Validation accuracy is computed too, for display and the accuracy-versus-FLOPs plot.
+// Every evaluation is cached by architecture, so a new budget reuses all earlier work, and the
+// search is deterministic for a seed. It runs on its own copy of the weights and can be
+// cancelled between evaluations.
+
+public struct SearchOptions: Codable, Sendable, Equatable {
+    public var population = 50
+    public var parents = 10
+    public var generations = 20
+    public var mutationProbability = 0.1
+    public var tolerance = 0.03
+    public var seed: UInt64 = 0
+    public init() {}
+
+    public func validate() throws {
+        guard population >= 2, parents >= 1, parents <= population, generations >= 0,
+              (0...1).contains(mutationProbability), (0..<1).contains(tolerance) else {
+            throw STPError(.argument, "search needs population >= 2, 1 <= parents <= population, generations >= 0, mutation probability in [0, 1] and tolerance in [0, 1)")
+        }
+    }
+}
+
+public struct Candidate: Codable, Sendable, Equatable {
+    public var architecture: Architecture
+    public var macs: Int
+    public var parameters: Int
+    /// KL(full || candidate), lower is better.
+    public var fitness: Double
+    /// Top-1 on the validation images.
+    public var accuracy: Double
+}
+
+public struct SearchProgress: Sendable {
+    public var generation: Int
+    public var generations: Int
+    public var evaluations: Int
+    public var best: Candidate?
+}
+
+public struct SearchResult: Sendable {
+    public var best: Candidate?
+    public var window: ClosedRange<Int>
+    /// Every candidate evaluated so far (all budgets), cheapest first.
+    public var evaluated: [Candidate]
+    /// The non-dominated candidates in (FLOPs, fitness), cheapest first.
+    public var pareto: [Candidate]
+    public var cancelled: Bool
+}
+
+public final class KDGuidedSearch: @unchecked Sendable {
+    public let model: ResNet
+    public let space: ArchitectureSpace
+    public let options: SearchOptions
+    private let calibrator: BatchNormCalibrator
+    private let fitnessLoader: BatchLoader
+    private let validationLoader: BatchLoader?
+    private var teacherLogits: [Float] = []
+    private var cache: [Architecture: Candidate] = [:]
+
+    /// - Parameters:
+    ///   - network: the trained supernet; the search works on a copy of its weights.
+    ///   - fitnessImages: held-out training images whose KL(full || candidate) is the fitness.
+    ///   - validation: labelled images for the displayed accuracy (nil: accuracy is not computed).
+    ///   - calibrator: BN recalibration images (see BatchNormCalibrator).
+    public init(network: ResNet, space: ArchitectureSpace, options: SearchOptions, fitnessImages: ImageDataset,
+                validation: ImageDataset?, calibrator: BatchNormCalibrator, normalization: Normalization, batchSize: Int = 128) throws {
+        try options.validate()
+        model = network.copy()
+        self.space = space
+        self.options = options
+        self.calibrator = calibrator
+        fitnessLoader = BatchLoader.evaluation(dataset: fitnessImages, batchSize: batchSize, normalization: normalization)
+        validationLoader = validation.map { BatchLoader.evaluation(dataset: $0, batchSize: batchSize, normalization: normalization) }
+        teacherLogits = calibrator.withRecalibrated(model, subnet: nil) { logits(subnet: nil) }
+    }
+
+    /// Replaces the weights (e.g. after more training) and forgets every evaluation.
+    public func updateWeights(from network: ResNet) {
+        model.copyWeights(from: network)
+        cache.removeAll()
+        teacherLogits = calibrator.withRecalibrated(model, subnet: nil) { logits(subnet: nil) }
+    }
+
+    public var evaluationCount: Int { cache.count }
+
+    private func logits(subnet: SubnetSelection?) -> [Float] {
+        let k = model.spec.classes
+        var out = [Float]()
+        out.reserveCapacity(fitnessLoader.dataset.count * k)
+        let pixels = FloatBuffer(count: fitnessLoader.batchElementCount)
+        var labels = [Int32]()
+        for b in 0..<fitnessLoader.evaluationBatchCount {
+            let n = fitnessLoader.fillEvaluationBatch(batch: b, pixels: pixels.pointer, labels: &labels)
+            let z = model.forward(pixels.pointer, batch: n, mode: .eval, subnet: subnet)
+            out.append(contentsOf: UnsafeBufferPointer(start: z, count: n * k))
+        }
+        return out
+    }
+
+    /// The candidate for `architecture` (cached).
+    public func evaluate(_ architecture: Architecture) throws -> Candidate {
+        if let c = cache[architecture] { return c }
+        let subnet = try architecture.subnet(for: model.spec)
+        let k = model.spec.classes, n = fitnessLoader.dataset.count
+        let (student, accuracy) = calibrator.withRecalibrated(model, subnet: subnet) { () -> ([Float], Double) in
+            let s = logits(subnet: subnet)
+            let acc = validationLoader.map { STPEngine.evaluate(model, loader: $0, subnet: subnet).top1 } ?? .nan
+            return (s, acc)
+        }
+        let fitness = teacherLogits.withUnsafeBufferPointer { t in student.withUnsafeBufferPointer { s in
+            Double(klDivergenceForwardBackward(teacher: t.baseAddress!, student: s.baseAddress!, batch: n, classes: k, dstudent: nil))
+        } }
+        let cost = space.cost.cost(of: architecture)
+        let candidate = Candidate(architecture: architecture, macs: cost.macs, parameters: cost.parameters,
+                                  fitness: fitness, accuracy: accuracy)
+        cache[architecture] = candidate
+        return candidate
+    }
+
+    /// Evolution within `window`; returns the best candidate there and the Pareto set of all.
+    public func run(window: ClosedRange<Int>, shouldCancel: () -> Bool = { false },
+                    progress: (SearchProgress) -> Void = { _ in }) throws -> SearchResult {
+        var rng = SeededRandom(seed: options.seed &+ UInt64(window.lowerBound) &* 31 &+ UInt64(window.upperBound))
+        func inWindow(_ c: Candidate) -> Bool { window.contains(c.macs) }
+        var population = [Candidate]()
+        var seen = Set<Architecture>()
+        // Earlier evaluations that fit this window seed the population (a re-targeted search).
+        for c in cache.values.sorted(by: { $0.fitness < $1.fitness }) where inWindow(c) && population.count < options.population {
+            population.append(c)
+            seen.insert(c.architecture)
+        }
+        var attempts = 0
+        while population.count < options.population && attempts < options.population * 20 {
+            attempts += 1
+            if shouldCancel() { return result(window: window, cancelled: true) }
+            guard let a = space.randomArchitecture(in: window, using: &rng), seen.insert(a).inserted else { continue }
+            population.append(try evaluate(a))
+        }
+        guard !population.isEmpty else {
+            throw STPError(.budget, "no architecture of the space has \(CountFormat.string(window.lowerBound))...\(CountFormat.string(window.upperBound)) MACs")
+        }
+        progress(SearchProgress(generation: 0, generations: options.generations, evaluations: cache.count,
+                                best: population.min { $0.fitness < $1.fitness }))
+        for generation in 1...max(options.generations, 1) where options.generations > 0 {
+            population.sort { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }
+            let parents = Array(population.prefix(options.parents))
+            var children = [Candidate]()
+            let wanted = options.population - parents.count
+            var tries = 0
+            while children.count < wanted && tries < wanted * 10 {
+                tries += 1
+                if shouldCancel() { return result(window: window, cancelled: true) }
+                let child: Architecture
+                if children.count < wanted / 2 || parents.count < 2 {
+                    let p = parents[Int(rng.next() % UInt64(parents.count))].architecture
+                    child = space.mutate(p, probability: options.mutationProbability, using: &rng)
+                } else {
+                    let i = Int(rng.next() % UInt64(parents.count))
+                    var j = Int(rng.next() % UInt64(parents.count - 1))
+                    if j >= i { j += 1 }
+                    child = space.crossover(parents[i].architecture, parents[j].architecture, using: &rng)
+                }
+                guard let fitted = space.fit(child, into: window, using: &rng), seen.insert(fitted).inserted else { continue }
+                children.append(try evaluate(fitted))
+            }
+            population = parents + children
+            progress(SearchProgress(generation: generation, generations: options.generations, evaluations: cache.count,
+                                    best: population.min { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }))
+        }
+        return result(window: window, cancelled: false)
+    }
+
+    private func result(window: ClosedRange<Int>, cancelled: Bool) -> SearchResult {
+        let all = cache.values.sorted { ($0.macs, $0.fitness) < ($1.macs, $1.fitness) }
+        let best = all.filter { window.contains($0.macs) }.min { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }
+        return SearchResult(best: best, window: window, evaluated: all, pareto: KDGuidedSearch.pareto(all), cancelled: cancelled)
+    }
+
+    /// Candidates no other candidate beats in both FLOPs (fewer or equal) and fitness (lower).
+    public static func pareto(_ candidates: [Candidate]) -> [Candidate] {
+        var front = [Candidate]()
+        var bestFitness = Double.infinity
+        for c in candidates.sorted(by: { ($0.macs, $0.fitness) < ($1.macs, $1.fitness) }) where c.fitness < bestFitness {
+            front.append(c)
+            bestFitness = c.fitness
+        }
+        return front
+    }
+}
