@@ -7,7 +7,7 @@ struct STP: ParsableCommand {
         commandName: "stp",
         abstract: "Prune ResNets by stimulative training and watch it live.",
         discussion: "With no command, trains a ResNet-20 on the built-in data set.",
-        subcommands: [Train.self, Eval.self, Export.self, Info.self, Bench.self, Sparsity.self, DataCommand.self],
+        subcommands: [Train.self, Eval.self, Export.self, Info.self, Bench.self, Prune.self, Sparsity.self, DataCommand.self],
         defaultSubcommand: Train.self
     )
 }
@@ -28,3 +28,4 @@ extension BenchmarkOptions.Mode: ExpressibleByArgument {}
 extension MethodConfig.Kind: ExpressibleByArgument {}
 extension StimulativeOptions.Distillation: ExpressibleByArgument {}
 extension StimulativeOptions.Sampling: ExpressibleByArgument {}
+extension PruneOptions.Method: ExpressibleByArgument {}

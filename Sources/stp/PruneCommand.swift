@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import STPEngine
+import STPMethod
+
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train, choose an architecture for a FLOPs budget, extract it and evaluate it without fine-tuning.",
+        discussion: "Budgets: 50% or 'remove 50%' (FLOPs removed), 'keep 30%', or absolute MACs like 20M. Writes OUTPUT/run, OUTPUT/extracted and OUTPUT/report.{json,md}.")
+
+    @Option(help: "stp, st-uniform, slimming, l1-filter or uniform.") var method: PruneOptions.Method = .stp
+    @Option(help: "FLOPs budget.") var budget = "50%"
+    @Option(help: "Model.") var model = "resnet20"
+    @Option(help: "Data set spec (see stp train --help).") var data = DataSource.default.spec
+    @Option(help: "Training epochs (all methods train for the same number).") var epochs = 30
+    @Option(help: "Batch size.") var batch = 128
+    @Option(help: "Peak learning rate (cosine schedule).") var lr: Float = 0.1
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "Output directory.") var output = "runs/prune"
+    @Flag(help: "Replace an existing output directory's run.") var overwrite = false
+    @Option(help: "Stimulative: subnets per step.") var subnets = 1
+    @Option(help: "Stimulative: kd or kd-.") var distillation: StimulativeOptions.Distillation = .kd
+    @Option(help: "Stimulative: uniform or flops sampling.") var sampling: StimulativeOptions.Sampling = .uniform
+    @Option(help: "Search: population.") var population = 50
+    @Option(help: "Search: parents.") var parents = 10
+    @Option(help: "Search: generations.") var generations = 20
+    @Option(name: .customLong("fitness-images"), help: "Held-out training images for the search's KD fitness.") var fitnessImages = 1024
+    @Option(name: .customLong("recalibration-images"), help: "Training images for BN recalibration.") var recalibrationImages = 2000
+    @Option(name: .customLong("research-every"), help: "Epochs between re-searches during expansion.") var researchEvery = 2
+    @Option(help: "Slimming strength s.") var slimming: Float = 1e-4
+    @Flag(help: "Print the report as JSON on standard output.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            var o = PruneOptions()
+            o.method = method
+            o.budget = budget
+            o.training.model = model
+            o.training.data = data
+            o.training.epochs = epochs
+            o.training.batchSize = batch
+            o.training.schedule = LearningRateSchedule(kind: .cosine, base: lr, totalEpochs: Double(epochs))
+            o.training.seed = seed
+            o.outputPath = output
+            o.overwrite = overwrite
+            o.stimulative.subnetsPerStep = subnets
+            o.stimulative.distillation = distillation
+            o.stimulative.sampling = sampling
+            o.search.population = population
+            o.search.parents = parents
+            o.search.generations = generations
+            o.search.seed = seed
+            o.fitnessImages = fitnessImages
+            o.recalibrationImages = recalibrationImages
+            o.researchEvery = researchEvery
+            o.slimmingStrength = slimming
+            let console = Console.standardError
+            console.writeLine(BLASRuntime.status().logLine)
+            Interrupts.install()
+            defer { Interrupts.uninstall() }
+            let report = try PrunePipeline.run(o, console: console, shouldStop: { Interrupts.stopRequested })
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(report.markdown)
+            }
+        }
+    }
+}
