@@ -10,10 +10,12 @@
 //   stp (executable)        parses arguments and calls into the libraries
 import PackageDescription
 
-// Release builds drop integer-overflow and exclusivity checks in the numeric code; debug builds
-// (swift test) keep every check so that tests catch indexing mistakes.
+// Release builds drop integer-overflow and exclusivity checks in the numeric code. Debug builds
+// (swift test) optimise it too, keeping every check, so that the tests that train real networks
+// stay fast while still catching overflows and exclusivity violations.
 let fastMath: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
 ]
 
 let package = Package(

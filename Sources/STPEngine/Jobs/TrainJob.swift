@@ -87,7 +87,7 @@ public enum TrainJob {
             case .checkpointSaved:
                 break
             case .stopped(let epoch, let step):
-                bar?.finish()
+                bar?.finish(completed: step)
                 bar = nil
                 let dir = trainer.runDirectory?.path ?? "(not saved)"
                 console.writeLine("stopped at epoch \(epoch + 1), step \(step) of \(trainer.stepsPerEpoch); checkpoint saved in \(dir)")

@@ -239,8 +239,8 @@ public final class ProgressBar: Sendable {
         report(completed: completed, items: items, fields: fields, finished: false)
     }
 
-    /// Draws the final line and ends it; later calls do nothing. Values not given repeat the
-    /// last update's. In plain mode a final line that would repeat the last 100% line is skipped.
+    /// Draws the final line (always) and ends it; later calls do nothing. `completed` defaults to
+    /// the total; items and fields not given repeat the last update's.
     public func finish(completed: Int? = nil, items: Int? = nil, fields: [(String, String)] = []) {
         report(completed: completed, items: items, fields: fields, finished: true)
     }
@@ -249,7 +249,7 @@ public final class ProgressBar: Sendable {
         let now = clock()
         state.withLock { s in
             guard !s.done else { return }
-            let done = completed ?? s.lastCompleted ?? total
+            let done = completed ?? (finished ? total : s.lastCompleted ?? 0)
             let count = items ?? (finished ? s.lastItems : nil)
             let shown = fields.isEmpty && finished ? s.lastFields : fields
             s.lastCompleted = done
@@ -258,10 +258,7 @@ public final class ProgressBar: Sendable {
             let snapshot = ProgressSnapshot(label: label, completed: done, total: total,
                                             elapsed: now - start, items: count, unit: unit,
                                             fields: shown, finished: finished)
-            if finished, case .plain = style, s.lastTenth == ProgressFormat.tenth(snapshot.fraction) {
-                s.done = true
-                return
-            }
+
             switch style {
             case .terminal(let width, let unicode):
                 guard ProgressFormat.shouldRedraw(now: now, lastDraw: s.lastDraw, finished: finished) else { return }
