@@ -1,11 +1,13 @@
 import ArgumentParser
 import Foundation
 import STPEngine
+import STPMethod
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a saved run on its test set (top-1, top-5, loss).")
 
-    @Argument(help: "Run directory written by stp train.") var runDirectory: String
+    @Argument(help: "Run directory written by stp train, or an extracted network's directory (stp prune's OUTPUT/extracted).")
+    var runDirectory: String
     @Option(help: "Evaluate on this data set instead of the run's own.") var data: String?
     @Option(help: "Batch size.") var batch = 256
     @Flag(help: "Print the result as JSON.") var json = false
@@ -15,7 +17,7 @@ struct Eval: ParsableCommand {
             var options = EvalJobOptions(runPath: runDirectory)
             options.data = data
             options.batch = batch
-            let report = try EvalJob.run(options)
+            let report = ExtractedEvalJob.isExtracted(runDirectory) ? try ExtractedEvalJob.run(options) : try EvalJob.run(options)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]

@@ -17,6 +17,14 @@ public struct EvalReport: Codable, Sendable {
     public var data: String
     public var epochs: Int
     public var result: EvaluationResult
+
+    public init(run: String, model: String, data: String, epochs: Int, result: EvaluationResult) {
+        self.run = run
+        self.model = model
+        self.data = data
+        self.epochs = epochs
+        self.result = result
+    }
 }
 
 public enum EvalJob {

@@ -1,0 +1,34 @@
+import Foundation
+import STPEngine
+
+// `stp eval DIR` on a directory written by extraction (architecture.json + model.safetensors):
+// rebuilds the plain pruned network from its architecture file and evaluates it on the test set
+// of the run it was extracted from (same data and input normalisation), BN in eval mode.
+
+public enum ExtractedEvalJob {
+    public static func isExtracted(_ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path + "/" + ExtractedModel.descriptionFile)
+    }
+
+    public static func run(_ options: EvalJobOptions) throws -> EvalReport {
+        let extracted = try ExtractedModel.load(from: options.runPath)
+        let run = try RunDirectory.open(at: extracted.info.source)
+        let record = try run.readRecord()
+        guard let configText = record.configuration[Trainer.configKey] else {
+            throw STPError(.checkpoint, "\(run.recordPath): no '\(Trainer.configKey)'; the source run of \(options.runPath) was not written by stp")
+        }
+        let config = try TrainingConfig.fromJSON(configText, source: run.recordPath)
+        let dataSpec = options.data ?? config.data
+        let data = try DataSource(parsing: dataSpec).load()
+        var normalization = Normalization.compute(from: data.train)
+        if let text = record.configuration[Trainer.normalizationKey],
+           let saved = try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8)) {
+            normalization = saved
+        }
+        guard options.batch >= 1 else { throw STPError(.argument, "--batch must be at least 1") }
+        let loader = BatchLoader.evaluation(dataset: data.test, batchSize: options.batch, normalization: normalization)
+        let result = evaluate(extracted.network, loader: loader)
+        return EvalReport(run: options.runPath, model: "\(extracted.info.spec.name) \(extracted.info.architectureText)",
+                          data: dataSpec, epochs: record.epochsCompleted, result: result)
+    }
+}
