@@ -89,8 +89,10 @@ for KB, NV in WEIGHTS:
 # Implicit-GEMM variants: the A (or X) matrix is never formed. A row of it is a pixel's
 # receptive field in a zero-padded NHWC image: kh segments of kw*C contiguous floats, segStride
 # apart; neighbouring output pixels of one output row are pixStride apart.
-IMPLICIT_FORWARD = [(8, 1), (8, 2), (4, 3), (4, 4)]
-IMPLICIT_WEIGHTS = [(8, 1), (6, 2), (4, 3), (4, 4)]
+# Block sizes per vector count, largest first: at least 12 independent accumulators hide the
+# four-cycle FMA latency on both FMA ports; smaller blocks finish rows and segments.
+IMPLICIT_FORWARD = {1: [16, 8], 2: [8, 4], 3: [4], 4: [4]}
+IMPLICIT_WEIGHTS = {1: [16, 8], 2: [8, 4], 3: [4], 4: [4]}
 
 def ifwd(R, NV):
     name = f"implicitForwardBlock_{R}x{NV}"
@@ -156,23 +158,23 @@ def iwgt(KB, NV):
     w("}")
     w("")
 
-for R, NV in IMPLICIT_FORWARD:
-    ifwd(R, NV)
-    ifwd(1, NV)
-for KB, NV in IMPLICIT_WEIGHTS:
-    iwgt(KB, NV)
-    iwgt(1, NV)
+for NV, sizes in IMPLICIT_FORWARD.items():
+    for R in sizes + [1]:
+        ifwd(R, NV)
+for NV, sizes in IMPLICIT_WEIGHTS.items():
+    for KB in sizes + [1]:
+        iwgt(KB, NV)
 
 w("/// One output row of `cols` pixels: C[cols, 16*nv] (=|+=) receptive fields * B[segments*segLen, 16*nv].")
 w("func implicitForwardRow(cols: Int, nv: Int, a: UnsafePointer<Float>, pixStride: Int, segStride: Int, segments: Int,")
 w("                        segLen: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool) {")
 w("    let n = 16 * nv")
 w("    switch nv {")
-for R, NV in IMPLICIT_FORWARD:
+for NV, sizes in IMPLICIT_FORWARD.items():
     w(f"    case {NV}:")
     w("        var i = 0")
-    w(f"        while i + {R} <= cols {{ implicitForwardBlock_{R}x{NV}(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += {R} }}")
-    w(f"        while i < cols {{ implicitForwardBlock_1x{NV}(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }}")
+    for R in sizes + [1]:
+        w(f"        while i + {R} <= cols {{ implicitForwardBlock_{R}x{NV}(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += {R} }}")
 w("    default: preconditionFailure(\"implicitForwardRow: nv \\(nv) not generated\")")
 w("    }")
 w("}")
@@ -183,13 +185,13 @@ w("func implicitWeightsImage(rows: Int, rowStride: Int, cols: Int, pixStride: In
 w("                          segStride: Int, segments: Int, segLen: Int, g: UnsafePointer<Float>, d: UnsafeMutablePointer<Float>) {")
 w("    let n = 16 * nv")
 w("    switch nv {")
-for KB, NV in IMPLICIT_WEIGHTS:
+for NV, sizes in IMPLICIT_WEIGHTS.items():
     w(f"    case {NV}:")
     w("        for seg in 0..<segments {")
     w("            let xs = x + seg * segStride, ds = d + seg * segLen * n")
     w("            var j = 0")
-    w(f"            while j + {KB} <= segLen {{ implicitWeightsBlock_{KB}x{NV}(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += {KB} }}")
-    w(f"            while j < segLen {{ implicitWeightsBlock_1x{NV}(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }}")
+    for KB in sizes + [1]:
+        w(f"            while j + {KB} <= segLen {{ implicitWeightsBlock_{KB}x{NV}(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += {KB} }}")
     w("        }")
 w("    default: preconditionFailure(\"implicitWeightsImage: nv \\(nv) not generated\")")
 w("    }")

@@ -708,6 +708,117 @@ typealias V = SIMD16<Float>
     st(d0_3 + ld(d + 48), d + 48)
 }
 
+/// 16 neighbouring output pixels of one row, 16 channels.
+@inline(__always) func implicitForwardBlock_16x1(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,
+                           _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    var c3_0 = V()
+    var c4_0 = V()
+    var c5_0 = V()
+    var c6_0 = V()
+    var c7_0 = V()
+    var c8_0 = V()
+    var c9_0 = V()
+    var c10_0 = V()
+    var c11_0 = V()
+    var c12_0 = V()
+    var c13_0 = V()
+    var c14_0 = V()
+    var c15_0 = V()
+    var bp = b
+    for seg in 0..<segments {
+        let a0 = a + seg * segStride + 0 * pixStride
+        let a1 = a + seg * segStride + 1 * pixStride
+        let a2 = a + seg * segStride + 2 * pixStride
+        let a3 = a + seg * segStride + 3 * pixStride
+        let a4 = a + seg * segStride + 4 * pixStride
+        let a5 = a + seg * segStride + 5 * pixStride
+        let a6 = a + seg * segStride + 6 * pixStride
+        let a7 = a + seg * segStride + 7 * pixStride
+        let a8 = a + seg * segStride + 8 * pixStride
+        let a9 = a + seg * segStride + 9 * pixStride
+        let a10 = a + seg * segStride + 10 * pixStride
+        let a11 = a + seg * segStride + 11 * pixStride
+        let a12 = a + seg * segStride + 12 * pixStride
+        let a13 = a + seg * segStride + 13 * pixStride
+        let a14 = a + seg * segStride + 14 * pixStride
+        let a15 = a + seg * segStride + 15 * pixStride
+        for kk in 0..<segLen {
+            let b0 = ld(bp + 0)
+            let s0 = V(repeating: a0[kk])
+            c0_0.addProduct(s0, b0)
+            let s1 = V(repeating: a1[kk])
+            c1_0.addProduct(s1, b0)
+            let s2 = V(repeating: a2[kk])
+            c2_0.addProduct(s2, b0)
+            let s3 = V(repeating: a3[kk])
+            c3_0.addProduct(s3, b0)
+            let s4 = V(repeating: a4[kk])
+            c4_0.addProduct(s4, b0)
+            let s5 = V(repeating: a5[kk])
+            c5_0.addProduct(s5, b0)
+            let s6 = V(repeating: a6[kk])
+            c6_0.addProduct(s6, b0)
+            let s7 = V(repeating: a7[kk])
+            c7_0.addProduct(s7, b0)
+            let s8 = V(repeating: a8[kk])
+            c8_0.addProduct(s8, b0)
+            let s9 = V(repeating: a9[kk])
+            c9_0.addProduct(s9, b0)
+            let s10 = V(repeating: a10[kk])
+            c10_0.addProduct(s10, b0)
+            let s11 = V(repeating: a11[kk])
+            c11_0.addProduct(s11, b0)
+            let s12 = V(repeating: a12[kk])
+            c12_0.addProduct(s12, b0)
+            let s13 = V(repeating: a13[kk])
+            c13_0.addProduct(s13, b0)
+            let s14 = V(repeating: a14[kk])
+            c14_0.addProduct(s14, b0)
+            let s15 = V(repeating: a15[kk])
+            c15_0.addProduct(s15, b0)
+            bp += 16
+        }
+    }
+    if accumulate {
+        st(c0_0 + ld(c + 0), c + 0)
+        st(c1_0 + ld(c + 16), c + 16)
+        st(c2_0 + ld(c + 32), c + 32)
+        st(c3_0 + ld(c + 48), c + 48)
+        st(c4_0 + ld(c + 64), c + 64)
+        st(c5_0 + ld(c + 80), c + 80)
+        st(c6_0 + ld(c + 96), c + 96)
+        st(c7_0 + ld(c + 112), c + 112)
+        st(c8_0 + ld(c + 128), c + 128)
+        st(c9_0 + ld(c + 144), c + 144)
+        st(c10_0 + ld(c + 160), c + 160)
+        st(c11_0 + ld(c + 176), c + 176)
+        st(c12_0 + ld(c + 192), c + 192)
+        st(c13_0 + ld(c + 208), c + 208)
+        st(c14_0 + ld(c + 224), c + 224)
+        st(c15_0 + ld(c + 240), c + 240)
+    } else {
+        st(c0_0, c + 0)
+        st(c1_0, c + 16)
+        st(c2_0, c + 32)
+        st(c3_0, c + 48)
+        st(c4_0, c + 64)
+        st(c5_0, c + 80)
+        st(c6_0, c + 96)
+        st(c7_0, c + 112)
+        st(c8_0, c + 128)
+        st(c9_0, c + 144)
+        st(c10_0, c + 160)
+        st(c11_0, c + 176)
+        st(c12_0, c + 192)
+        st(c13_0, c + 208)
+        st(c14_0, c + 224)
+        st(c15_0, c + 240)
+    }
+}
+
 /// 8 neighbouring output pixels of one row, 16 channels.
 @inline(__always) func implicitForwardBlock_8x1(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,
                            _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
@@ -885,6 +996,62 @@ typealias V = SIMD16<Float>
         st(c6_1, c + 208)
         st(c7_0, c + 224)
         st(c7_1, c + 240)
+    }
+}
+
+/// 4 neighbouring output pixels of one row, 32 channels.
+@inline(__always) func implicitForwardBlock_4x2(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,
+                           _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    var c3_0 = V()
+    var c3_1 = V()
+    var bp = b
+    for seg in 0..<segments {
+        let a0 = a + seg * segStride + 0 * pixStride
+        let a1 = a + seg * segStride + 1 * pixStride
+        let a2 = a + seg * segStride + 2 * pixStride
+        let a3 = a + seg * segStride + 3 * pixStride
+        for kk in 0..<segLen {
+            let b0 = ld(bp + 0)
+            let b1 = ld(bp + 16)
+            let s0 = V(repeating: a0[kk])
+            c0_0.addProduct(s0, b0)
+            c0_1.addProduct(s0, b1)
+            let s1 = V(repeating: a1[kk])
+            c1_0.addProduct(s1, b0)
+            c1_1.addProduct(s1, b1)
+            let s2 = V(repeating: a2[kk])
+            c2_0.addProduct(s2, b0)
+            c2_1.addProduct(s2, b1)
+            let s3 = V(repeating: a3[kk])
+            c3_0.addProduct(s3, b0)
+            c3_1.addProduct(s3, b1)
+            bp += 32
+        }
+    }
+    if accumulate {
+        st(c0_0 + ld(c + 0), c + 0)
+        st(c0_1 + ld(c + 16), c + 16)
+        st(c1_0 + ld(c + 32), c + 32)
+        st(c1_1 + ld(c + 48), c + 48)
+        st(c2_0 + ld(c + 64), c + 64)
+        st(c2_1 + ld(c + 80), c + 80)
+        st(c3_0 + ld(c + 96), c + 96)
+        st(c3_1 + ld(c + 112), c + 112)
+    } else {
+        st(c0_0, c + 0)
+        st(c0_1, c + 16)
+        st(c1_0, c + 32)
+        st(c1_1, c + 48)
+        st(c2_0, c + 64)
+        st(c2_1, c + 80)
+        st(c3_0, c + 96)
+        st(c3_1, c + 112)
     }
 }
 
@@ -1144,6 +1311,84 @@ typealias V = SIMD16<Float>
     }
 }
 
+/// 16 consecutive k values of one segment, 16 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_16x1(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d1_0 = V()
+    var d2_0 = V()
+    var d3_0 = V()
+    var d4_0 = V()
+    var d5_0 = V()
+    var d6_0 = V()
+    var d7_0 = V()
+    var d8_0 = V()
+    var d9_0 = V()
+    var d10_0 = V()
+    var d11_0 = V()
+    var d12_0 = V()
+    var d13_0 = V()
+    var d14_0 = V()
+    var d15_0 = V()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld(gp + 0)
+            let s0 = V(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            let s1 = V(repeating: xp[1])
+            d1_0.addProduct(s1, g0)
+            let s2 = V(repeating: xp[2])
+            d2_0.addProduct(s2, g0)
+            let s3 = V(repeating: xp[3])
+            d3_0.addProduct(s3, g0)
+            let s4 = V(repeating: xp[4])
+            d4_0.addProduct(s4, g0)
+            let s5 = V(repeating: xp[5])
+            d5_0.addProduct(s5, g0)
+            let s6 = V(repeating: xp[6])
+            d6_0.addProduct(s6, g0)
+            let s7 = V(repeating: xp[7])
+            d7_0.addProduct(s7, g0)
+            let s8 = V(repeating: xp[8])
+            d8_0.addProduct(s8, g0)
+            let s9 = V(repeating: xp[9])
+            d9_0.addProduct(s9, g0)
+            let s10 = V(repeating: xp[10])
+            d10_0.addProduct(s10, g0)
+            let s11 = V(repeating: xp[11])
+            d11_0.addProduct(s11, g0)
+            let s12 = V(repeating: xp[12])
+            d12_0.addProduct(s12, g0)
+            let s13 = V(repeating: xp[13])
+            d13_0.addProduct(s13, g0)
+            let s14 = V(repeating: xp[14])
+            d14_0.addProduct(s14, g0)
+            let s15 = V(repeating: xp[15])
+            d15_0.addProduct(s15, g0)
+            xp += pixStride
+            gp += 16
+        }
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st(d1_0 + ld(d + 16), d + 16)
+    st(d2_0 + ld(d + 32), d + 32)
+    st(d3_0 + ld(d + 48), d + 48)
+    st(d4_0 + ld(d + 64), d + 64)
+    st(d5_0 + ld(d + 80), d + 80)
+    st(d6_0 + ld(d + 96), d + 96)
+    st(d7_0 + ld(d + 112), d + 112)
+    st(d8_0 + ld(d + 128), d + 128)
+    st(d9_0 + ld(d + 144), d + 144)
+    st(d10_0 + ld(d + 160), d + 160)
+    st(d11_0 + ld(d + 176), d + 176)
+    st(d12_0 + ld(d + 192), d + 192)
+    st(d13_0 + ld(d + 208), d + 208)
+    st(d14_0 + ld(d + 224), d + 224)
+    st(d15_0 + ld(d + 240), d + 240)
+}
+
 /// 8 consecutive k values of one segment, 16 channels, reduced over a whole image.
 @inline(__always) func implicitWeightsBlock_8x1(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
@@ -1208,8 +1453,8 @@ typealias V = SIMD16<Float>
     st(d0_0 + ld(d + 0), d + 0)
 }
 
-/// 6 consecutive k values of one segment, 32 channels, reduced over a whole image.
-@inline(__always) func implicitWeightsBlock_6x2(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+/// 8 consecutive k values of one segment, 32 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_8x2(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -1223,6 +1468,10 @@ typealias V = SIMD16<Float>
     var d4_1 = V()
     var d5_0 = V()
     var d5_1 = V()
+    var d6_0 = V()
+    var d6_1 = V()
+    var d7_0 = V()
+    var d7_1 = V()
     var gp = g
     for row in 0..<rows {
         var xp = x + row * rowStride
@@ -1247,6 +1496,12 @@ typealias V = SIMD16<Float>
             let s5 = V(repeating: xp[5])
             d5_0.addProduct(s5, g0)
             d5_1.addProduct(s5, g1)
+            let s6 = V(repeating: xp[6])
+            d6_0.addProduct(s6, g0)
+            d6_1.addProduct(s6, g1)
+            let s7 = V(repeating: xp[7])
+            d7_0.addProduct(s7, g0)
+            d7_1.addProduct(s7, g1)
             xp += pixStride
             gp += 32
         }
@@ -1263,6 +1518,53 @@ typealias V = SIMD16<Float>
     st(d4_1 + ld(d + 144), d + 144)
     st(d5_0 + ld(d + 160), d + 160)
     st(d5_1 + ld(d + 176), d + 176)
+    st(d6_0 + ld(d + 192), d + 192)
+    st(d6_1 + ld(d + 208), d + 208)
+    st(d7_0 + ld(d + 224), d + 224)
+    st(d7_1 + ld(d + 240), d + 240)
+}
+
+/// 4 consecutive k values of one segment, 32 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_4x2(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = V()
+    var d1_0 = V()
+    var d1_1 = V()
+    var d2_0 = V()
+    var d2_1 = V()
+    var d3_0 = V()
+    var d3_1 = V()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld(gp + 0)
+            let g1 = ld(gp + 16)
+            let s0 = V(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            d0_1.addProduct(s0, g1)
+            let s1 = V(repeating: xp[1])
+            d1_0.addProduct(s1, g0)
+            d1_1.addProduct(s1, g1)
+            let s2 = V(repeating: xp[2])
+            d2_0.addProduct(s2, g0)
+            d2_1.addProduct(s2, g1)
+            let s3 = V(repeating: xp[3])
+            d3_0.addProduct(s3, g0)
+            d3_1.addProduct(s3, g1)
+            xp += pixStride
+            gp += 32
+        }
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st(d0_1 + ld(d + 16), d + 16)
+    st(d1_0 + ld(d + 32), d + 32)
+    st(d1_1 + ld(d + 48), d + 48)
+    st(d2_0 + ld(d + 64), d + 64)
+    st(d2_1 + ld(d + 80), d + 80)
+    st(d3_0 + ld(d + 96), d + 96)
+    st(d3_1 + ld(d + 112), d + 112)
 }
 
 /// 1 consecutive k values of one segment, 32 channels, reduced over a whole image.
@@ -1475,20 +1777,22 @@ func implicitForwardRow(cols: Int, nv: Int, a: UnsafePointer<Float>, pixStride: 
     switch nv {
     case 1:
         var i = 0
+        while i + 16 <= cols { implicitForwardBlock_16x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 16 }
         while i + 8 <= cols { implicitForwardBlock_8x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 8 }
-        while i < cols { implicitForwardBlock_1x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+        while i + 1 <= cols { implicitForwardBlock_1x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
     case 2:
         var i = 0
         while i + 8 <= cols { implicitForwardBlock_8x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 8 }
-        while i < cols { implicitForwardBlock_1x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+        while i + 4 <= cols { implicitForwardBlock_4x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 4 }
+        while i + 1 <= cols { implicitForwardBlock_1x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
     case 3:
         var i = 0
         while i + 4 <= cols { implicitForwardBlock_4x3(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 4 }
-        while i < cols { implicitForwardBlock_1x3(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+        while i + 1 <= cols { implicitForwardBlock_1x3(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
     case 4:
         var i = 0
         while i + 4 <= cols { implicitForwardBlock_4x4(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 4 }
-        while i < cols { implicitForwardBlock_1x4(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+        while i + 1 <= cols { implicitForwardBlock_1x4(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
     default: preconditionFailure("implicitForwardRow: nv \(nv) not generated")
     }
 }
@@ -1503,29 +1807,31 @@ func implicitWeightsImage(rows: Int, rowStride: Int, cols: Int, pixStride: Int, 
         for seg in 0..<segments {
             let xs = x + seg * segStride, ds = d + seg * segLen * n
             var j = 0
+            while j + 16 <= segLen { implicitWeightsBlock_16x1(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 16 }
             while j + 8 <= segLen { implicitWeightsBlock_8x1(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 8 }
-            while j < segLen { implicitWeightsBlock_1x1(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x1(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
         }
     case 2:
         for seg in 0..<segments {
             let xs = x + seg * segStride, ds = d + seg * segLen * n
             var j = 0
-            while j + 6 <= segLen { implicitWeightsBlock_6x2(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 6 }
-            while j < segLen { implicitWeightsBlock_1x2(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
+            while j + 8 <= segLen { implicitWeightsBlock_8x2(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 8 }
+            while j + 4 <= segLen { implicitWeightsBlock_4x2(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 4 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x2(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
         }
     case 3:
         for seg in 0..<segments {
             let xs = x + seg * segStride, ds = d + seg * segLen * n
             var j = 0
             while j + 4 <= segLen { implicitWeightsBlock_4x3(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 4 }
-            while j < segLen { implicitWeightsBlock_1x3(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x3(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
         }
     case 4:
         for seg in 0..<segments {
             let xs = x + seg * segStride, ds = d + seg * segLen * n
             var j = 0
             while j + 4 <= segLen { implicitWeightsBlock_4x4(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 4 }
-            while j < segLen { implicitWeightsBlock_1x4(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x4(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
         }
     default: preconditionFailure("implicitWeightsImage: nv \(nv) not generated")
     }

@@ -405,10 +405,12 @@ func klDivergenceGradientAndValue(temperature: Float) {
     }
 }
 
-@Test(arguments: [(16, 3, 1, 3), (32, 16, 1, 3), (48, 8, 2, 3), (64, 32, 1, 1), (16, 16, 2, 1)])
-func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int) {
+// Widths of 37 and 13 output pixels run every register-block size (16, 8, 4 and single pixels).
+@Test(arguments: [(16, 3, 1, 3, 37), (32, 16, 1, 3, 13), (48, 8, 2, 3, 6), (64, 32, 1, 1, 13), (16, 16, 2, 1, 6),
+                  (16, 17, 1, 3, 5)])
+func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int) {
     guard FastKernels.available else { print("skipped: this CPU has no AVX-512F"); return }
-    var g = ConvGeometry(batch: 3, height: 7, width: 6, inChannels: inChannels, outChannels: outChannels,
+    var g = ConvGeometry(batch: 3, height: 5, width: width, inChannels: inChannels, outChannels: outChannels,
                          kernel: kernel, stride: stride, padding: kernel / 2)
     g.maxColFloats = 2 * g.outHeight * g.outWidth * g.patchSize   // two images per chunk
     let x = randomArray(g.inputCount, seed: 40)
