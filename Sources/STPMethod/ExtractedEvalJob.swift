@@ -20,11 +20,7 @@ public enum ExtractedEvalJob {
         let config = try TrainingConfig.fromJSON(configText, source: run.recordPath)
         let dataSpec = options.data ?? config.data
         let data = try DataSource(parsing: dataSpec).load()
-        var normalization = Normalization.compute(from: data.train)
-        if let text = record.configuration[Trainer.normalizationKey],
-           let saved = try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8)) {
-            normalization = saved
-        }
+        let normalization = Trainer.normalization(of: record) ?? Normalization.compute(from: data.train)
         guard options.batch >= 1 else { throw STPError(.argument, "--batch must be at least 1") }
         let loader = BatchLoader.evaluation(dataset: data.test, batchSize: options.batch, normalization: normalization)
         let result = evaluate(extracted.network, loader: loader)

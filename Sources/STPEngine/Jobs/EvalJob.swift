@@ -40,11 +40,7 @@ public enum EvalJob {
         let spec = try config.modelSpec(for: data.test)
         let model = ResNet(spec: spec)
         try ModelState.load(model, optimizer: nil, from: checkpoint)
-        var normalization = Normalization.compute(from: data.train)
-        if let text = record.configuration[Trainer.normalizationKey],
-           let saved = try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8)) {
-            normalization = saved
-        }
+        let normalization = Trainer.normalization(of: record) ?? Normalization.compute(from: data.train)
         guard options.batch >= 1 else { throw STPError(.argument, "--batch must be at least 1") }
         let loader = BatchLoader.evaluation(dataset: data.test, batchSize: options.batch, normalization: normalization)
         let result = evaluate(model, loader: loader)

@@ -132,6 +132,37 @@ func col2imAccumulate(_ col: UnsafePointer<Float>, images: Int, _ g: ConvGeometr
     }
 }
 
+/// Splits the images across workers and, per worker, unfolds them chunk by chunk into the
+/// worker's part of `col`, calling `body(worker, firstImage, images, col)` for each chunk.
+func forEachIm2colChunk(_ g: ConvGeometry, x: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>, workers: Int,
+                        requested: Int, _ body: (Int, Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+    let chunk = g.chunkImages(workers: workers)
+    let colPerWorker = g.colFloatsPerWorker(workers: requested)
+    parallelWorkers(workers) { wk in
+        let images = splitRange(g.batch, parts: workers, wk)
+        let myCol = col + wk * colPerWorker
+        var n0 = images.lowerBound
+        while n0 < images.upperBound {
+            let count = min(chunk, images.upperBound - n0)
+            im2col(x + n0 * g.height * g.width * g.inChannels, images: count, g, col: myCol)
+            body(wk, n0, count, myCol)
+            n0 += count
+        }
+    }
+}
+
+/// dw [n, k] += the sum over workers of their transposed partial gradients [k, n].
+func addTransposedPartials(_ partials: UnsafePointer<Float>, workers: Int, k: Int, n: Int, into dw: UnsafeMutablePointer<Float>) {
+    for o in 0..<n {
+        let row = dw + o * k
+        for j in 0..<k {
+            var s: Float = 0
+            for wk in 0..<workers { s += partials[wk * k * n + j * n + o] }
+            row[j] += s
+        }
+    }
+}
+
 /// y = conv(x, w). Images are split across `workers`; `col` must hold
 /// `g.colScratchFloats(workers:)` floats.
 public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
@@ -165,18 +196,8 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
         }
         return
     }
-    let chunk = g.chunkImages(workers: workers)
-    let colPerWorker = g.colFloatsPerWorker(workers: requested)
-    parallelWorkers(workers) { wk in
-        let images = splitRange(g.batch, parts: workers, wk)
-        let myCol = col + wk * colPerWorker
-        var n0 = images.lowerBound
-        while n0 < images.upperBound {
-            let count = min(chunk, images.upperBound - n0)
-            im2col(x + n0 * g.height * g.width * g.inChannels, images: count, g, col: myCol)
-            product(count * rowsPerImage, myCol, y + n0 * rowsPerImage * g.outChannels)
-            n0 += count
-        }
+    forEachIm2colChunk(g, x: x, col: col, workers: workers, requested: requested) { _, n0, count, myCol in
+        product(count * rowsPerImage, myCol, y + n0 * rowsPerImage * g.outChannels)
     }
 }
 
@@ -191,7 +212,7 @@ public func conv2dBackwardWeights(_ g: ConvGeometry, x: UnsafePointer<Float>, dy
     let dwCount = g.outChannels * g.patchSize
     if FastKernels.usable(fast, columns: g.outChannels) {
         if g.isPointwise {
-            conv2dBackwardWeightsAVX512(g, x: x, dy: dy, dw: dw, col: col, workers: workers, requested: requested)
+            pointwiseWeightsAVX512(g, x: x, dy: dy, dw: dw, workers: workers)
         } else {
             conv2dBackwardWeightsImplicit(g, x: x, dy: dy, dw: dw, scratch: col, workers: requested)
         }
@@ -209,22 +230,12 @@ public func conv2dBackwardWeights(_ g: ConvGeometry, x: UnsafePointer<Float>, dy
                   ldb: g.patchSize, beta: wk == 0 ? 1 : 0, c: target(wk), ldc: g.patchSize)
         }
     } else {
-        let chunk = g.chunkImages(workers: workers)
-        let colPerWorker = g.colFloatsPerWorker(workers: requested)
-        parallelWorkers(workers) { wk in
-            let images = splitRange(g.batch, parts: workers, wk)
-            let myCol = col + wk * colPerWorker
-            var n0 = images.lowerBound
-            var first = true
-            while n0 < images.upperBound {
-                let count = min(chunk, images.upperBound - n0)
-                im2col(x + n0 * g.height * g.width * g.inChannels, images: count, g, col: myCol)
-                sgemm(transA: true, transB: false, m: g.outChannels, n: g.patchSize, k: count * rowsPerImage,
-                      a: dy + n0 * rowsPerImage * g.outChannels, lda: g.outChannels, b: myCol, ldb: g.patchSize,
-                      beta: (wk > 0 && first) ? 0 : 1, c: target(wk), ldc: g.patchSize)
-                first = false
-                n0 += count
-            }
+        forEachIm2colChunk(g, x: x, col: col, workers: workers, requested: requested) { wk, n0, count, myCol in
+            // A worker's first chunk overwrites its partial sum; worker 0 always adds to dw.
+            let first = n0 == splitRange(g.batch, parts: workers, wk).lowerBound
+            sgemm(transA: true, transB: false, m: g.outChannels, n: g.patchSize, k: count * rowsPerImage,
+                  a: dy + n0 * rowsPerImage * g.outChannels, lda: g.outChannels, b: myCol, ldb: g.patchSize,
+                  beta: (wk > 0 && first) ? 0 : 1, c: target(wk), ldc: g.patchSize)
         }
     }
     for wk in 1..<max(workers, 1) {
@@ -233,47 +244,20 @@ public func conv2dBackwardWeights(_ g: ConvGeometry, x: UnsafePointer<Float>, dy
     }
 }
 
-/// The weight gradient on the AVX-512 kernels: each worker reduces its images into its own
-/// transposed partial [K, N], and the partials are added into dw [N, K] at the end.
-private func conv2dBackwardWeightsAVX512(_ g: ConvGeometry, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                                         dw: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
-                                         workers: Int, requested: Int) {
-    let rowsPerImage = g.outHeight * g.outWidth
-    let n = g.outChannels, k = g.patchSize
+/// The weight gradient of a 1x1 stride-1 convolution on the AVX-512 kernels: each worker reduces
+/// its rows into its own transposed partial [K, N], added into dw [N, K] at the end.
+private func pointwiseWeightsAVX512(_ g: ConvGeometry, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                    dw: UnsafeMutablePointer<Float>, workers: Int) {
+    let n = g.outChannels, k = g.patchSize, rows = g.batch * g.outHeight * g.outWidth
     let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * n)
     partials.initialize(repeating: 0, count: workers * k * n)
     defer { partials.deallocate() }
-    if g.isPointwise {
-        let rows = g.batch * rowsPerImage
-        parallelWorkers(workers) { wk in
-            let r = splitRange(rows, parts: workers, wk)
-            AVX512Kernels.weightGradient(rows: r.count, n: n, k: k, x: x + r.lowerBound * k, ldx: k,
-                                         g: dy + r.lowerBound * n, d: partials + wk * k * n)
-        }
-    } else {
-        let chunk = g.chunkImages(workers: workers)
-        let colPerWorker = g.colFloatsPerWorker(workers: requested)
-        parallelWorkers(workers) { wk in
-            let images = splitRange(g.batch, parts: workers, wk)
-            let myCol = col + wk * colPerWorker
-            var n0 = images.lowerBound
-            while n0 < images.upperBound {
-                let count = min(chunk, images.upperBound - n0)
-                im2col(x + n0 * g.height * g.width * g.inChannels, images: count, g, col: myCol)
-                AVX512Kernels.weightGradient(rows: count * rowsPerImage, n: n, k: k, x: myCol, ldx: k,
-                                             g: dy + n0 * rowsPerImage * n, d: partials + wk * k * n)
-                n0 += count
-            }
-        }
+    parallelWorkers(workers) { wk in
+        let r = splitRange(rows, parts: workers, wk)
+        AVX512Kernels.weightGradient(rows: r.count, n: n, k: k, x: x + r.lowerBound * k, ldx: k,
+                                     g: dy + r.lowerBound * n, d: partials + wk * k * n)
     }
-    for o in 0..<n {
-        let row = dw + o * k
-        for j in 0..<k {
-            var s: Float = 0
-            for wk in 0..<workers { s += partials[wk * k * n + j * n + o] }
-            row[j] += s
-        }
-    }
+    addTransposedPartials(partials, workers: workers, k: k, n: n, into: dw)
 }
 
 /// The geometry of the input-gradient convolution of a stride-1 convolution: dy convolved with

@@ -83,12 +83,5 @@ func conv2dBackwardWeightsImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, d
                                                     d: partials + wk * k * n)
         }
     }
-    for o in 0..<n {
-        let row = dw + o * k
-        for j in 0..<k {
-            var s: Float = 0
-            for wk in 0..<workers { s += partials[wk * k * n + j * n + o] }
-            row[j] += s
-        }
-    }
+    addTransposedPartials(partials, workers: workers, k: k, n: n, into: dw)
 }

@@ -49,6 +49,12 @@ public final class Trainer: @unchecked Sendable {
     public var onEpochEnd: ((Trainer, EpochMetrics) throws -> Void)?
 
     public static let normalizationKey = "normalization"
+
+    /// The input normalisation a run recorded (nil for records without one).
+    public static func normalization(of record: RunRecord) -> Normalization? {
+        guard let text = record.configuration[normalizationKey] else { return nil }
+        return try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8))
+    }
     public static let configKey = "training_config"
 
     /// A new run. `runPath` nil trains without saving anything.
