@@ -10,6 +10,17 @@ public enum ExtractedEvalJob {
         FileManager.default.fileExists(atPath: path + "/" + ExtractedModel.descriptionFile)
     }
 
+    /// The extracted network with the record and configuration of the run it came from.
+    public static func load(_ path: String) throws -> (record: RunRecord, config: TrainingConfig, network: ResNet) {
+        let extracted = try ExtractedModel.load(from: path)
+        let run = try RunDirectory.open(at: extracted.info.source)
+        let record = try run.readRecord()
+        guard let configText = record.configuration[Trainer.configKey] else {
+            throw STPError(.checkpoint, "\(run.recordPath): no '\(Trainer.configKey)'; the source run of \(path) was not written by stp")
+        }
+        return (record, try TrainingConfig.fromJSON(configText, source: run.recordPath), extracted.network)
+    }
+
     public static func run(_ options: EvalJobOptions) throws -> EvalReport {
         let extracted = try ExtractedModel.load(from: options.runPath)
         let run = try RunDirectory.open(at: extracted.info.source)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import STPEngine
+import STPMethod
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +16,8 @@ struct Export: ParsableCommand {
 
     @Option(name: .customLong("onnx"), help: ArgumentHelp("Write the ONNX model to this file.", valueName: "OUT.onnx"))
     var output: String
-    @Argument(help: "Run directory written by stp train.") var runDirectory: String
+    @Argument(help: "Run directory written by stp train, or an extracted network's directory (stp prune's OUTPUT/extracted).")
+    var runDirectory: String
     @Flag(help: "Check the exported model against stp with onnxruntime.") var check = false
     @Flag(name: .customLong("keep-batchnorm"), help: "Keep BatchNormalization nodes instead of folding them into the convolutions.")
     var keepBatchNorm = false
@@ -32,6 +34,10 @@ struct Export: ParsableCommand {
             options.check = check
             options.checkBatch = checkBatch
             options.checkScript = checkScript
+            if ExtractedEvalJob.isExtracted(runDirectory) {
+                let path = runDirectory
+                options.loadNetwork = { try ExtractedEvalJob.load(path) }
+            }
             let report = try ONNXExportJob.run(options)
             let s = report.spec
             print(String(format: "wrote %@: %@ after %d epochs, input [N, %d, %d, %d], %d nodes, %d weights, %.2f MB%@",

@@ -13,8 +13,11 @@ import Foundation
 // and runs `python3 scripts/check_onnx.py OUT.onnx OUT.check-input.npy OUT.check-logits.npy`,
 // which compares onnxruntime's logits with stp's (see the script).
 
-public struct ONNXExportJobOptions: Sendable {
+public struct ONNXExportJobOptions: @unchecked Sendable {
     public var runPath: String
+    /// Supplies the network and the run it belongs to instead of loading `runPath` as a training
+    /// run (an extracted, pruned network: see STPMethod's ExtractedModel).
+    public var loadNetwork: (() throws -> (record: RunRecord, config: TrainingConfig, network: ResNet))?
     public var outputPath: String
     public var foldBatchNorm = true
     /// Input height and width; nil means the size of the run's data set.
@@ -69,8 +72,13 @@ public enum ONNXExportJob {
     public static let requireEnvironmentVariable = "STP_REQUIRE_ONNX"
 
     public static func run(_ options: ONNXExportJobOptions) throws -> ONNXExportReport {
-        let saved = try SavedRun.load(options.runPath, inputSize: options.inputSize)
-        let (record, config, net) = (saved.record, saved.config, saved.model)
+        let (record, config, net): (RunRecord, TrainingConfig, ResNet)
+        if let load = options.loadNetwork {
+            (record, config, net) = try load()
+        } else {
+            let saved = try SavedRun.load(options.runPath, inputSize: options.inputSize)
+            (record, config, net) = (saved.record, saved.config, saved.model)
+        }
         let spec = net.spec
 
         var exportOptions = ONNXExportOptions(foldBatchNorm: options.foldBatchNorm)
