@@ -154,3 +154,18 @@ private func weights(_ trainer: Trainer) -> [Float] {
     c.batchSize = 1
     #expect(throws: STPError.self) { try c.validate() }
 }
+
+@Test func benchmarkRunsEveryModeAndTheStimulativeSubnetKeepsEachStageStart() throws {
+    for mode in BenchmarkOptions.Mode.allCases {
+        var o = BenchmarkOptions()
+        o.batch = 4; o.imageSize = 8; o.iterations = 2; o.warmup = 0; o.mode = mode
+        let r = try Benchmark.run(o)
+        #expect(r.imagesPerSecond.median > 0 && r.imagesPerSecond.min <= r.imagesPerSecond.max)
+        #expect(r.peakRSSMiB > 0 && r.mode == mode.rawValue)
+    }
+    let spec = try ResNetSpec.named("resnet56")
+    var rng = SeededRandom(seed: 1)
+    let subnet = Benchmark.halfDepthSubnet(spec, using: &rng)
+    #expect(subnet.keep.filter { !$0 }.count == 13)          // floor(27 / 2) blocks dropped
+    #expect(subnet.keep[0] && subnet.keep[9] && subnet.keep[18])
+}

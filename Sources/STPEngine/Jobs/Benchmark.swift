@@ -5,7 +5,10 @@ import Foundation
 // reported, never asserted: benchmarks are not tests.
 
 public struct BenchmarkOptions: Codable, Sendable {
-    public enum Mode: String, Codable, Sendable, CaseIterable { case train, infer }
+    /// train: one SGD step; stim: one stimulative step (full network CE + one subnet that drops
+    /// half of the droppable blocks, KL to the full network, as the PyTorch peer's stim mode);
+    /// infer: an eval-mode forward pass.
+    public enum Mode: String, Codable, Sendable, CaseIterable { case train, stim, infer }
     public var model: String = "resnet20"
     public var shortcut: ShortcutKind = .zeroPad
     public var batch: Int = 128
@@ -49,6 +52,18 @@ public struct BenchmarkResult: Codable, Sendable {
 }
 
 public enum Benchmark {
+    /// Full width, with half of the blocks that can be dropped (all but each stage's first)
+    /// dropped at random: the subnet of the PyTorch peer's stimulative benchmark.
+    static func halfDepthSubnet(_ spec: ResNetSpec, using rng: inout SeededRandom) -> SubnetSelection {
+        var selection = SubnetSelection.full(spec)
+        var droppable = [Int]()
+        var b = 0
+        for n in spec.blocksPerStage { droppable += Array((b + 1)..<(b + n)); b += n }
+        droppable.shuffle(using: &rng)
+        for i in droppable.prefix(min(spec.blockCount / 2, droppable.count)) { selection.keep[i] = false }
+        return selection
+    }
+
     public static func run(_ o: BenchmarkOptions, progress: ((Int, Int) -> Void)? = nil) throws -> BenchmarkResult {
         guard o.batch >= 1, o.iterations >= 1, o.warmup >= 0 else {
             throw STPError(.argument, "bench needs --batch >= 1, --iterations >= 1 and --warmup >= 0")
@@ -62,6 +77,7 @@ public enum Benchmark {
         for i in 0..<input.count { input[i] = rng.nextGaussian() }
         let labels = (0..<o.batch).map { _ in Int32(rng.next() % UInt64(o.classes)) }
         let dz = FloatBuffer(count: o.batch * o.classes)
+        let teacher = FloatBuffer(count: o.batch * o.classes)
 
         func once() {
             switch o.mode {
@@ -71,6 +87,20 @@ public enum Benchmark {
                 _ = labels.withUnsafeBufferPointer {
                     crossEntropyForwardBackward(logits: z, labels: $0.baseAddress!, batch: o.batch, classes: o.classes, dlogits: dz.pointer)
                 }
+                model.backward(dz.pointer)
+                optimizer.step(model.parameters, learningRate: 0.01)
+            case .stim:
+                model.zeroGradients()
+                let z = model.forward(input.pointer, batch: o.batch, mode: .train(updateRunningStats: true))
+                _ = labels.withUnsafeBufferPointer {
+                    crossEntropyForwardBackward(logits: z, labels: $0.baseAddress!, batch: o.batch, classes: o.classes, dlogits: dz.pointer)
+                }
+                model.backward(dz.pointer)
+                teacher.pointer.update(from: model.lastLogits, count: o.batch * o.classes)
+                let s = model.forward(input.pointer, batch: o.batch, mode: .train(updateRunningStats: false),
+                                      subnet: halfDepthSubnet(spec, using: &rng))
+                _ = klDivergenceForwardBackward(teacher: teacher.pointer, student: s, batch: o.batch, classes: o.classes,
+                                                dstudent: dz.pointer)
                 model.backward(dz.pointer)
                 optimizer.step(model.parameters, learningRate: 0.01)
             case .infer:
