@@ -81,27 +81,17 @@ public enum Benchmark {
 
         func once() {
             switch o.mode {
-            case .train:
+            case .train, .stim:
                 model.zeroGradients()
-                let z = model.forward(input.pointer, batch: o.batch, mode: .train(updateRunningStats: true))
-                _ = labels.withUnsafeBufferPointer {
-                    crossEntropyForwardBackward(logits: z, labels: $0.baseAddress!, batch: o.batch, classes: o.classes, dlogits: dz.pointer)
+                _ = crossEntropyPass(model: model, pixels: input.pointer, labels: labels, labelSmoothing: 0, dlogits: dz)
+                if o.mode == .stim {
+                    teacher.pointer.update(from: model.lastLogits, count: o.batch * o.classes)
+                    let s = model.forward(input.pointer, batch: o.batch, mode: .train(updateRunningStats: false),
+                                          subnet: halfDepthSubnet(spec, using: &rng))
+                    _ = klDivergenceForwardBackward(teacher: teacher.pointer, student: s, batch: o.batch, classes: o.classes,
+                                                    dstudent: dz.pointer)
+                    model.backward(dz.pointer)
                 }
-                model.backward(dz.pointer)
-                optimizer.step(model.parameters, learningRate: 0.01)
-            case .stim:
-                model.zeroGradients()
-                let z = model.forward(input.pointer, batch: o.batch, mode: .train(updateRunningStats: true))
-                _ = labels.withUnsafeBufferPointer {
-                    crossEntropyForwardBackward(logits: z, labels: $0.baseAddress!, batch: o.batch, classes: o.classes, dlogits: dz.pointer)
-                }
-                model.backward(dz.pointer)
-                teacher.pointer.update(from: model.lastLogits, count: o.batch * o.classes)
-                let s = model.forward(input.pointer, batch: o.batch, mode: .train(updateRunningStats: false),
-                                      subnet: halfDepthSubnet(spec, using: &rng))
-                _ = klDivergenceForwardBackward(teacher: teacher.pointer, student: s, batch: o.batch, classes: o.classes,
-                                                dstudent: dz.pointer)
-                model.backward(dz.pointer)
                 optimizer.step(model.parameters, learningRate: 0.01)
             case .infer:
                 model.forward(input.pointer, batch: o.batch, mode: .eval)
