@@ -26,7 +26,8 @@ struct Bench: ParsableCommand {
             o.warmup = warmup
             o.imageSize = inputSize
             let console = Console.standardError
-            console.writeLine(BLASRuntime.status().logLine)
+            let workers = ComputeThreads.workers   // sets OpenBLAS single-threaded before the status reads it
+            console.writeLine(BLASRuntime.status().logLine + "; engine: \(workers) compute threads")
             let bar = ProgressBar(label: "bench \(model) \(mode.rawValue)", total: iterations + warmup, unit: "it", console: console)
             let result = try Benchmark.run(o) { done, _ in bar.update(completed: done) }
             bar.finish()

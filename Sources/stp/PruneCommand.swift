@@ -55,7 +55,8 @@ struct Prune: ParsableCommand {
             o.researchEvery = researchEvery
             o.slimmingStrength = slimming
             let console = Console.standardError
-            console.writeLine(BLASRuntime.status().logLine)
+            let workers = ComputeThreads.workers   // sets OpenBLAS single-threaded before the status reads it
+            console.writeLine(BLASRuntime.status().logLine + "; engine: \(workers) compute threads")
             Interrupts.install()
             defer { Interrupts.uninstall() }
             let report = try PrunePipeline.run(o, console: console, shouldStop: { Interrupts.stopRequested })
