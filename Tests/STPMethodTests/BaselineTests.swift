@@ -14,12 +14,16 @@ func reorderingInnerChannelsKeepsTheFunction(bottleneck: Bool) throws {
     let before = evalLogits(model, input, batch: 2)
     var rng = SeededRandom(seed: 9)
     let order = model.blocks.map { b in (0..<b.planes).shuffled(using: &rng) }
+    let w = model.blocks[0].units[0].conv.weight, per = w.count / w.shape[0]
+    let gammaBefore = model.blocks[0].units[0].bn.gamma.value.array
+    let weightsBefore = w.value.array
     Baselines.reorderInnerChannels(model, order: order)
     let after = evalLogits(model, input, batch: 2)
     for i in 0..<before.count { #expect(abs(before[i] - after[i]) <= 1e-4 * (1 + abs(before[i]))) }
-    // The most important channel (by the order) is now first.
-    let w = model.blocks[0].units[0].conv.weight
-    #expect(w.shape[0] == model.blocks[0].planes)
+    // The channel the order puts first is now first: its filter and its BN gamma moved together.
+    let first = order[0][0]
+    #expect(Array(w.value.array[0..<per]) == Array(weightsBefore[(first * per)..<((first + 1) * per)]))
+    #expect(model.blocks[0].units[0].bn.gamma.value.array[0] == gammaBefore[first])
 }
 
 @Test func baselineArchitecturesMeetTheBudget() throws {

@@ -1,8 +1,10 @@
 import STPKernelsAVX512
-// 2-D convolution in NHWC layout, by im2col and one sgemm per chunk of images.
+
+// 2-D convolution in NHWC layout: implicit GEMM on the AVX-512 kernels (ImplicitConv.swift) when
+// the CPU and the channel count allow, otherwise im2col and one sgemm per chunk of images.
 //
 //   input   x      [N, H, W, Cin]          (activations are always compact: Cin is the active count)
-//   weight  w      [Cout, KH, KW, Cin]     ("packed": OHWI, the GEMM operand; see ConvWeights)
+//   weight  w      [Cout, KH, KW, Cin]     ("packed": OHWI, the GEMM operand; see packConvWeight)
 //   output  y      [N, OH, OW, Cout]       OH = (H + 2*pad - KH) / stride + 1
 //
 //   forward:   y[p, o]   = sum_k col[p, k] * w[o, k]          p = (n, oy, ox), k = (ky, kx, c)
@@ -14,7 +16,7 @@ import STPKernelsAVX512
 //
 // A 1x1, stride-1, unpadded convolution needs no im2col: the input already is the col matrix.
 // Images are split across workers and processed in chunks so that the col buffer stays bounded.
-// The products run on the AVX-512 kernels where FastKernels allows (`fast`), else on OpenBLAS.
+// `fast` (default FastKernels.available) selects the AVX-512 path where it applies.
 
 public struct ConvGeometry: Equatable, Sendable {
     public var batch: Int, height: Int, width: Int, inChannels: Int

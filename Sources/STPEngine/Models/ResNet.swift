@@ -171,9 +171,10 @@ public final class ResNet: @unchecked Sendable {
         let batch = lastBatch, c = spec.featureWidth
         fc.backward(dy: dlogits, dx: dFeatures.ensure(count: batch * c))
         let pixels = lastFinal.height * lastFinal.width
+        // Two gradient buffers alternate: a block reads its output gradient from one and writes
+        // its input gradient into the other.
         var dOut = gradA.ensure(count: batch * pixels * c)
-        var other = gradB
-        var current = gradA
+        var (current, other) = (gradA, gradB)
         globalAvgPoolBackward(dy: dFeatures.pointer, batch: batch, pixels: pixels, channels: c, dx: dOut)
         for entry in lastBlockInputs.reversed() {
             let block = blocks[entry.index]

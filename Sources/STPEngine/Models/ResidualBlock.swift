@@ -125,8 +125,7 @@ public final class ResidualBlock: @unchecked Sendable {
     /// t1 and t2 are scratch buffers shared by all blocks.
     func backward(dOut: UnsafeMutablePointer<Float>, dIn: UnsafeMutablePointer<Float>,
                   t1: FloatBuffer, t2: FloatBuffer, workspace: Workspace) {
-        guard let x = input else { preconditionFailure("\(name): backward before forward") }
-        _ = x
+        precondition(input != nil, "\(name): backward before forward")
         var dyAct = dOut
         for i in (0..<units.count).reversed() {
             let g = geometries[i]
