@@ -7,6 +7,9 @@
 //                           the CPU has it; the engine checks at run time)
 //   STPEngine               tensors, kernels, ResNets, SGD, data sets, checkpoints, runtime, ONNX
 //   STPMethod               the STP method: architecture space, costs, budgets, extraction
+//   CCurses                 C shim over ncursesw (wrappers for its macros and globals)
+//   STPExplorer             the terminal explorer: snapshots, panels drawn into a cell grid,
+//                           themes, keys, and the curses backend
 //   stp (executable)        parses arguments and calls into the libraries
 import PackageDescription
 
@@ -24,6 +27,7 @@ let package = Package(
         .executable(name: "stp", targets: ["stp"]),
         .library(name: "STPEngine", targets: ["STPEngine"]),
         .library(name: "STPMethod", targets: ["STPMethod"]),
+        .library(name: "STPExplorer", targets: ["STPExplorer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +43,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurses",
+            pkgConfig: "ncursesw",
+            providers: [.apt(["libncurses-dev"])]
+        ),
         .target(
             name: "STPKernelsAVX512",
             swiftSettings: fastMath + [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
@@ -53,11 +62,16 @@ let package = Package(
             dependencies: ["STPEngine"],
             swiftSettings: fastMath
         ),
+        .target(
+            name: "STPExplorer",
+            dependencies: ["STPEngine", "STPMethod", "CCurses"]
+        ),
         .executableTarget(
             name: "stp",
             dependencies: [
                 "STPEngine",
                 "STPMethod",
+                "STPExplorer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -69,6 +83,10 @@ let package = Package(
             name: "STPMethodTests",
             dependencies: ["STPMethod", "STPEngine"],
             swiftSettings: fastMath
+        ),
+        .testTarget(
+            name: "STPExplorerTests",
+            dependencies: ["STPExplorer", "STPMethod", "STPEngine"]
         ),
     ],
     swiftLanguageModes: [.v6]
