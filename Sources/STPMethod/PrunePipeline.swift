@@ -1,7 +1,7 @@
 import Foundation
 import STPEngine
 
-// `stp prune` (METHOD.md section 8): train, choose an architecture for the FLOPs budget, extract
+// `stp prune` (METHOD.md section 8): train, choose an architecture for each FLOPs budget, extract
 // a physically smaller network, recalibrate its BN statistics and evaluate it with no fine-tuning.
 // Every method runs through this one path so that they are compared under the same training
 // budget, data, seed, held-out split, recalibration and evaluation:
@@ -13,14 +13,38 @@ import STPEngine
 //   uniform     plain CE, then the uniform-width architecture (first channels).
 // The last `fitnessImages` training images are held out of training: they are the search's
 // fitness set and the validation images whose accuracy the search reports.
+//
+// Several methods and budgets run in one invocation and share the training they have in common,
+// which is what makes a comparison affordable on a CPU: one plain CE run serves uniform and
+// l1-filter at every budget; one stimulative run serves st-uniform at every budget and, up to
+// the first search, stp; stp then branches once per budget (its expansion phase depends on the
+// budget's target). Each result's wall time counts everything it depended on, shared or not, so
+// it is the time that result would take alone.
+//
+// Output layout under OUTPUT:
+//   train-standard/, train-slimming/, train-stimulative/   the shared training runs
+//   stp-50pct/run/                                         stp's per-budget expansion branch
+//   METHOD-BUDGET/extracted/, report.json, report.md       each result
+//   report.json (every result), report.md (the comparison table and sparsity tables)
 
 public struct PruneOptions: Sendable {
     public enum Method: String, Codable, Sendable, CaseIterable {
         case stp, stUniform = "st-uniform", slimming, l1Filter = "l1-filter", uniform
+
+        /// The training the method's architecture is chosen on; methods with the same kind share it.
+        var trainingKind: MethodConfig.Kind {
+            switch self {
+            case .stp, .stUniform: .stimulative
+            case .slimming: .slimming
+            case .l1Filter, .uniform: .standard
+            }
+        }
     }
-    public var method: Method = .stp
+    /// Methods to compare, in the order the report lists them.
+    public var methods: [Method] = [.stp]
+    /// Budgets as users write them (see Budget.forms), in the order the report lists them.
+    public var budgets: [String] = ["50%"]
     public var training = TrainingConfig()
-    public var budget = "50%"
     public var stimulative = StimulativeOptions()
     public var search = SearchOptions()
     public var slimmingStrength: Float = 1e-4
@@ -30,10 +54,21 @@ public struct PruneOptions: Sendable {
     public var researchEvery = 2
     public var fitnessImages = 1024
     public var recalibrationImages = 2000
-    /// Where the run, the extracted network and the report go.
+    /// Where the runs, the extracted networks and the reports go.
     public var outputPath = "runs/prune"
     public var overwrite = false
     public init() {}
+
+    /// The single method, for callers that run one.
+    public var method: Method {
+        get { methods[0] }
+        set { methods = [newValue] }
+    }
+    /// The single budget, for callers that run one.
+    public var budget: String {
+        get { budgets[0] }
+        set { budgets = [newValue] }
+    }
 }
 
 public struct PruneReport: Codable, Sendable {
@@ -56,139 +91,299 @@ public struct PruneReport: Codable, Sendable {
     public var relativeGammaSparsity: Double?
     public var droppedMagnitude: Double?
     public var epochs: Int
+    /// Everything this result depended on (its share of shared training counted in full).
+    public var wallSeconds: Double
+    /// Where the extracted network was saved.
+    public var extractedPath: String
+
+    static let tableHeader = [
+        "| method | budget | FLOPs (MACs) | removed | params | full top-1 | pruned top-1 (no fine-tuning) | relative sparsity | epochs | wall time |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    var tableRow: String {
+        func pct(_ v: Double) -> String { String(format: "%.2f%%", 100 * v) }
+        let removed = 1 - Double(macs) / Double(fullMACs)
+        return "| \(method) | \(budget) | \(CountFormat.string(macs)) | \(pct(removed)) | \(CountFormat.string(parameters)) | "
+            + "\(pct(fullTestTop1)) | \(pct(prunedTestTop1)) | \(relativeSparsity.map { String(format: "%.3f", $0) } ?? "-") | "
+            + "\(epochs) | \(ProgressFormat.duration(wallSeconds)) |"
+    }
+
+    public var markdown: String {
+        (PruneReport.tableHeader + [tableRow]).joined(separator: "\n") + "\n\narchitecture: `\(architecture)`\n"
+    }
+}
+
+/// Every result of one `stp prune` invocation.
+public struct PruneSummary: Codable, Sendable {
+    public var reports: [PruneReport]
     public var wallSeconds: Double
 
     public var markdown: String {
-        func pct(_ v: Double) -> String { String(format: "%.2f%%", 100 * v) }
-        let removed = 1 - Double(macs) / Double(fullMACs)
-        var lines = ["| method | budget | FLOPs (MACs) | removed | params | full top-1 | pruned top-1 (no fine-tuning) | relative sparsity | epochs | wall time |",
-                     "|---|---|---|---|---|---|---|---|---|---|"]
-        lines.append("| \(method) | \(budget) | \(CountFormat.string(macs)) | \(pct(removed)) | \(CountFormat.string(parameters)) | "
-                     + "\(pct(fullTestTop1)) | \(pct(prunedTestTop1)) | \(relativeSparsity.map { String(format: "%.3f", $0) } ?? "-") | "
-                     + "\(epochs) | \(ProgressFormat.duration(wallSeconds)) |")
-        return lines.joined(separator: "\n") + "\n\narchitecture: `\(architecture)`\n"
+        var lines = PruneReport.tableHeader + reports.map(\.tableRow)
+        lines.append("")
+        lines.append("Architectures (`d=` kept blocks per stage, `w=` kept inner width per block):")
+        lines.append("")
+        for r in reports { lines.append("- \(r.method) at \(r.budget): `\(r.architecture)`") }
+        lines.append("")
+        lines.append("Total wall time of the invocation: \(ProgressFormat.duration(wallSeconds)) (shared training counted once).")
+        return lines.joined(separator: "\n") + "\n"
     }
 }
 
 public enum PrunePipeline {
-    public static func run(_ o: PruneOptions, console: Console = .standardError, shouldStop: @escaping () -> Bool = { false }) throws -> PruneReport {
-        let start = monotonicSeconds()
+    /// Runs the single method and budget of `o` (the first of each) and returns its report.
+    public static func run(_ o: PruneOptions, console: Console = .standardError,
+                           shouldStop: @escaping () -> Bool = { false }) throws -> PruneReport {
+        var single = o
+        single.methods = [o.method]
+        single.budgets = [o.budget]
+        return try runAll(single, console: console, shouldStop: shouldStop).reports[0]
+    }
+
+    /// Runs every method at every budget of `o`, sharing the training they have in common.
+    public static func runAll(_ o: PruneOptions, console: Console = .standardError,
+                              shouldStop: @escaping () -> Bool = { false }) throws -> PruneSummary {
+        let context = try PruneContext(o, console: console, shouldStop: shouldStop)
+        var results = [PruneOptions.Method: [PruneReport]]()
+        for kind in MethodConfig.Kind.allCases {
+            let methods = o.methods.filter { $0.trainingKind == kind }
+            if methods.isEmpty { continue }
+            for (method, reports) in try context.runGroup(kind: kind, methods: methods) { results[method] = reports }
+        }
+        let reports = o.methods.flatMap { results[$0] ?? [] }
+        let summary = PruneSummary(reports: reports, wallSeconds: monotonicSeconds() - context.start)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try AtomicFile.write(try encoder.encode(summary), to: o.outputPath + "/report.json")
+        try AtomicFile.write(summary.markdown, to: o.outputPath + "/report.md")
+        return summary
+    }
+}
+
+/// What every method of one invocation shares: data, splits, space, budgets, calibration.
+private final class PruneContext {
+    let o: PruneOptions
+    let console: Console
+    let shouldStop: () -> Bool
+    let start = monotonicSeconds()
+    let config: TrainingConfig
+    let spec: ResNetSpec
+    let space: ArchitectureSpace
+    let budgets: [ResolvedBudget]
+    let splits: DataSplits
+    let heldOut: ImageDataset
+
+    init(_ o: PruneOptions, console: Console, shouldStop: @escaping () -> Bool) throws {
+        self.o = o
+        self.console = console
+        self.shouldStop = shouldStop
+        guard !o.methods.isEmpty else { throw STPError(.argument, "--method needs at least one method") }
+        guard !o.budgets.isEmpty else { throw STPError(.argument, "--budget needs at least one budget") }
+        guard Set(o.methods).count == o.methods.count else { throw STPError(.argument, "--method lists a method twice") }
         var config = o.training
         config.recalibrationImages = o.recalibrationImages
         try config.validate()
+        self.config = config
         let data = try DataSource(parsing: config.data).load()
-        let spec = try config.modelSpec(for: data.train)
+        spec = try config.modelSpec(for: data.train)
         let space = try ArchitectureSpace(spec: spec, options: o.stimulative.space)
-        let budget = try Budget.resolve(o.budget, for: space, tolerance: o.search.tolerance)
+        self.space = space
+        // Every budget is checked before any training, so a typo costs nothing.
+        budgets = try o.budgets.map { try Budget.resolve($0, for: space, tolerance: o.search.tolerance) }
+        guard Set(budgets.map(\.targetMACs)).count == budgets.count else {
+            throw STPError(.argument, "--budget lists the same budget twice (\(o.budgets.joined(separator: ", ")))")
+        }
         guard o.fitnessImages >= 1, o.fitnessImages < data.train.count / 2 else {
             throw STPError(.argument, "--fitness-images must be between 1 and half the training set (\(data.train.count / 2))")
         }
         // Hold out the last images of the training set for the search.
         let trainCount = data.train.count - o.fitnessImages
-        let heldOut = data.train.subset(Array(trainCount..<data.train.count), name: data.train.name + "-held-out")
-        let splits = DataSplits(train: data.train.subset(Array(0..<trainCount)), test: data.test)
-        console.writeLine("prune: \(o.method.rawValue), \(spec.name) on \(config.data), budget \(budget) "
-                          + "(\(CountFormat.string(budget.targetMACs)) of \(CountFormat.string(budget.fullMACs)) MACs), \(config.epochs) epochs")
+        heldOut = data.train.subset(Array(trainCount..<data.train.count), name: data.train.name + "-held-out")
+        splits = DataSplits(train: data.train.subset(Array(0..<trainCount)), test: data.test)
+        let budgetText = budgets.map { "\($0) (\(CountFormat.string($0.targetMACs)) MACs)" }.joined(separator: ", ")
+        console.writeLine("prune: \(o.methods.map(\.rawValue).joined(separator: ", ")), \(spec.name) on \(config.data), "
+                          + "budget \(budgetText) of \(CountFormat.string(space.cost.full.macs)) MACs, \(config.epochs) epochs")
+    }
 
-        let trainer = try Trainer(config: config, data: splits, runPath: o.outputPath + "/run", overwrite: o.overwrite)
-        var method = MethodConfig(kind: .standard)
-        switch o.method {
-        case .stp, .stUniform: method = MethodConfig(kind: .stimulative); method.stimulative = o.stimulative
-        case .slimming: method = MethodConfig(kind: .slimming); method.slimmingStrength = o.slimmingStrength
-        case .l1Filter, .uniform: break
-        }
-        try MethodTraining.configure(trainer, method: method)
-        let normalization = trainer.trainLoader.normalization
-        let calibrator = BatchNormCalibrator(dataset: splits.train, images: o.recalibrationImages,
-                                             batchSize: config.batchSize, normalization: normalization)
+    /// "50%" -> "50pct", "keep 30%" -> "keep-30pct": a directory name for a budget.
+    static func slug(_ budget: String) -> String {
+        let text = budget.lowercased().replacingOccurrences(of: "%", with: "pct")
+        let mapped = text.map { $0.isLetter || $0.isNumber || $0 == "." ? $0 : "-" }
+        return String(mapped).split(separator: "-").joined(separator: "-")
+    }
+
+    func resultPath(_ method: PruneOptions.Method, _ budgetIndex: Int) -> String {
+        o.outputPath + "/" + method.rawValue + "-" + PruneContext.slug(o.budgets[budgetIndex])
+    }
+
+    func makeCalibrator(_ trainer: Trainer) -> BatchNormCalibrator {
+        BatchNormCalibrator(dataset: splits.train, images: o.recalibrationImages,
+                            batchSize: config.batchSize, normalization: trainer.trainLoader.normalization)
+    }
+
+    func methodConfig(_ kind: MethodConfig.Kind) -> MethodConfig {
+        var method = MethodConfig(kind: kind)
+        method.stimulative = o.stimulative
+        method.slimmingStrength = o.slimmingStrength
+        return method
+    }
+
+    /// Trains `trainer` until `epoch` epochs are done; returns the seconds it took.
+    @discardableResult
+    func train(_ trainer: Trainer, label: String, untilEpoch epoch: Int) throws -> Double {
+        let t0 = monotonicSeconds()
         let steps = trainer.stepsPerEpoch
-        func train(untilEpoch epoch: Int) throws {
-            var bar: ProgressBar?
-            try trainer.train(events: { event in
-                switch event {
-                case .epochStarted(let e, _, let n):
-                    bar = ProgressBar(label: "\(o.method.rawValue) epoch \(e + 1)/\(config.epochs)", total: n, console: console)
-                case .step(let p):
-                    bar?.update(completed: p.step + 1, items: (p.step + 1) * config.batchSize,
-                                fields: [("loss", String(format: "%.3f", p.runningLoss)), ("acc", String(format: "%.1f%%", 100 * p.runningTop1))])
-                case .evaluating: bar?.finish(); bar = nil
-                case .epochFinished(let m):
-                    console.writeLine(String(format: "epoch %d/%d  train loss %.4f acc %.2f%%  test top-1 %.2f%% (full network)",
-                                             m.epoch, config.epochs, m.trainLoss, 100 * m.trainTop1, 100 * m.testTop1))
-                default: break
-                }
-            }, shouldStop: { shouldStop() || trainer.record.stepsCompleted >= epoch * steps })
-            if shouldStop() { throw STPError(.engine, "prune stopped by the user; the run is saved in \(o.outputPath)/run") }
-        }
-
-        var architecture: Architecture
-        var fitness: Double?
-        var evaluations = 0
-        switch o.method {
-        case .stp:
-            let firstSearch = min(config.epochs, max(1, Int((Double(config.epochs) * o.stimulativeFraction).rounded())))
-            try train(untilEpoch: firstSearch)
-            let search = try KDGuidedSearch(network: trainer.model, space: space, options: o.search, fitnessImages: heldOut,
-                                            validation: heldOut, calibrator: calibrator, normalization: normalization,
-                                            batchSize: config.batchSize)
-            func runSearch() throws -> Candidate {
-                let bar = ProgressBar(label: "search", total: max(o.search.generations, 1), unit: "gen", console: console)
-                let result = try search.run(window: budget.window, progress: { p in
-                    bar.update(completed: p.generation, fields: [("evaluated", "\(p.evaluations)"),
-                                                                  ("best KL", p.best.map { String(format: "%.4f", $0.fitness) } ?? "-")])
-                })
-                bar.finish()
-                guard let best = result.best else { throw STPError(.budget, "the search found no architecture in the budget window") }
-                console.writeLine("search: best \(best.architecture) \(CountFormat.string(best.macs)) MACs, KL \(String(format: "%.4f", best.fitness)), held-out top-1 \(String(format: "%.2f%%", 100 * best.accuracy))")
-                return best
+        var bar: ProgressBar?
+        try trainer.train(events: { event in
+            switch event {
+            case .epochStarted(let e, _, let n):
+                bar = ProgressBar(label: "\(label) epoch \(e + 1)/\(config.epochs)", total: n, console: console)
+            case .step(let p):
+                bar?.update(completed: p.step + 1, items: (p.step + 1) * config.batchSize,
+                            fields: [("loss", String(format: "%.3f", p.runningLoss)), ("acc", String(format: "%.1f%%", 100 * p.runningTop1))])
+            case .evaluating: bar?.finish(); bar = nil
+            case .epochFinished(let m):
+                console.writeLine(String(format: "%@ epoch %d/%d  train loss %.4f acc %.2f%%  test top-1 %.2f%% (full network)",
+                                         label, m.epoch, config.epochs, m.trainLoss, 100 * m.trainTop1, 100 * m.testTop1))
+            default: break
             }
-            var best = try runSearch()
-            evaluations += search.evaluationCount
-            if let objective = trainer.objective as? StimulativeObjective, firstSearch < config.epochs {
-                objective.expansion = ExpansionPlan(target: best.architecture, startEpoch: Double(firstSearch), endEpoch: Double(config.epochs))
+        }, shouldStop: { self.shouldStop() || trainer.record.stepsCompleted >= epoch * steps })
+        if shouldStop() {
+            throw STPError(.engine, "prune stopped by the user; the run is saved in \(trainer.runDirectory?.path ?? o.outputPath)")
+        }
+        return monotonicSeconds() - t0
+    }
+
+    /// Trains one group of methods that share their training, and returns their reports.
+    func runGroup(kind: MethodConfig.Kind, methods: [PruneOptions.Method]) throws -> [PruneOptions.Method: [PruneReport]] {
+        let trunk = try Trainer(config: config, data: splits, runPath: o.outputPath + "/train-" + kind.rawValue, overwrite: o.overwrite)
+        try MethodTraining.configure(trunk, method: methodConfig(kind))
+        var results = [PruneOptions.Method: [PruneReport]]()
+        var trunkSeconds = 0.0
+        if methods.contains(.stp) {
+            let firstSearch = min(config.epochs, max(1, Int((Double(config.epochs) * o.stimulativeFraction).rounded())))
+            trunkSeconds += try train(trunk, label: "stimulative", untilEpoch: firstSearch)
+            results[.stp] = try runSTP(trunk: trunk, trunkSeconds: trunkSeconds, firstSearch: firstSearch)
+        }
+        // The trunk trains on to the end only for the methods that choose from it at the end.
+        let baselines = methods.filter { $0 != .stp }
+        if !baselines.isEmpty { trunkSeconds += try train(trunk, label: kind.rawValue, untilEpoch: config.epochs) }
+        // Uniform first: l1-filter then permutes the trunk's channels (function-preserving).
+        for method in baselines {
+            let t0 = monotonicSeconds()
+            let architectures = try baselineArchitectures(method, model: trunk.model)
+            let choosing = monotonicSeconds() - t0
+            results[method] = try architectures.enumerated().map { i, architecture in
+                try finish(method: method, budgetIndex: i, trainer: trunk, architecture: architecture,
+                           fitness: nil, evaluations: 0, dependedSeconds: trunkSeconds + choosing)
+            }
+        }
+        return results
+    }
+
+    /// The baseline's architecture at every budget; permutes the model's channels where the
+    /// method chooses channels other than the first ones.
+    func baselineArchitectures(_ method: PruneOptions.Method, model: ResNet) throws -> [Architecture] {
+        switch method {
+        case .slimming: Baselines.reorderInnerChannels(model, order: Baselines.gammaOrder(model))
+        case .l1Filter: Baselines.reorderInnerChannels(model, order: Baselines.l1Order(model))
+        default: break
+        }
+        return try budgets.map { budget in
+            if method == .slimming {
+                guard let a = Baselines.slimmingArchitecture(model, space: space, window: budget.window) else {
+                    throw STPError(.budget, "no |gamma| threshold meets the budget \(budget)")
+                }
+                return a
+            }
+            guard let a = Baselines.uniformArchitecture(space: space, window: budget.window) else {
+                throw STPError(.budget, "no uniform width meets the budget \(budget)")
+            }
+            return a
+        }
+    }
+
+    /// stp from the trunk at its first search: one search per budget on the shared weights (the
+    /// evaluations are reused across budgets), then per budget a branch that continues with
+    /// subnet mutating expansion and periodic re-search.
+    func runSTP(trunk: Trainer, trunkSeconds: Double, firstSearch: Int) throws -> [PruneReport] {
+        let calibrator = makeCalibrator(trunk)
+        let search = try KDGuidedSearch(network: trunk.model, space: space, options: o.search, fitnessImages: heldOut,
+                                        validation: heldOut, calibrator: calibrator,
+                                        normalization: trunk.trainLoader.normalization, batchSize: config.batchSize)
+        var firstBest = [Candidate]()
+        var firstSeconds = [Double]()
+        for budget in budgets {
+            let t0 = monotonicSeconds()
+            firstBest.append(try runSearch(search, budget: budget))
+            firstSeconds.append(monotonicSeconds() - t0)
+        }
+        var reports = [PruneReport]()
+        for (i, budget) in budgets.enumerated() {
+            let t0 = monotonicSeconds()
+            var best = firstBest[i]
+            var evaluations = search.evaluationCount
+            let branch: Trainer
+            if firstSearch < config.epochs {
+                branch = try trunk.branch(runPath: resultPath(.stp, i) + "/run", overwrite: o.overwrite)
+                var method = methodConfig(.stimulative)
+                method.expansion = ExpansionPlan(target: best.architecture, startEpoch: Double(firstSearch), endEpoch: Double(config.epochs))
+                try MethodTraining.configure(branch, method: method)
+                guard let objective = branch.objective as? StimulativeObjective else {
+                    throw STPError(.engine, "the stp branch did not get the stimulative objective")
+                }
                 var epoch = firstSearch
                 while epoch < config.epochs {
                     let next = min(config.epochs, epoch + max(1, o.researchEvery))
-                    try train(untilEpoch: next)
+                    try train(branch, label: "stp \(budget.budget) expansion", untilEpoch: next)
                     epoch = next
-                    search.updateWeights(from: trainer.model)
-                    best = try runSearch()
+                    search.updateWeights(from: branch.model)
+                    best = try runSearch(search, budget: budget)
                     evaluations += search.evaluationCount
                     objective.expansion?.target = best.architecture
                 }
+            } else {
+                branch = trunk
             }
-            architecture = best.architecture
-            fitness = best.fitness
-        case .stUniform, .uniform, .l1Filter, .slimming:
-            try train(untilEpoch: config.epochs)
-            switch o.method {
-            case .slimming:
-                Baselines.reorderInnerChannels(trainer.model, order: Baselines.gammaOrder(trainer.model))
-                guard let a = Baselines.slimmingArchitecture(trainer.model, space: space, window: budget.window) else {
-                    throw STPError(.budget, "no |gamma| threshold meets the budget")
-                }
-                architecture = a
-            case .l1Filter:
-                Baselines.reorderInnerChannels(trainer.model, order: Baselines.l1Order(trainer.model))
-                fallthrough
-            default:
-                guard let a = Baselines.uniformArchitecture(space: space, window: budget.window) else {
-                    throw STPError(.budget, "no uniform width meets the budget")
-                }
-                architecture = a
-            }
+            reports.append(try finish(method: .stp, budgetIndex: i, trainer: branch, architecture: best.architecture,
+                                      fitness: best.fitness, evaluations: evaluations,
+                                      dependedSeconds: trunkSeconds + firstSeconds[i] + (monotonicSeconds() - t0)))
         }
-        try trainer.save()
+        return reports
+    }
 
-        // Extract, recalibrate, evaluate: no gradient step after training.
+    func runSearch(_ search: KDGuidedSearch, budget: ResolvedBudget) throws -> Candidate {
+        let bar = ProgressBar(label: "search \(budget.budget)", total: max(o.search.generations, 1), unit: "gen", console: console)
+        let result = try search.run(window: budget.window, shouldCancel: shouldStop, progress: { p in
+            bar.update(completed: p.generation, fields: [("evaluated", "\(p.evaluations)"),
+                                                          ("best KL", p.best.map { String(format: "%.4f", $0.fitness) } ?? "-")])
+        })
+        bar.finish()
+        if result.cancelled { throw STPError(.engine, "prune stopped by the user during the search") }
+        guard let best = result.best else { throw STPError(.budget, "the search found no architecture in the budget window of \(budget)") }
+        console.writeLine("search \(budget.budget): best \(best.architecture) \(CountFormat.string(best.macs)) MACs, KL \(String(format: "%.4f", best.fitness)), held-out top-1 \(String(format: "%.2f%%", 100 * best.accuracy))")
+        return best
+    }
+
+    /// Extracts, recalibrates and evaluates one result (no gradient step after training) and
+    /// writes its report. `dependedSeconds`: the training and search time this result built on.
+    func finish(method: PruneOptions.Method, budgetIndex: Int, trainer: Trainer, architecture: Architecture,
+                fitness: Double?, evaluations: Int, dependedSeconds: Double) throws -> PruneReport {
+        let t0 = monotonicSeconds()
+        let budget = budgets[budgetIndex]
+        let path = resultPath(method, budgetIndex)
         let sparsity = try RelativeSparsity.measure(trainer.model, architecture: architecture)
         let fullTest = trainer.evaluateTest()
-        let extracted = try ExtractedModel(supernet: trainer.model, architecture: architecture, source: o.outputPath + "/run")
-        calibrator.recalibrate(extracted.network, subnet: nil)
+        let extracted = try ExtractedModel(supernet: trainer.model, architecture: architecture,
+                                           source: trainer.runDirectory?.path ?? o.outputPath)
+        makeCalibrator(trainer).recalibrate(extracted.network, subnet: nil)
         let test = evaluate(extracted.network, loader: trainer.testLoader)
-        try extracted.save(to: o.outputPath + "/extracted")
+        try extracted.save(to: path + "/extracted")
         let cost = space.cost.cost(of: architecture)
-        let report = PruneReport(method: o.method.rawValue, model: spec.name, data: config.data, budget: o.budget,
+        console.writeLine(String(format: "%@ at %@: %@ MACs, full top-1 %.2f%%, pruned top-1 %.2f%% (no fine-tuning)",
+                                 method.rawValue, o.budgets[budgetIndex], CountFormat.string(cost.macs), 100 * fullTest.top1, 100 * test.top1))
+        let report = PruneReport(method: method.rawValue, model: spec.name, data: config.data, budget: o.budgets[budgetIndex],
                                  targetMACs: budget.targetMACs, fullMACs: budget.fullMACs,
                                  fullParameters: ModelSummary(spec: spec).totalParameters,
                                  architecture: architecture.text, macs: cost.macs, parameters: cost.parameters,
@@ -196,11 +391,11 @@ public enum PrunePipeline {
                                  searchFitness: fitness, searchEvaluations: evaluations,
                                  relativeSparsity: sparsity.meanWeightRatio, relativeGammaSparsity: sparsity.meanGammaRatio,
                                  droppedMagnitude: sparsity.meanDroppedMagnitude, epochs: config.epochs,
-                                 wallSeconds: monotonicSeconds() - start)
+                                 wallSeconds: dependedSeconds + (monotonicSeconds() - t0), extractedPath: path + "/extracted")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try AtomicFile.write(try encoder.encode(report), to: o.outputPath + "/report.json")
-        try AtomicFile.write(report.markdown + "\n" + sparsity.table() + "\n", to: o.outputPath + "/report.md")
+        try AtomicFile.write(try encoder.encode(report), to: path + "/report.json")
+        try AtomicFile.write(report.markdown + "\n" + sparsity.table() + "\n", to: path + "/report.md")
         return report
     }
 }

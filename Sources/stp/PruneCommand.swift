@@ -6,10 +6,16 @@ import STPMethod
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train, choose an architecture for a FLOPs budget, extract it and evaluate it without fine-tuning.",
-        discussion: "Budgets: 50% or 'remove 50%' (FLOPs removed), 'keep 30%', or absolute MACs like 20M. Writes OUTPUT/run, OUTPUT/extracted and OUTPUT/report.{json,md}.")
+        discussion: """
+            Budgets: 50% or 'remove 50%' (FLOPs removed), 'keep 30%', or absolute MACs like 20M; several \
+            separated by commas. Methods: stp, st-uniform, slimming, l1-filter, uniform, several separated \
+            by commas, or all. Methods and budgets of one invocation share the training they have in common. \
+            Writes OUTPUT/train-KIND (training runs), OUTPUT/METHOD-BUDGET/{extracted,report.md,report.json} \
+            and the comparison OUTPUT/report.{md,json}.
+            """)
 
-    @Option(help: "stp, st-uniform, slimming, l1-filter or uniform.") var method: PruneOptions.Method = .stp
-    @Option(help: "FLOPs budget.") var budget = "50%"
+    @Option(help: "Methods: stp, st-uniform, slimming, l1-filter, uniform (comma-separated), or all.") var method = "stp"
+    @Option(help: "FLOPs budgets, comma-separated.") var budget = "50%"
     @Option(help: "Model.") var model = "resnet20"
     @Option(help: "Data set spec (see stp train --help).") var data = DataSource.default.spec
     @Option(help: "Training epochs (all methods train for the same number).") var epochs = 30
@@ -28,13 +34,24 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("recalibration-images"), help: "Training images for BN recalibration.") var recalibrationImages = 2000
     @Option(name: .customLong("research-every"), help: "Epochs between re-searches during expansion.") var researchEvery = 2
     @Option(help: "Slimming strength s.") var slimming: Float = 1e-4
-    @Flag(help: "Print the report as JSON on standard output.") var json = false
+    @Flag(help: "Print each result's report as a JSON line on standard output.") var json = false
+
+    static func methods(_ text: String) throws -> [PruneOptions.Method] {
+        if text == "all" { return PruneOptions.Method.allCases }
+        return try text.split(separator: ",").map { name in
+            let name = name.trimmingCharacters(in: .whitespaces)
+            guard let m = PruneOptions.Method(rawValue: name) else {
+                throw STPError(.argument, "--method: unknown method '\(name)'; expected \(PruneOptions.Method.allCases.map(\.rawValue).joined(separator: ", ")) or all")
+            }
+            return m
+        }
+    }
 
     func run() throws {
         try reportingErrors {
             var o = PruneOptions()
-            o.method = method
-            o.budget = budget
+            o.methods = try Prune.methods(method)
+            o.budgets = budget.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             o.training.model = model
             o.training.data = data
             o.training.epochs = epochs
@@ -59,13 +76,13 @@ struct Prune: ParsableCommand {
             console.writeLine(BLASRuntime.status().logLine + "; engine: \(workers) compute threads")
             Interrupts.install()
             defer { Interrupts.uninstall() }
-            let report = try PrunePipeline.run(o, console: console, shouldStop: { Interrupts.stopRequested })
+            let summary = try PrunePipeline.runAll(o, console: console, shouldStop: { Interrupts.stopRequested })
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                for report in summary.reports { print(String(decoding: try encoder.encode(report), as: UTF8.self)) }
             } else {
-                print(report.markdown)
+                print(summary.markdown)
             }
         }
     }

@@ -32,7 +32,9 @@ func prunePipelineMeetsTheBudgetAndSavesAReloadableNetwork(method: PruneOptions.
     #expect(report.method == method.rawValue)
     #expect(FileManager.default.fileExists(atPath: root + "/report.json"))
     #expect(FileManager.default.fileExists(atPath: root + "/report.md"))
-    let extracted = try ExtractedModel.load(from: root + "/extracted")
+    #expect(report.extractedPath == root + "/\(method.rawValue)-50pct/extracted")
+    #expect(FileManager.default.fileExists(atPath: root + "/\(method.rawValue)-50pct/report.md"))
+    let extracted = try ExtractedModel.load(from: report.extractedPath)
     #expect(extracted.info.architectureText == report.architecture)
     #expect(ModelSummary(spec: extracted.network.spec).totalMACs == report.macs)
     let data = try DataSource(parsing: "builtin:seed=4,train=200,test=40").load()
@@ -53,4 +55,47 @@ func prunePipelineMeetsTheBudgetAndSavesAReloadableNetwork(method: PruneOptions.
         #expect(e.message.contains("possible range"), "\(e.message)")
     }
     #expect(!FileManager.default.fileExists(atPath: root + "/run"), "nothing was trained")
+}
+
+@Test func methodsAndBudgetsOfOneInvocationShareTheirTraining() throws {
+    let root = temporaryDirectory("prune-many")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    var o = tinyOptions(.uniform, output: root)
+    o.methods = [.uniform, .l1Filter, .stp]
+    o.budgets = ["50%", "keep 30%"]
+    let summary = try PrunePipeline.runAll(o, console: Console(fileDescriptor: 2, isTerminal: false))
+    #expect(summary.reports.map(\.method) == ["uniform", "uniform", "l1-filter", "l1-filter", "stp", "stp"])
+    #expect(summary.reports.map(\.budget) == ["50%", "keep 30%", "50%", "keep 30%", "50%", "keep 30%"])
+    for r in summary.reports {
+        #expect(r.macs <= r.targetMACs, "\(r.method) at \(r.budget)")
+        #expect(FileManager.default.fileExists(atPath: r.extractedPath + "/architecture.json"))
+    }
+    let fm = FileManager.default
+    // One plain run serves uniform and l1-filter; one stimulative trunk and a branch per budget serve stp.
+    #expect(fm.fileExists(atPath: root + "/train-standard/checkpoint.safetensors"))
+    #expect(fm.fileExists(atPath: root + "/train-stimulative/checkpoint.safetensors"))
+    #expect(!fm.fileExists(atPath: root + "/train-slimming"))
+    #expect(fm.fileExists(atPath: root + "/stp-50pct/run/checkpoint.safetensors"))
+    #expect(fm.fileExists(atPath: root + "/stp-keep-30pct/run/checkpoint.safetensors"))
+    let full = Set(summary.reports.filter { $0.method != "stp" }.map(\.fullTestTop1))
+    #expect(full.count == 1, "uniform and l1-filter share one trained network")
+    // The branches start from the trunk at the first search and then train on their own.
+    let trunk = try RunRecord.read(path: root + "/train-stimulative/run.json")
+    let branch = try RunRecord.read(path: root + "/stp-50pct/run/run.json")
+    #expect(trunk.epochsCompleted == 1)
+    #expect(branch.epochsCompleted == 2)
+    #expect(branch.history.first == trunk.history.first, "the branch carries the trunk's history")
+    let table = try String(contentsOfFile: root + "/report.md", encoding: .utf8)
+    #expect(table.components(separatedBy: "\n").filter { $0.hasPrefix("| stp |") }.count == 2)
+}
+
+@Test func aRepeatedBudgetOrMethodIsRefused() throws {
+    let root = temporaryDirectory("prune-dup")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    var o = tinyOptions(.uniform, output: root)
+    o.budgets = ["50%", "remove 50%"]
+    #expect(throws: STPError.self) { try PrunePipeline.runAll(o, console: Console(fileDescriptor: 2, isTerminal: false)) }
+    o.budgets = ["50%"]
+    o.methods = [.uniform, .uniform]
+    #expect(throws: STPError.self) { try PrunePipeline.runAll(o, console: Console(fileDescriptor: 2, isTerminal: false)) }
 }

@@ -64,18 +64,34 @@ public final class Trainer: @unchecked Sendable {
         try self.init(config: config, data: data, run: run, checkpoint: nil, record: nil)
     }
 
-    /// Continues the run saved in `runPath`.
-    public static func resume(runPath: String) throws -> Trainer {
+    /// Continues the run saved in `runPath`. `split` derives the images the run trained on from
+    /// its data set (a run that held some training images out for a search, as the explorer's do).
+    public static func resume(runPath: String, split: ((DataSplits, RunRecord) throws -> DataSplits)? = nil) throws -> Trainer {
         let run = try RunDirectory.open(at: runPath)
         let (record, checkpoint) = try run.load()
         guard let configText = record.configuration[configKey] else {
             throw STPError(.checkpoint, "\(run.recordPath): no '\(configKey)' in configuration; not a run written by stp train")
         }
         let config = try TrainingConfig.fromJSON(configText, source: run.recordPath)
-        let data = try DataSource(parsing: config.data).load()
+        let loaded = try DataSource(parsing: config.data).load()
+        let data = try split.map { try $0(loaded, record) } ?? loaded
         guard data.train.count == record.data.trainCount, data.test.count == record.data.testCount else {
             throw STPError(.checkpoint, "\(run.recordPath): the run was trained on \(record.data.trainCount)/\(record.data.testCount) images of \(config.data), but it now has \(data.train.count)/\(data.test.count)")
         }
+        return try Trainer(config: config, data: data, run: run, checkpoint: checkpoint, record: record)
+    }
+
+    /// A copy of this run at its current step, in a new run directory: the same configuration,
+    /// data, weights, optimizer state, record and metrics so far. Training the copy leaves this
+    /// run alone, so several continuations (one per pruning budget, say) can share the training
+    /// that came before them. The copy starts with the cross-entropy objective; a method sets its own.
+    public func branch(runPath: String, overwrite: Bool = false) throws -> Trainer {
+        let run = try RunDirectory.create(at: runPath, overwrite: overwrite)
+        try run.save(tensors: ModelState.tensors(of: model, optimizer: optimizer), record: record)
+        if let source = runDirectory, FileManager.default.fileExists(atPath: source.metricsPath) {
+            try AtomicFile.write(try Data(contentsOf: URL(fileURLWithPath: source.metricsPath)), to: run.metricsPath)
+        }
+        let (record, checkpoint) = try run.load()
         return try Trainer(config: config, data: data, run: run, checkpoint: checkpoint, record: record)
     }
 
