@@ -59,8 +59,14 @@ public final class KDGuidedSearch: @unchecked Sendable {
     private let calibrator: BatchNormCalibrator
     private let fitnessLoader: BatchLoader
     private let validationLoader: BatchLoader?
+    /// Labels of the fitness images when they are also the validation images (as in stp prune):
+    /// the accuracy then comes from the fitness pass's logits instead of a second forward pass.
+    private let fitnessLabelsForAccuracy: [Int32]?
     private var teacherLogits: [Float] = []
     private var cache: [Architecture: Candidate] = [:]
+    /// Called with every newly evaluated candidate (not with cached ones), on the searching
+    /// thread: the explorer plots candidates as they arrive.
+    public var onEvaluation: ((Candidate) -> Void)?
 
     /// - Parameters:
     ///   - network: the trained supernet; the search works on a copy of its weights.
@@ -75,6 +81,11 @@ public final class KDGuidedSearch: @unchecked Sendable {
         self.options = options
         self.calibrator = calibrator
         fitnessLoader = BatchLoader.evaluation(dataset: fitnessImages, batchSize: batchSize, normalization: normalization)
+        if let validation, validation.labels == fitnessImages.labels, validation.pixels == fitnessImages.pixels {
+            fitnessLabelsForAccuracy = fitnessImages.labels
+        } else {
+            fitnessLabelsForAccuracy = nil
+        }
         validationLoader = validation.map { BatchLoader.evaluation(dataset: $0, batchSize: batchSize, normalization: normalization) }
         teacherLogits = calibrator.withRecalibrated(model, subnet: nil) { logits(subnet: nil) }
     }
@@ -109,6 +120,7 @@ public final class KDGuidedSearch: @unchecked Sendable {
         let k = model.spec.classes, n = fitnessLoader.dataset.count
         let (student, accuracy) = calibrator.withRecalibrated(model, subnet: subnet) { () -> ([Float], Double) in
             let s = logits(subnet: subnet)
+            if let labels = fitnessLabelsForAccuracy { return (s, KDGuidedSearch.top1(logits: s, labels: labels, classes: k)) }
             let acc = validationLoader.map { STPEngine.evaluate(model, loader: $0, subnet: subnet).top1 } ?? .nan
             return (s, acc)
         }
@@ -119,6 +131,7 @@ public final class KDGuidedSearch: @unchecked Sendable {
         let candidate = Candidate(architecture: architecture, macs: cost.macs, parameters: cost.parameters,
                                   fitness: fitness, accuracy: accuracy)
         cache[architecture] = candidate
+        onEvaluation?(candidate)
         return candidate
     }
 
@@ -179,6 +192,15 @@ public final class KDGuidedSearch: @unchecked Sendable {
         let all = cache.values.sorted { ($0.macs, $0.fitness) < ($1.macs, $1.fitness) }
         let best = all.filter { window.contains($0.macs) }.min { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }
         return SearchResult(best: best, window: window, evaluated: all, pareto: KDGuidedSearch.pareto(all), cancelled: cancelled)
+    }
+
+    /// Top-1 accuracy of `logits` [labels.count, classes], counted as the engine's evaluation counts it.
+    static func top1(logits: [Float], labels: [Int32], classes: Int) -> Double {
+        guard !labels.isEmpty else { return .nan }
+        let correct = logits.withUnsafeBufferPointer { z in labels.withUnsafeBufferPointer { y in
+            topKCorrect(logits: z.baseAddress!, labels: y.baseAddress!, batch: labels.count, classes: classes, k: 1)
+        } }
+        return Double(correct) / Double(labels.count)
     }
 
     /// Candidates no other candidate beats in both FLOPs (fewer or equal) and fitness (lower).

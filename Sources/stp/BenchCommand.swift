@@ -1,17 +1,27 @@
 import ArgumentParser
 import STPEngine
+import STPMethod
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure training or inference images per second and peak memory; prints JSON.")
+        abstract: "Measure training, inference or search speed and peak memory; prints JSON.",
+        discussion: """
+            Modes: train (one SGD step), stim (full-network CE + one half-depth subnet KL), infer \\
+            (eval-mode forward), latency (infer at batch 1 unless --batch is given), search (KD-guided \\
+            search candidate evaluations per second, BN recalibration included). --arch benchmarks the \\
+            physically smaller network a pruned architecture extracts to.
+            """)
 
     @Option(help: "Model.") var model = "resnet20"
     @Option(help: "Shortcut kind.") var shortcut: ShortcutKind = .zeroPad
-    @Option(help: "Batch size.") var batch = 128
-    @Option(help: "What to time: train (one SGD step) or infer (eval-mode forward).") var mode: BenchmarkOptions.Mode = .train
-    @Option(help: "Timed iterations.") var iterations = 10
+    @Option(help: "Batch size (default 128; 1 for latency).") var batch: Int?
+    @Option(help: "What to time: train, stim, infer, latency or search.") var mode: BenchmarkOptions.Mode = .train
+    @Option(help: "A pruned architecture of the model, e.g. 'd=2,2,2 w=8|8,16|16,32|32'.") var arch: String?
+    @Option(help: "Timed iterations (candidate evaluations for search; default 10, 100 for latency).") var iterations: Int?
     @Option(help: "Untimed warm-up iterations.") var warmup = 2
     @Option(name: .customLong("input-size"), help: "Input height and width.") var inputSize = 32
+    @Option(name: .customLong("fitness-images"), help: "Search: images of the KD fitness.") var fitnessImages = 1024
+    @Option(name: .customLong("recalibration-images"), help: "Search: BN recalibration images.") var recalibrationImages = 1024
     @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?
 
     func run() throws {
@@ -20,18 +30,27 @@ struct Bench: ParsableCommand {
             var o = BenchmarkOptions()
             o.model = model
             o.shortcut = shortcut
-            o.batch = batch
+            o.batch = batch ?? (mode == .latency ? 1 : 128)
             o.mode = mode
-            o.iterations = iterations
+            o.iterations = iterations ?? (mode == .latency ? 100 : 10)
             o.warmup = warmup
             o.imageSize = inputSize
             let console = Console.standardError
             let workers = ComputeThreads.workers   // sets OpenBLAS single-threaded before the status reads it
             console.writeLine(BLASRuntime.status().logLine + "; engine: \(workers) compute threads")
-            let bar = ProgressBar(label: "bench \(model) \(mode.rawValue)", total: iterations + warmup, unit: "it", console: console)
-            let result = try Benchmark.run(o) { done, _ in bar.update(completed: done) }
-            bar.finish()
-            print(result.json())
+            let bar = ProgressBar(label: "bench \(model) \(mode.rawValue)", total: o.iterations + o.warmup, unit: "it", console: console)
+            if mode == .search {
+                guard arch == nil else { throw STPError(.argument, "--arch does not apply to --mode search (it evaluates random architectures)") }
+                let result = try MethodBenchmark.search(o, fitnessImages: fitnessImages, recalibrationImages: recalibrationImages) { done, _ in
+                    bar.update(completed: done)
+                }
+                bar.finish()
+                print(result.json())
+            } else {
+                let result = try MethodBenchmark.run(o, architecture: arch) { done, _ in bar.update(completed: done) }
+                bar.finish()
+                print(result.json())
+            }
         }
     }
 }

@@ -74,3 +74,30 @@ private func makeSearch(seed: UInt64 = 1, options: SearchOptions? = nil) throws 
     bad.parents = 0
     #expect(throws: STPError.self) { try bad.validate() }
 }
+
+@Test func accuracyFromTheFitnessPassEqualsASeparateEvaluation() throws {
+    // When the validation images are the fitness images, the search takes the accuracy from the
+    // fitness pass's logits; it must be what a separate evaluation of the same images gives.
+    let spec = tinyBasicSpec()
+    let model = ResNet(spec: spec, seed: 3)
+    randomizeNormalization(model, seed: 4)
+    let images = randomImages(48, seed: 5)
+    let norm = Normalization.compute(from: images)
+    let space = try ArchitectureSpace(spec: spec, options: ArchitectureSpaceOptions(widthRatios: [0.25, 0.5, 0.75, 1]))
+    let calibrator = BatchNormCalibrator(dataset: images, images: 32, batchSize: 16, normalization: norm)
+    let heldOut = images.subset(Array(20..<48))
+    let search = try KDGuidedSearch(network: model, space: space, options: SearchOptions(), fitnessImages: heldOut,
+                                    validation: heldOut, calibrator: calibrator, normalization: norm, batchSize: 16)
+    var rng = SeededRandom(seed: 9)
+    var accuracies = Set<Double>()
+    for _ in 0..<6 {
+        let a = space.randomArchitecture(using: &rng)
+        let candidate = try search.evaluate(a)
+        let subnet = try a.subnet(for: spec)
+        let loader = BatchLoader.evaluation(dataset: heldOut, batchSize: 16, normalization: norm)
+        let separate = calibrator.withRecalibrated(search.model, subnet: subnet) { evaluate(search.model, loader: loader, subnet: subnet).top1 }
+        #expect(candidate.accuracy == separate, "\(a)")
+        accuracies.insert(candidate.accuracy)
+    }
+    #expect(accuracies.count > 1, "the candidates differ, so the check compares something")
+}

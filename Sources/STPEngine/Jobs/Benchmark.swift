@@ -7,8 +7,10 @@ import Foundation
 public struct BenchmarkOptions: Codable, Sendable {
     /// train: one SGD step; stim: one stimulative step (full network CE + one subnet that drops
     /// half of the droppable blocks, KL to the full network, as the PyTorch peer's stim mode);
-    /// infer: an eval-mode forward pass.
-    public enum Mode: String, Codable, Sendable, CaseIterable { case train, stim, infer }
+    /// infer: an eval-mode forward pass; latency: the same at batch 1 (milliseconds_per_batch is
+    /// the latency); search: KD-guided search candidate evaluations (run by STPMethod's
+    /// MethodBenchmark, which knows architectures).
+    public enum Mode: String, Codable, Sendable, CaseIterable { case train, stim, infer, latency, search }
     public var model: String = "resnet20"
     public var shortcut: ShortcutKind = .zeroPad
     public var batch: Int = 128
@@ -19,10 +21,29 @@ public struct BenchmarkOptions: Codable, Sendable {
     public var channels: Int = 3
     public var classes: Int = 10
     public init() {}
+
+    /// The network the benchmark runs: the named model, unless a caller passes another spec.
+    public func spec() throws -> ResNetSpec {
+        try ResNetSpec.named(model, inputChannels: channels, classes: classes, inputSize: (imageSize, imageSize), shortcut: shortcut)
+    }
 }
 
 public struct BenchmarkResult: Codable, Sendable {
-    public struct Spread: Codable, Sendable { public var min: Double; public var median: Double; public var max: Double }
+    public struct Spread: Codable, Sendable {
+        public var min: Double
+        public var median: Double
+        public var max: Double
+
+        public init(min: Double, median: Double, max: Double) { self.min = min; self.median = median; self.max = max }
+
+        /// min, median and max of `values` (not empty), times `scale`.
+        public init(seconds values: [Double], scale: Double = 1) {
+            let sorted = values.sorted()
+            let n = sorted.count
+            let median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+            self.init(min: sorted[0] * scale, median: median * scale, max: sorted[n - 1] * scale)
+        }
+    }
     public var model: String
     public var mode: String
     public var batch: Int
@@ -33,6 +54,8 @@ public struct BenchmarkResult: Codable, Sendable {
     public var blasCore: String
     public var blasThreads: Int
     public var macsPerImage: Int
+    /// The pruned architecture benchmarked (extracted, physically smaller), when one was given.
+    public var architecture: String?
 
     enum CodingKeys: String, CodingKey {
         case model, mode, batch, iterations
@@ -42,6 +65,7 @@ public struct BenchmarkResult: Codable, Sendable {
         case blasCore = "blas_core"
         case blasThreads = "engine_threads"
         case macsPerImage = "macs_per_image"
+        case architecture
     }
 
     public func json() -> String {
@@ -64,12 +88,14 @@ public enum Benchmark {
         return selection
     }
 
-    public static func run(_ o: BenchmarkOptions, progress: ((Int, Int) -> Void)? = nil) throws -> BenchmarkResult {
+    /// Times `o.mode` on `spec` (default: the named model's).
+    public static func run(_ o: BenchmarkOptions, spec given: ResNetSpec? = nil,
+                           progress: ((Int, Int) -> Void)? = nil) throws -> BenchmarkResult {
         guard o.batch >= 1, o.iterations >= 1, o.warmup >= 0 else {
             throw STPError(.argument, "bench needs --batch >= 1, --iterations >= 1 and --warmup >= 0")
         }
-        let spec = try ResNetSpec.named(o.model, inputChannels: o.channels, classes: o.classes,
-                                        inputSize: (o.imageSize, o.imageSize), shortcut: o.shortcut)
+        guard o.mode != .search else { throw STPError(.argument, "the search benchmark is run by MethodBenchmark") }
+        let spec = try given ?? o.spec()
         let model = ResNet(spec: spec, seed: 1)
         let optimizer = SGD(parameters: model.parameters, options: SGDOptions())
         var rng = SeededRandom(seed: 2)
@@ -93,8 +119,10 @@ public enum Benchmark {
                     model.backward(dz.pointer)
                 }
                 optimizer.step(model.parameters, learningRate: 0.01)
-            case .infer:
+            case .infer, .latency:
                 model.forward(input.pointer, batch: o.batch, mode: .eval)
+            case .search:
+                preconditionFailure("rejected above")
             }
         }
         for i in 0..<o.warmup { once(); progress?(i + 1, o.warmup + o.iterations) }
@@ -105,16 +133,13 @@ public enum Benchmark {
             seconds.append(monotonicSeconds() - t0)
             progress?(o.warmup + i + 1, o.warmup + o.iterations)
         }
-        seconds.sort()
-        let median = seconds.count % 2 == 1 ? seconds[seconds.count / 2]
-            : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2
-        let rates = BenchmarkResult.Spread(min: Double(o.batch) / seconds.last!, median: Double(o.batch) / median,
-                                           max: Double(o.batch) / seconds.first!)
-        let ms = BenchmarkResult.Spread(min: seconds.first! * 1000, median: median * 1000, max: seconds.last! * 1000)
-        return BenchmarkResult(model: o.model, mode: o.mode.rawValue, batch: o.batch, iterations: o.iterations,
+        let ms = BenchmarkResult.Spread(seconds: seconds, scale: 1000)
+        let rates = BenchmarkResult.Spread(min: Double(o.batch) / seconds.max()!, median: Double(o.batch) / (ms.median / 1000),
+                                           max: Double(o.batch) / seconds.min()!)
+        return BenchmarkResult(model: spec.name, mode: o.mode.rawValue, batch: o.batch, iterations: o.iterations,
                                imagesPerSecond: rates, millisecondsPerBatch: ms,
                                peakRSSMiB: Double(ProcessMemory.peakResidentBytes()) / 1_048_576,
                                blasCore: BLASRuntime.currentCorename(), blasThreads: ComputeThreads.workers,
-                               macsPerImage: ModelSummary(spec: spec).totalMACs)
+                               macsPerImage: ModelSummary(spec: spec).totalMACs, architecture: nil)
     }
 }
