@@ -120,13 +120,19 @@ public final class StimulativeObjective: TrainingObjective, @unchecked Sendable 
         let n = labels.count, k = model.spec.classes
         let t = teacher.ensure(count: n * k)
         t.update(from: model.lastLogits, count: n * k)
-        var kdSum = 0.0
+        var kdSum = 0.0, subnetLossSum = 0.0, subnetCorrect = 0
         if options.distillation == .kdMinus {
             standardizeLogitsForward(t, batch: n, classes: k, amplitude: options.amplitude,
                                      out: normTeacher.ensure(count: n * k), invStd: invTeacher.ensure(count: n))
         }
         for subnet in subnets {
             let z = model.forward(pixels, batch: n, mode: .train(updateRunningStats: false), subnet: subnet)
+            // The subnet's own cross-entropy and top-1 against the labels (no gradient): the
+            // explorer's training curves show how the sampled subnets learn, not only the KD loss.
+            labels.withUnsafeBufferPointer { lp in
+                subnetLossSum += Double(crossEntropyForwardBackward(logits: z, labels: lp.baseAddress!, batch: n, classes: k, dlogits: nil))
+                subnetCorrect += topKCorrect(logits: z, labels: lp.baseAddress!, batch: n, classes: k, k: 1)
+            }
             let ds = dstudent.ensure(count: n * k)
             switch options.distillation {
             case .kd:
@@ -147,6 +153,10 @@ public final class StimulativeObjective: TrainingObjective, @unchecked Sendable 
             model.backward(ds)
         }
         result.extra["kd"] = kdSum / Double(max(subnets.count, 1))
+        if !subnets.isEmpty {
+            result.extra["subnet_loss"] = subnetLossSum / Double(subnets.count)
+            result.extra["subnet_top1"] = Double(subnetCorrect) / Double(subnets.count * max(n, 1))
+        }
         return result
     }
 

@@ -6,9 +6,9 @@ struct STP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stp",
         abstract: "Prune ResNets by stimulative training and watch it live.",
-        discussion: "With no command, trains a ResNet-20 on the built-in data set.",
-        subcommands: [Train.self, Eval.self, Export.self, Info.self, Bench.self, Prune.self, Sparsity.self, DataCommand.self],
-        defaultSubcommand: Train.self
+        discussion: "With no command, opens the explorer on the built-in data set and starts stimulative training of a ResNet-20 (stp explore).",
+        subcommands: [Explore.self, Train.self, Eval.self, Export.self, Info.self, Bench.self, Prune.self, Sparsity.self, DataCommand.self],
+        defaultSubcommand: Explore.self
     )
 }
 

@@ -1,0 +1,74 @@
+import STPMethod
+
+// Accuracy versus FLOPs: every evaluated candidate as a dot (held-out top-1 after BN
+// recalibration against MACs), the Pareto front of accuracy over FLOPs as a line, the budget as
+// a vertical line, the selected candidate highlighted. The x axis spans the architecture space,
+// from its smallest architecture to the full network, so the budget line moves when the budget
+// does and the plot never rescales under the person's eyes as candidates arrive.
+
+enum ScatterPanel {
+    /// Non-dominated candidates in (fewer MACs, higher accuracy), cheapest first.
+    static func accuracyFront(_ candidates: [Candidate]) -> [Candidate] {
+        var front = [Candidate]()
+        var best = -Double.infinity
+        for c in candidates.sorted(by: { ($0.macs, -$0.accuracy) < ($1.macs, -$1.accuracy) }) where c.accuracy.isFinite && c.accuracy > best {
+            front.append(c)
+            best = c.accuracy
+        }
+        return front
+    }
+
+    static func yRange(_ candidates: [Candidate]) -> ClosedRange<Double> {
+        let acc = candidates.map(\.accuracy).filter(\.isFinite)
+        guard let lo = acc.min(), let hi = acc.max() else { return 0...1 }
+        let pad = max(0.01, (hi - lo) * 0.08)
+        return max(0, lo - pad)...min(1, hi + pad)
+    }
+
+    /// The plot of a snapshot in `rect` (nil when too small); tests read the budget column from it.
+    static func plotArea(_ rect: Rect, _ c: RenderContext) -> PlotArea? {
+        guard let space = c.snapshot.space else { return nil }
+        let legend = rect.height >= 8 ? 1 : 0
+        let area = Rect(x: rect.x, y: rect.y + legend, width: rect.width, height: rect.height - legend)
+        return PlotArea(rect: area, xRange: Double(space.smallestMACs)...Double(space.fullMACs), yRange: yRange(c.snapshot.candidates))
+    }
+
+    static func draw(_ grid: inout CellGrid, _ rect: Rect, _ c: RenderContext) {
+        guard var plot = plotArea(rect, c), let space = c.snapshot.space else { return }
+        let s = c.snapshot
+        let g = c.glyphs
+        if rect.height >= 8 {
+            var x = rect.x
+            x = grid.text(String(g.dots(0x1b)) + " candidates", x: x, y: rect.y, role: .candidate, clip: rect) + 2
+            x = grid.text((g.isUnicode ? "─" : "-") + " Pareto front", x: x, y: rect.y, role: .pareto, clip: rect) + 2
+            x = grid.text(String(g.markerLine) + " budget \(Format.macs(s.targetMACs))", x: x, y: rect.y, role: .budget, clip: rect) + 2
+            grid.text(String(g.dots(0xff)) + " selected", x: x, y: rect.y, role: .highlight, clip: rect)
+        }
+        for candidate in s.candidates {
+            plot.point(Double(candidate.macs), candidate.accuracy, role: .candidate)
+        }
+        let front = accuracyFront(s.candidates)
+        plot.polyline(front.map { (Double($0.macs), $0.accuracy) }, role: .pareto, priority: 1)
+        if let a = c.highlighted, let chosen = s.candidates.first(where: { $0.architecture == a }) {
+            // A 2 x 2 block of dots, so the selection stands out among single dots.
+            let x = plot.dotX(Double(chosen.macs)), y = plot.dotY(chosen.accuracy)
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1), (-1, 0), (0, -1)] {
+                plot.canvas.set(x: x + dx, y: y + dy, role: .highlight, priority: 3)
+            }
+        }
+        let y = plot.yRange
+        plot.draw(into: &grid, glyphs: g, yLabels: (Format.percent(y.upperBound), Format.percent(y.lowerBound)), yTitle: "top-1",
+                  xLabels: (Format.macs(space.smallestMACs), Format.macs(space.fullMACs)), xTitle: "MACs (FLOPs)",
+                  emphasis: .highlight)
+        // The budget line: every plot row at the budget's column that holds no data.
+        let column = plot.column(Double(s.targetMACs))
+        for row in plot.plot.y..<plot.plot.maxY where grid[column, row].character == " " {
+            grid.put(Cell(g.markerLine, role: .budget), x: column, y: row)
+        }
+        if s.candidates.isEmpty {
+            let message = s.search.running ? "searching..." : "no candidates yet: press s to search"
+            let mx = plot.plot.x + max(0, (plot.plot.width - message.count) / 2)
+            grid.text(message, x: mx, y: plot.plot.y + plot.plot.height / 2, role: .inactiveFg, clip: plot.plot)
+        }
+    }
+}

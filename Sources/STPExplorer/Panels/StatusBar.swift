@@ -1,0 +1,45 @@
+import STPMethod
+
+// The bottom line: key hints from the key table, or the prompt of the current mode (budget
+// entry, filter, quit confirmation).
+
+enum StatusBar {
+    static func draw(_ grid: inout CellGrid, _ rect: Rect, _ c: RenderContext) {
+        guard !rect.isEmpty else { return }
+        grid.fill(rect, with: Cell(" ", role: .statusFg, background: .statusBg))
+        var x = rect.x
+        func put(_ text: String, _ role: ThemeKey, _ attributes: CellAttributes = []) {
+            x = grid.text(text, x: x, y: rect.y, role: role, background: .statusBg, attributes: attributes, clip: rect)
+        }
+        switch c.state.mode {
+        case .budgetEntry(let text):
+            put("budget> ", .budget, [.bold])
+            put(text, .statusFg, [.bold])
+            put(c.glyphs.isUnicode ? "▏" : "_", .hiFg)
+            put("  Enter apply  Esc cancel  e.g. \(Budget.forms)", .statusFg)
+        case .filterEntry(let text):
+            put("filter> ", .hiFg, [.bold])
+            put(text, .statusFg, [.bold])
+            put(c.glyphs.isUnicode ? "▏" : "_", .hiFg)
+            put("  Enter keep  Esc clear", .statusFg)
+        case .confirmQuit:
+            put("quit? ", .warning, [.bold])
+            put((c.snapshot.unsavedWork ?? "") + ".  ", .statusFg)
+            put("y", .hiFg, [.bold])
+            put(" save and quit  ", .statusFg)
+            put("n", .hiFg, [.bold])
+            put(" stay", .statusFg)
+        case .detail:
+            put("detail  ", .hiFg, [.bold])
+            put("j/k compare with another candidate  e export  Esc back", .statusFg)
+        case .normal, .help:
+            for (key, label) in KeyMap.statusHints {
+                put(key, .hiFg, [.bold])
+                put(" " + label + "  ", .statusFg)
+            }
+            if let message = c.state.message {
+                put(message, .warning)
+            }
+        }
+    }
+}

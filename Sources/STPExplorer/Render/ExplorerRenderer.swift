@@ -1,0 +1,63 @@
+// Composes a whole frame: the layout for the size, each visible pane in its frame, the log line,
+// the status bar and any overlay (help, candidate detail). The result is a plain CellGrid, the
+// same in tests as on the terminal.
+
+public enum ExplorerRenderer {
+    public static func render(snapshot: ExplorerSnapshot, state: ExplorerUIState, width: Int, height: Int,
+                              glyphs: GlyphSet) -> CellGrid {
+        var grid = CellGrid(width: width, height: height)
+        guard ExplorerLayout.fits(width: width, height: height) else {
+            drawTooSmall(&grid)
+            return grid
+        }
+        let c = RenderContext(snapshot: snapshot, state: state, glyphs: glyphs)
+        let headerHeight = HeaderPanel.height(snapshot, width: width)
+        let layout = ExplorerLayout.compute(width: width, height: height, visible: state.visiblePanes, headerHeight: headerHeight)
+        if let header = layout.header { HeaderPanel.draw(&grid, header, c) }
+        for (pane, rect) in layout.panes.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            let focused = pane == state.focus
+            let title: String?
+            switch pane {
+            case .architecture: title = ArchitecturePanel.title(c)
+            case .candidates: title = CandidatesPanel.title(c)
+            case .sparsity:
+                title = snapshot.reference == nil ? nil
+                    : "relative sparsity of \(c.state.selected != nil ? "selected" : snapshot.referenceKind.rawValue)"
+            default: title = nil
+            }
+            let inner = PanelFrame.draw(&grid, rect, pane: pane, title: title, focused: focused, glyphs: glyphs)
+            switch pane {
+            case .header: break
+            case .architecture: ArchitecturePanel.draw(&grid, inner, c)
+            case .scatter: ScatterPanel.draw(&grid, inner, c)
+            case .curves: CurvesPanel.draw(&grid, inner, c)
+            case .sparsity: SparsityPanel.draw(&grid, inner, c)
+            case .candidates: CandidatesPanel.draw(&grid, inner, c)
+            case .log: LogPanel.draw(&grid, inner, c)
+            }
+        }
+        if let line = layout.logLine { LogPanel.drawLatest(&grid, line, c) }
+        switch state.mode {
+        case .help: HelpOverlay.draw(&grid, layout.body, c)
+        case .detail: DetailView.draw(&grid, layout.body, c)
+        default: break
+        }
+        StatusBar.draw(&grid, layout.status, c)
+        return grid
+    }
+
+    /// The message of a terminal below the minimum size.
+    public static func tooSmallMessage(width: Int, height: Int) -> [String] {
+        ["stp explore needs a terminal of at least \(ExplorerLayout.minimumWidth)x\(ExplorerLayout.minimumHeight)",
+         "this one is \(width)x\(height): make it larger (training goes on), q quits"]
+    }
+
+    private static func drawTooSmall(_ grid: inout CellGrid) {
+        let lines = tooSmallMessage(width: grid.width, height: grid.height)
+        for (i, line) in lines.enumerated() {
+            let y = max(0, grid.height / 2 - 1) + i
+            let x = max(0, (grid.width - line.count) / 2)
+            grid.text(line, x: x, y: y, role: i == 0 ? .warning : .mainFg, attributes: i == 0 ? [.bold] : [])
+        }
+    }
+}

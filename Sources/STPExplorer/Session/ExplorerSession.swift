@@ -1,0 +1,523 @@
+import Dispatch
+import Foundation
+import STPEngine
+import STPMethod
+
+// The engine side of the explorer: owns a Trainer with the stimulative objective and a KD-guided
+// search, and runs both on one serial background queue. Between training steps (and between
+// search evaluations) it takes the UI's commands from the mailbox; after steps (at most every
+// `publishInterval`), at every event and after every command it publishes a new snapshot.
+//
+// The session follows the STP pipeline live: stimulative training over the whole space, a first
+// search after `stimulativeFraction` of the epochs, then subnet mutating expansion toward the
+// best candidate with a re-search every `researchEvery` epochs, a final search when training is
+// done; the person can search at any time, change the budget (a running search re-targets at
+// once and reuses every evaluation), pause, and export any candidate.
+
+public final class ExplorerSession: Sendable {
+    private let mailbox: SessionMailbox
+    private let engine: SessionEngine
+    private let queue = DispatchQueue(label: "stp.explorer.engine", qos: .userInitiated)
+    private let done = DispatchSemaphore(value: 0)
+
+    /// Loads the data, builds (or resumes) the run and resolves the budget; errors are the
+    /// user's (bad data spec, budget, run directory) and are thrown before any terminal setup.
+    public init(options: ExplorerOptions) throws {
+        let mailbox = SessionMailbox()
+        engine = try SessionEngine(options: options, mailbox: mailbox)
+        self.mailbox = mailbox
+    }
+
+    /// Starts training (or waits, when `startPaused`) on the engine queue.
+    public func start() {
+        let engine = self.engine, done = self.done
+        queue.async {
+            engine.run()
+            done.signal()
+        }
+    }
+
+    public func send(_ command: ExplorerCommand) { mailbox.post(command) }
+
+    /// The latest published snapshot.
+    public var snapshot: ExplorerSnapshot { mailbox.snapshot }
+
+    /// Waits for the engine to stop (after `.quit`); false when `seconds` passed first.
+    @discardableResult
+    public func waitUntilStopped(seconds: Double) -> Bool {
+        done.wait(timeout: .now() + seconds) == .success
+    }
+
+    public var runPath: String? { engine.trainer.runDirectory?.path }
+}
+
+/// Everything mutable of a session. After `init`, only the engine queue touches it.
+final class SessionEngine: @unchecked Sendable {
+    let options: ExplorerOptions
+    let trainer: Trainer
+    let objective: StimulativeObjective
+    let space: ArchitectureSpace
+    let calibrator: BatchNormCalibrator
+    let heldOut: ImageDataset
+    let mailbox: SessionMailbox
+    private var method: MethodConfig
+    private var budget: ResolvedBudget
+    private var snap = ExplorerSnapshot()
+    private var search: KDGuidedSearch?
+    private var searchWeightsStep = -1
+    private var searchPending = false
+    private var retarget = false
+    private var paused: Bool
+    private var quitRequested = false
+    private var selected: Architecture?
+    private let started = monotonicSeconds()
+    private var lastPublish = -1.0
+    private var lastSparsity = -1.0
+    private let firstSearchEpoch: Int
+    // Subnet figures of the epoch in progress.
+    private var subnetLoss = 0.0, subnetTop1 = 0.0, distillation = 0.0, subnetSteps = 0
+
+    init(options: ExplorerOptions, mailbox: SessionMailbox) throws {
+        self.options = options
+        self.mailbox = mailbox
+        let trainer: Trainer
+        var heldOutCount = options.fitnessImages
+        var heldOut: ImageDataset
+        var method = MethodConfig(kind: .stimulative)
+        method.stimulative = options.stimulative
+        if let resume = options.resumePath {
+            var dataset: ImageDataset?
+            trainer = try Trainer.resume(runPath: resume, split: { loaded, record in
+                heldOutCount = Int(record.configuration[ExplorerOptions.heldOutKey] ?? "") ?? 0
+                dataset = loaded.train
+                let keep = loaded.train.count - heldOutCount
+                return heldOutCount > 0 ? DataSplits(train: loaded.train.subset(Array(0..<keep)), test: loaded.test) : loaded
+            })
+            let recorded = try MethodTraining.method(of: trainer.record, path: resume)
+            guard recorded.kind == .stimulative else {
+                throw STPError(.argument, "\(resume) was trained with --method \(recorded.kind.rawValue); the explorer continues stimulative runs only (stp train --resume continues this one)")
+            }
+            method = recorded
+            let all = dataset ?? trainer.data.train
+            // A run the explorer did not start held nothing out: its fitness images are the
+            // first training images (seen in training, which the log says).
+            heldOut = heldOutCount > 0
+                ? all.subset(Array((all.count - heldOutCount)..<all.count), name: all.name + "-held-out")
+                : all.subset(Array(0..<min(options.fitnessImages, all.count)), name: all.name + "-fitness")
+        } else {
+            var config = options.training
+            config.recalibrationImages = options.recalibrationImages
+            try config.validate()
+            let data = try DataSource(parsing: config.data).load()
+            guard options.fitnessImages >= 1, options.fitnessImages < data.train.count / 2 else {
+                throw STPError(.argument, "--fitness-images must be between 1 and half the training set (\(data.train.count / 2))")
+            }
+            let keep = data.train.count - options.fitnessImages
+            heldOut = data.train.subset(Array(keep..<data.train.count), name: data.train.name + "-held-out")
+            let splits = DataSplits(train: data.train.subset(Array(0..<keep)), test: data.test)
+            let path = options.runPath ?? TrainJob.defaultRunPath(model: config.model, data: config.data)
+            trainer = try Trainer(config: config, data: splits, runPath: path, overwrite: options.overwrite)
+            trainer.setConfiguration(ExplorerOptions.heldOutKey, String(options.fitnessImages))
+        }
+        try MethodTraining.configure(trainer, method: method)
+        guard let objective = trainer.objective as? StimulativeObjective else {
+            throw STPError(.engine, "explorer: the stimulative objective was not installed")
+        }
+        self.trainer = trainer
+        self.objective = objective
+        self.method = method
+        self.heldOut = heldOut
+        space = objective.space
+        calibrator = BatchNormCalibrator(dataset: trainer.data.train, images: options.recalibrationImages,
+                                         batchSize: trainer.config.batchSize, normalization: trainer.trainLoader.normalization)
+        budget = try Budget.resolve(options.budget, for: space, tolerance: options.search.tolerance)
+        paused = options.startPaused
+        let epochs = trainer.config.epochs
+        firstSearchEpoch = min(epochs, max(1, Int((Double(epochs) * options.stimulativeFraction).rounded())))
+        trainer.objective = ObservedObjective(objective) { [unowned self] result in self.observe(result) }
+        snap = initialSnapshot()
+        if options.resumePath != nil && heldOutCount == 0 {
+            log(.warning, "this run held no images out; the search's fitness images are \(heldOut.count) training images it was trained on")
+        }
+        mailbox.publish(snap)
+    }
+
+    private func initialSnapshot() -> ExplorerSnapshot {
+        var s = ExplorerSnapshot()
+        let data = trainer.data
+        s.dataDescription = trainer.config.data
+        s.trainImages = data.train.count
+        s.testImages = data.test.count
+        s.modelName = trainer.config.model
+        s.runPath = trainer.runDirectory?.path
+        s.spec = trainer.spec
+        s.phase = .starting
+        s.paused = paused
+        s.totalEpochs = trainer.config.epochs
+        s.stepsPerEpoch = trainer.stepsPerEpoch
+        s.globalStep = trainer.record.stepsCompleted
+        s.epoch = trainer.record.stepsCompleted / trainer.stepsPerEpoch
+        s.step = trainer.record.stepsCompleted % trainer.stepsPerEpoch
+        let blas = BLASRuntime.status(runCheck: false)
+        s.blasCore = blas.corename
+        s.blasThreads = blas.threads
+        s.computeThreads = ComputeThreads.workers
+        let full = space.cost.full
+        s.space = SpaceView(blocksPerStage: trainer.spec.blocksPerStage, fullWidths: trainer.spec.innerWidths,
+                            allowedWidths: space.allowedWidths, blockSampleCounts: objective.blockSampleCounts,
+                            widthSampleCounts: objective.widthSampleCounts, subnetsSampled: 0,
+                            smallestMACs: space.cost.macs(of: space.smallest), fullMACs: full.macs, fullParameters: full.parameters)
+        s.curves = trainer.record.history.map {
+            EpochPoint(epoch: $0.epoch, trainLoss: $0.trainLoss, trainTop1: $0.trainTop1, testLoss: $0.testLoss, testTop1: $0.testTop1)
+        }
+        s.search.generations = options.search.generations
+        return s
+    }
+
+    // MARK: The loop
+
+    func run() {
+        applyBudget(budget)
+        snap.phase = phaseNow()
+        log(.info, "\(trainer.config.model) on \(trainer.config.data): \(trainer.data.train.count) training images (\(heldOut.count) held out for the search), \(trainer.config.epochs) epochs, run \(trainer.runDirectory?.path ?? "-")")
+        updateReference()
+        publish(force: true)
+        do {
+            while !quitRequested {
+                handleCommands()
+                if quitRequested { break }
+                if searchPending {
+                    try runSearch()
+                    continue
+                }
+                if trainer.isFinished && snap.phase != .finished && snap.phase != .extracted {
+                    snap.phase = .finished
+                    log(.good, "training done: \(trainer.config.epochs) epochs")
+                    publish(force: true)
+                }
+                if paused || trainer.isFinished {
+                    publish(force: true)
+                    mailbox.waitForCommand(seconds: 0.25)
+                    continue
+                }
+                snap.phase = phaseNow()
+                try trainer.train(events: { [unowned self] in self.handle($0) }, shouldStop: { [unowned self] in self.betweenSteps() })
+            }
+            try trainer.save()
+            snap.stepsSinceSave = 0
+            log(.good, "checkpoint saved in \(trainer.runDirectory?.path ?? "-") at step \(trainer.record.stepsCompleted)")
+        } catch {
+            snap.phase = .failed
+            log(.error, (error as? STPError)?.message ?? "\(error)")
+            do {
+                try trainer.save()
+                snap.stepsSinceSave = 0
+                log(.info, "checkpoint saved after the error")
+            } catch {
+                log(.error, "could not save the checkpoint: \((error as? STPError)?.message ?? "\(error)")")
+            }
+        }
+        snap.stopped = true
+        publish(force: true)
+    }
+
+    private func betweenSteps() -> Bool {
+        handleCommands()
+        return quitRequested || paused || searchPending
+    }
+
+    private func phaseNow() -> ExplorerPhase {
+        if trainer.isFinished { return snap.exported.isEmpty ? .finished : .extracted }
+        return objective.expansion == nil ? .stimulativeTraining : .expansion
+    }
+
+    // MARK: Training events
+
+    private func observe(_ result: ObjectiveResult) {
+        guard let loss = result.extra["subnet_loss"], let top1 = result.extra["subnet_top1"] else { return }
+        subnetLoss += loss
+        subnetTop1 += top1
+        distillation += result.extra["kd"] ?? 0
+        subnetSteps += 1
+    }
+
+    private func handle(_ event: TrainingEvent) {
+        switch event {
+        case .epochStarted(let epoch, let first, _):
+            snap.epoch = epoch
+            snap.step = first
+            if first == 0 { subnetLoss = 0; subnetTop1 = 0; distillation = 0; subnetSteps = 0 }
+            publish(force: true)
+        case .step(let p):
+            snap.epoch = p.epoch
+            snap.step = p.step + 1
+            snap.globalStep = trainer.record.stepsCompleted
+            snap.learningRate = Double(p.learningRate)
+            snap.runningLoss = p.runningLoss
+            snap.runningTop1 = p.runningTop1
+            snap.imagesPerSecond = p.imagesPerSecond
+            let stepsLeft = Double(snap.totalSteps - snap.globalStep)
+            snap.eta = p.imagesPerSecond > 0 ? stepsLeft * Double(trainer.config.batchSize) / p.imagesPerSecond : nil
+            snap.stepsSinceSave += 1
+            if monotonicSeconds() - lastSparsity > 2 { measureSparsity() }
+            publish()
+        case .evaluating(let epoch):
+            log(.info, "epoch \(epoch + 1): evaluating the full network on \(trainer.data.test.count) test images")
+            publish(force: true)
+        case .epochFinished(let m):
+            let n = Double(max(subnetSteps, 1))
+            snap.curves.append(EpochPoint(epoch: m.epoch, trainLoss: m.trainLoss, trainTop1: m.trainTop1,
+                                          testLoss: m.testLoss, testTop1: m.testTop1,
+                                          subnetLoss: subnetSteps > 0 ? subnetLoss / n : nil,
+                                          subnetTop1: subnetSteps > 0 ? subnetTop1 / n : nil,
+                                          distillation: subnetSteps > 0 ? distillation / n : nil))
+            snap.stepsSinceSave = 0
+            log(.info, String(format: "epoch %d/%d: train loss %.3f, test top-1 %.2f%% (full network); checkpoint saved",
+                              m.epoch, trainer.config.epochs, m.trainLoss, 100 * m.testTop1))
+            measureSparsity()
+            if options.autoSearch, m.epoch >= firstSearchEpoch,
+               (m.epoch - firstSearchEpoch) % max(1, options.researchEvery) == 0 || m.epoch == trainer.config.epochs {
+                searchPending = true
+            }
+            publish(force: true)
+        case .checkpointSaved:
+            break
+        case .stopped:
+            snap.stepsSinceSave = 0
+            publish(force: true)
+        }
+    }
+
+    // MARK: Commands
+
+    private func handleCommands() {
+        let commands = mailbox.takeCommands()
+        guard !commands.isEmpty else { return }
+        for command in commands {
+            switch command {
+            case .pause: setPaused(true)
+            case .resume: setPaused(false)
+            case .togglePause: setPaused(!paused)
+            case .setBudget(let text):
+                do {
+                    let resolved = try Budget.resolve(text, for: space, tolerance: options.search.tolerance)
+                    applyBudget(resolved)
+                    log(.info, "budget: \(resolved)")
+                    if snap.search.running { retarget = true } else if search != nil || snap.search.completed > 0 { searchPending = true }
+                    if selected == nil { updateReference() }
+                } catch {
+                    log(.error, ((error as? STPError)?.message ?? "\(error)") + "; the budget stays \(snap.budgetText)")
+                }
+            case .searchNow:
+                if snap.search.running { log(.info, "a search is already running") } else { searchPending = true }
+            case .select(let architecture):
+                selected = architecture
+                updateReference()
+            case .export(let architecture):
+                export(architecture)
+            case .save:
+                do {
+                    try trainer.save()
+                    snap.stepsSinceSave = 0
+                    log(.good, "checkpoint saved in \(trainer.runDirectory?.path ?? "-")")
+                } catch {
+                    log(.error, (error as? STPError)?.message ?? "\(error)")
+                }
+            case .quit:
+                quitRequested = true
+            }
+        }
+        publish(force: true)
+    }
+
+    private func setPaused(_ value: Bool) {
+        guard value != paused else { return }
+        paused = value
+        snap.paused = value
+        log(.info, value ? "paused (training stops after this step)" : "resumed")
+    }
+
+    private func applyBudget(_ resolved: ResolvedBudget) {
+        budget = resolved
+        snap.budgetText = resolved.budget.description
+        snap.targetMACs = resolved.targetMACs
+        snap.window = resolved.window
+        refreshBest()
+    }
+
+    // MARK: Search
+
+    private func runSearch() throws {
+        searchPending = false
+        let t0 = monotonicSeconds()
+        if search == nil {
+            let s = try KDGuidedSearch(network: trainer.model, space: space, options: options.search, fitnessImages: heldOut,
+                                       validation: heldOut, calibrator: calibrator, normalization: trainer.trainLoader.normalization,
+                                       batchSize: trainer.config.batchSize)
+            s.onEvaluation = { [unowned self] in self.arrived($0) }
+            search = s
+            searchWeightsStep = trainer.record.stepsCompleted
+        } else if searchWeightsStep != trainer.record.stepsCompleted, let s = search {
+            s.updateWeights(from: trainer.model)
+            searchWeightsStep = trainer.record.stepsCompleted
+            snap.candidates = []
+            snap.pareto = []
+            snap.best = nil
+            log(.info, "search on the weights of step \(searchWeightsStep); the earlier candidates are cleared")
+        }
+        guard let search else { return }
+        let previousBest = snap.best?.architecture
+        snap.phase = .search
+        snap.search.running = true
+        snap.search.generation = 0
+        log(.info, "search: \(budget)")
+        publish(force: true)
+        var result: SearchResult
+        repeat {
+            retarget = false
+            result = try search.run(window: budget.window, shouldCancel: { [unowned self] in
+                self.handleCommands()
+                return self.quitRequested || self.retarget
+            }, progress: { [unowned self] p in
+                self.snap.search.generation = p.generation
+                self.snap.search.evaluations = p.evaluations
+                self.publish(force: true)
+            })
+            if result.cancelled && retarget && !quitRequested { log(.info, "search re-targeted to \(budget)") }
+        } while result.cancelled && retarget && !quitRequested
+        snap.search.running = false
+        snap.phase = phaseNow()
+        guard !result.cancelled else {
+            log(.warning, "search cancelled")
+            publish(force: true)
+            return
+        }
+        snap.candidates = result.evaluated
+        snap.pareto = result.pareto
+        snap.best = result.best
+        snap.search.completed += 1
+        snap.search.evaluations = search.evaluationCount
+        snap.search.lastSeconds = monotonicSeconds() - t0
+        if let best = result.best {
+            log(.good, String(format: "search finished: best %@, %@ MACs, KL %.4f, held-out top-1 %.1f%% (%d evaluated, %.1f s)",
+                              best.architecture.text, CountFormat.string(best.macs), best.fitness, 100 * best.accuracy,
+                              search.evaluationCount, snap.search.lastSeconds ?? 0))
+            if best.architecture != previousBest { log(.good, "new best: \(best.architecture.summary(for: trainer.spec))") }
+            startOrRetargetExpansion(best.architecture)
+        } else {
+            log(.warning, "search finished without a candidate in the budget window")
+        }
+        updateReference()
+        publish(force: true)
+    }
+
+    private func arrived(_ candidate: Candidate) {
+        let index = snap.candidates.firstIndex { ($0.macs, $0.fitness) > (candidate.macs, candidate.fitness) } ?? snap.candidates.count
+        snap.candidates.insert(candidate, at: index)
+        snap.pareto = KDGuidedSearch.pareto(snap.candidates)
+        refreshBest()
+        snap.search.evaluations = search?.evaluationCount ?? snap.search.evaluations
+        publish()
+    }
+
+    /// The best candidate of the current budget window among those evaluated.
+    private func refreshBest() {
+        snap.best = snap.candidates.filter { budget.window.contains($0.macs) }.min { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }
+    }
+
+    /// Subnet mutating expansion (METHOD.md section 7) after the stimulative phase.
+    private func startOrRetargetExpansion(_ target: Architecture) {
+        guard !trainer.isFinished, trainer.record.epochsCompleted >= firstSearchEpoch else { return }
+        if objective.expansion == nil {
+            objective.expansion = ExpansionPlan(target: target, startEpoch: Double(trainer.record.epochsCompleted),
+                                                endEpoch: Double(trainer.config.epochs))
+            log(.info, "expansion: subnets are now the target and its mutations")
+        } else {
+            objective.expansion?.target = target
+        }
+        method.expansion = objective.expansion
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        if let data = try? encoder.encode(method) {
+            trainer.setConfiguration(MethodConfig.recordKey, String(decoding: data, as: UTF8.self))
+        }
+        snap.phase = phaseNow()
+    }
+
+    // MARK: Reference architecture and relative sparsity
+
+    private func updateReference() {
+        let reference: (Architecture, ReferenceKind)?
+        if let selected {
+            reference = (selected, .selected)
+        } else if let best = snap.best {
+            reference = (best.architecture, .best)
+        } else {
+            reference = Baselines.uniformArchitecture(space: space, window: budget.window).map { ($0, .uniform) }
+        }
+        guard let (architecture, kind) = reference else { return }
+        if architecture != snap.reference {
+            snap.sparsity = nil
+        }
+        snap.reference = architecture
+        snap.referenceKind = kind
+        measureSparsity()
+    }
+
+    private func measureSparsity() {
+        lastSparsity = monotonicSeconds()
+        guard let architecture = snap.reference,
+              let report = try? RelativeSparsity.measure(trainer.model, architecture: architecture) else { return }
+        var ratios = snap.sparsity?.ratioHistory ?? []
+        var dropped = snap.sparsity?.droppedHistory ?? []
+        if let r = report.meanWeightRatio { ratios.append(r) }
+        if let d = report.meanDroppedMagnitude { dropped.append(d) }
+        let keep = 240
+        snap.sparsity = SparsityView(report: report, ratioHistory: Array(ratios.suffix(keep)), droppedHistory: Array(dropped.suffix(keep)))
+    }
+
+    // MARK: Export
+
+    private func export(_ architecture: Architecture) {
+        guard let runPath = trainer.runDirectory?.path else {
+            log(.error, "export needs a run directory")
+            return
+        }
+        do {
+            try space.validate(architecture)
+            log(.info, "export: extracting \(architecture.text)")
+            publish(force: true)
+            let result = try CandidateExport.run(supernet: trainer.model, architecture: architecture, calibrator: calibrator,
+                                                 testLoader: trainer.testLoader, runPath: runPath,
+                                                 normalization: trainer.trainLoader.normalization, dataSpec: trainer.config.data)
+            try trainer.save()
+            snap.stepsSinceSave = 0
+            if !snap.exported.contains(architecture.text) { snap.exported.append(architecture.text) }
+            snap.phase = snap.search.running ? .search : phaseNow()
+            log(.good, String(format: "exported %@ MACs, test top-1 %.2f%% without fine-tuning: %@ (model.onnx, model.safetensors); checkpoint saved",
+                              CountFormat.string(result.macs), 100 * result.test.top1, result.directory))
+        } catch {
+            log(.error, "export failed: " + ((error as? STPError)?.message ?? "\(error)"))
+        }
+    }
+
+    // MARK: Publishing
+
+    private func log(_ level: LogEntry.Level, _ text: String) {
+        snap.log.append(LogEntry(time: monotonicSeconds() - started, level: level, text: text))
+        if snap.log.count > 200 { snap.log.removeFirst(snap.log.count - 200) }
+    }
+
+    private func publish(force: Bool = false) {
+        let now = monotonicSeconds()
+        guard force || now - lastPublish >= options.publishInterval else { return }
+        lastPublish = now
+        snap.sequence += 1
+        snap.elapsed = now - started
+        snap.paused = paused
+        snap.space?.blockSampleCounts = objective.blockSampleCounts
+        snap.space?.widthSampleCounts = objective.widthSampleCounts
+        snap.space?.subnetsSampled = objective.blockSampleCounts.first ?? 0
+        mailbox.publish(snap)
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+import STPMethod
+
+// Keys to state changes and effects, as a pure function of the UI state, the key and the latest
+// snapshot: everything the keyboard does is testable without a terminal or an engine.
+
+public enum ExplorerReducer {
+    /// Budget step of + and -: five percentage points of FLOPs removed.
+    public static let budgetStep = 5
+
+    public static func reduce(_ state: inout ExplorerUIState, key: Key, snapshot: ExplorerSnapshot) -> [UIEffect] {
+        if key == .resize { return [.redraw] }
+        if key == .ctrl("c") { return [.send(.quit), .exit] }
+        switch state.mode {
+        case .budgetEntry(let text):
+            return budgetEntry(&state, text: text, key: key)
+        case .filterEntry(let text):
+            filterEntry(&state, text: text, key: key)
+            return []
+        case .confirmQuit:
+            switch key {
+            case .char("y"), .char("Y"), .char("q"), .enter: return [.send(.quit), .exit]
+            default: state.mode = .normal; return []
+            }
+        case .help:
+            if key == .char("q") { break }
+            state.mode = .normal
+            return []
+        case .detail:
+            if let effects = detail(&state, key: key, snapshot: snapshot) { return effects }
+        case .normal:
+            break
+        }
+        guard let binding = KeyMap.binding(for: key) else { return [] }
+        return perform(binding.action, key: key, state: &state, snapshot: snapshot)
+    }
+
+    private static func perform(_ action: KeyAction, key: Key, state: inout ExplorerUIState, snapshot: ExplorerSnapshot) -> [UIEffect] {
+        let rows = CandidateList.rows(snapshot, filter: state.filter, sort: state.sort, descending: state.sortDescending)
+        switch action {
+        case .quit:
+            if snapshot.unsavedWork != nil && !snapshot.stopped {
+                state.mode = .confirmQuit
+                return []
+            }
+            return [.send(.quit), .exit]
+        case .back:
+            if state.mode != .normal { state.mode = .normal; return [] }
+            if !state.filter.isEmpty { state.filter = ""; return [] }
+            if state.selected != nil {
+                state.selected = nil
+                return [.send(.select(nil))]
+            }
+            return []
+        case .help:
+            state.mode = .help
+        case .cycleFocus, .cycleFocusBack:
+            let order = Pane.focusable.filter(state.isVisible)
+            guard !order.isEmpty else { return [] }
+            let i = order.firstIndex(of: state.focus) ?? -1
+            let step = action == .cycleFocus ? 1 : order.count - 1
+            state.focus = order[(max(i, 0) + (i < 0 ? 0 : step)) % order.count]
+        case .down, .up, .top, .bottom:
+            return move(action, state: &state, rows: rows, snapshot: snapshot)
+        case .open:
+            guard state.focus == .candidates || state.mode == .normal else { return [] }
+            var effects = [UIEffect]()
+            if state.selected == nil || !rows.contains(where: { $0.architecture == state.selected }) {
+                guard let first = rows.first else { return [] }
+                state.selected = first.architecture
+                effects.append(.send(.select(first.architecture)))
+            }
+            state.compareWith = defaultComparison(for: state.selected, rows: rows, snapshot: snapshot)
+            state.mode = .detail
+            return effects
+        case .filter:
+            state.mode = .filterEntry(state.filter)
+            state.focus = .candidates
+        case .sortNext:
+            state.sort = state.sort.next
+        case .sortReverse:
+            state.sortDescending.toggle()
+        case .budgetPrompt:
+            state.mode = .budgetEntry("")
+        case .budgetUp, .budgetDown:
+            guard let text = steppedBudget(snapshot, up: action == .budgetUp) else { return [] }
+            return [.send(.setBudget(text))]
+        case .togglePause:
+            return [.send(.togglePause)]
+        case .searchNow:
+            return [.send(.searchNow)]
+        case .export:
+            guard let a = state.selected ?? snapshot.best?.architecture ?? snapshot.reference else { return [] }
+            return [.send(.export(a))]
+        case .save:
+            return [.send(.save)]
+        case .cycleTheme:
+            return [.cycleTheme]
+        case .redraw:
+            return [.redraw]
+        case .togglePane:
+            guard case .char(let c) = key, let n = Int(String(c)), let pane = Pane(rawValue: n) else { return [] }
+            if state.visiblePanes.contains(pane) { state.visiblePanes.remove(pane) } else { state.visiblePanes.insert(pane) }
+            if !state.isVisible(state.focus), let next = Pane.focusable.first(where: state.isVisible) { state.focus = next }
+        }
+        return []
+    }
+
+    private static func move(_ action: KeyAction, state: inout ExplorerUIState, rows: [Candidate], snapshot: ExplorerSnapshot) -> [UIEffect] {
+        switch state.focus {
+        case .log:
+            let count = snapshot.log.count
+            state.logScroll = scrolled(state.logScroll, action: action, count: count)
+            return []
+        case .sparsity:
+            let count = snapshot.sparsity?.report.layers.count ?? 0
+            state.sparsityScroll = scrolled(state.sparsityScroll, action: action, count: count)
+            return []
+        default:
+            guard !rows.isEmpty else { return [] }
+            let current = rows.firstIndex { $0.architecture == state.selected }
+            let index: Int
+            switch action {
+            case .down: index = current.map { min($0 + 1, rows.count - 1) } ?? 0
+            case .up: index = current.map { max($0 - 1, 0) } ?? 0
+            case .top: index = 0
+            default: index = rows.count - 1
+            }
+            guard rows[index].architecture != state.selected else { return [] }
+            state.selected = rows[index].architecture
+            return [.send(.select(rows[index].architecture))]
+        }
+    }
+
+    /// Scroll offsets count rows back from the newest (log) or down from the first (sparsity).
+    private static func scrolled(_ offset: Int, action: KeyAction, count: Int) -> Int {
+        let maxOffset = max(0, count - 1)
+        switch action {
+        case .down: return min(offset + 1, maxOffset)
+        case .up: return max(offset - 1, 0)
+        case .top: return 0
+        default: return maxOffset
+        }
+    }
+
+    private static func budgetEntry(_ state: inout ExplorerUIState, text: String, key: Key) -> [UIEffect] {
+        switch key {
+        case .escape:
+            state.mode = .normal
+        case .enter:
+            state.mode = .normal
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if !trimmed.isEmpty { return [.send(.setBudget(trimmed))] }
+        case .backspace:
+            state.mode = .budgetEntry(String(text.dropLast()))
+        case .char(let c):
+            if text.count < 40 { state.mode = .budgetEntry(text + String(c)) }
+        default:
+            break
+        }
+        return []
+    }
+
+    private static func filterEntry(_ state: inout ExplorerUIState, text: String, key: Key) {
+        switch key {
+        case .escape:
+            state.filter = ""
+            state.mode = .normal
+        case .enter:
+            state.filter = text
+            state.mode = .normal
+        case .backspace:
+            state.mode = .filterEntry(String(text.dropLast()))
+            state.filter = String(text.dropLast())
+        case .char(let c):
+            state.mode = .filterEntry(text + String(c))
+            state.filter = text + String(c)
+        default:
+            break
+        }
+    }
+
+    /// Keys of the detail view: j/k pick the candidate to compare with; Esc, q and Enter close it.
+    private static func detail(_ state: inout ExplorerUIState, key: Key, snapshot: ExplorerSnapshot) -> [UIEffect]? {
+        let rows = CandidateList.rows(snapshot, filter: state.filter, sort: state.sort, descending: state.sortDescending)
+            .filter { $0.architecture != state.selected }
+        switch key {
+        case .escape, .enter, .char("q"):
+            state.mode = .normal
+            return []
+        case .char("j"), .down, .char("k"), .up:
+            guard !rows.isEmpty else { return [] }
+            let current = rows.firstIndex { $0.architecture == state.compareWith }
+            let forward = key == .char("j") || key == .down
+            let index = current.map { forward ? min($0 + 1, rows.count - 1) : max($0 - 1, 0) } ?? 0
+            state.compareWith = rows[index].architecture
+            return []
+        case .char("e"):
+            return nil   // export works from the detail view too
+        default:
+            return []
+        }
+    }
+
+    /// The best candidate when another is selected, else the next cheaper (or dearer) row.
+    static func defaultComparison(for selected: Architecture?, rows: [Candidate], snapshot: ExplorerSnapshot) -> Architecture? {
+        if let best = snapshot.best?.architecture, best != selected { return best }
+        return rows.first { $0.architecture != selected }?.architecture
+    }
+
+    /// The budget text of + or -: the removed fraction rounded to the step, moved one step, kept
+    /// within 5%...95%.
+    static func steppedBudget(_ snapshot: ExplorerSnapshot, up: Bool) -> String? {
+        guard let full = snapshot.space?.fullMACs, full > 0, snapshot.targetMACs > 0 else { return nil }
+        let removed = 100 * (1 - Double(snapshot.targetMACs) / Double(full))
+        let rounded = Int((removed / Double(budgetStep)).rounded()) * budgetStep
+        let next = min(95, max(budgetStep, rounded + (up ? budgetStep : -budgetStep)))
+        return "\(next)%"
+    }
+}

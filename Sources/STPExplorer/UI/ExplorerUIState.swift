@@ -1,0 +1,46 @@
+import STPMethod
+
+// What the UI remembers between frames, apart from the engine's snapshot: which panes are shown,
+// which has the focus, the selected candidate, sort and filter, an open prompt or view. Changed
+// only by the reducer, from keys.
+
+public struct ExplorerUIState: Sendable, Equatable {
+    public enum Mode: Sendable, Equatable {
+        case normal
+        case budgetEntry(String)
+        case filterEntry(String)
+        case confirmQuit
+        case help
+        case detail
+    }
+
+    public var mode: Mode = .normal
+    public var visiblePanes: Set<Pane> = Set(Pane.allCases)
+    public var focus: Pane = .candidates
+    /// The selected candidate (by architecture, so that it stays selected as rows move).
+    public var selected: Architecture?
+    /// The candidate the detail view compares the selected one with.
+    public var compareWith: Architecture?
+    public var sort: CandidateSort = .macs
+    public var sortDescending = false
+    public var filter = ""
+    /// First row shown of the log and sparsity panes when they scroll (0: follow the newest).
+    public var logScroll = 0
+    public var sparsityScroll = 0
+    public var themeName: String
+    /// A short message for the status bar (set by the app, e.g. a theme error).
+    public var message: String?
+
+    public init(themeName: String = "default") { self.themeName = themeName }
+
+    public func isVisible(_ pane: Pane) -> Bool { visiblePanes.contains(pane) }
+}
+
+/// What a key asks of the app besides changing the UI state.
+public enum UIEffect: Sendable, Equatable {
+    case send(ExplorerCommand)
+    case redraw
+    case cycleTheme
+    /// Leave the explorer (after the engine has stopped and saved).
+    case exit
+}
