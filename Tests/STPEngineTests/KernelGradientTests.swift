@@ -406,8 +406,11 @@ func klDivergenceGradientAndValue(temperature: Float) {
 }
 
 // Widths of 37 and 13 output pixels run every register-block size (16, 8, 4 and single pixels).
+// Output channel counts that are not multiples of 16 (a pruned network's or a subnet's widths)
+// run on zero-padded weights: 3x3 and 1x1, stride 1 and 2, narrow and wide.
 @Test(arguments: [(16, 3, 1, 3, 37), (32, 16, 1, 3, 13), (48, 8, 2, 3, 6), (64, 32, 1, 1, 13), (16, 16, 2, 1, 6),
-                  (16, 17, 1, 3, 5)])
+                  (16, 17, 1, 3, 5), (12, 16, 1, 3, 37), (23, 11, 2, 3, 13), (10, 7, 1, 1, 13), (41, 16, 1, 3, 6),
+                  (5, 3, 1, 3, 5), (57, 24, 1, 1, 40)])
 func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int) {
     guard FastKernels.available else { print("skipped: this CPU has no AVX-512F"); return }
     var g = ConvGeometry(batch: 3, height: 5, width: width, inChannels: inChannels, outChannels: outChannels,

@@ -15,6 +15,8 @@ import STPKernelsAVX512
 //                - otherwise as dcol = dy * w followed by col2im.
 //
 // A 1x1, stride-1, unpadded convolution needs no im2col: the input already is the col matrix.
+// On the AVX-512 path an output channel count that is not a multiple of 16 runs on zero-padded
+// weights (see FastKernels).
 // Images are split across workers and processed in chunks so that the col buffer stays bounded.
 // `fast` (default FastKernels.available) selects the AVX-512 path where it applies.
 
@@ -153,13 +155,15 @@ func forEachIm2colChunk(_ g: ConvGeometry, x: UnsafePointer<Float>, col: UnsafeM
     }
 }
 
-/// dw [n, k] += the sum over workers of their transposed partial gradients [k, n].
-func addTransposedPartials(_ partials: UnsafePointer<Float>, workers: Int, k: Int, n: Int, into dw: UnsafeMutablePointer<Float>) {
+/// dw [n, k] += the sum over workers of their transposed partial gradients [k, ld] (columns
+/// n..<ld, a padded product's, are ignored).
+func addTransposedPartials(_ partials: UnsafePointer<Float>, workers: Int, k: Int, n: Int, ld: Int,
+                           into dw: UnsafeMutablePointer<Float>) {
     for o in 0..<n {
         let row = dw + o * k
         for j in 0..<k {
             var s: Float = 0
-            for wk in 0..<workers { s += partials[wk * k * n + j * n + o] }
+            for wk in 0..<workers { s += partials[wk * k * ld + j * ld + o] }
             row[j] += s
         }
     }
@@ -174,10 +178,31 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
     let rowsPerImage = g.outHeight * g.outWidth
     let workers = g.activeWorkers(requested)
     let useFast = FastKernels.usable(fast, columns: g.outChannels)
-    let wt = useFast ? transposeWeight(w, rows: g.outChannels, columns: g.patchSize) : nil
+    let n16 = FastKernels.paddedColumns(g.outChannels)
+    let wt = useFast ? transposeWeight(w, rows: g.outChannels, columns: g.patchSize, paddedRows: n16) : nil
     defer { wt?.deallocate() }
     if let wt, !g.isPointwise {
-        conv2dForwardImplicit(g, x: x, wt: wt, y: y, scratch: col, workers: requested, accumulate: accumulate)
+        conv2dForwardImplicit(g, x: x, wt: wt, paddedColumns: n16, y: y, scratch: col, workers: requested, accumulate: accumulate)
+        return
+    }
+    if let wt, n16 != g.outChannels {
+        // A pointwise product on padded weights: rows go through a small padded buffer.
+        let rows = g.batch * rowsPerImage
+        parallelWorkers(workers) { wk in
+            let r = splitRange(rows, parts: workers, wk)
+            let chunk = 256
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * n16)
+            defer { buffer.deallocate() }
+            var r0 = r.lowerBound
+            while r0 < r.upperBound {
+                let m = min(chunk, r.upperBound - r0)
+                AVX512Kernels.product(m: m, n: n16, k: g.patchSize, a: x + r0 * g.patchSize, lda: g.patchSize,
+                                      b: wt, c: buffer, ldc: n16, accumulate: false)
+                compactColumns(buffer, srcStride: n16, rows: m, columns: g.outChannels, into: y + r0 * g.outChannels,
+                               accumulate: accumulate)
+                r0 += m
+            }
+        }
         return
     }
     /// rows x outChannels of y from rows x patchSize of a.
@@ -251,15 +276,30 @@ public func conv2dBackwardWeights(_ g: ConvGeometry, x: UnsafePointer<Float>, dy
 private func pointwiseWeightsAVX512(_ g: ConvGeometry, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                     dw: UnsafeMutablePointer<Float>, workers: Int) {
     let n = g.outChannels, k = g.patchSize, rows = g.batch * g.outHeight * g.outWidth
-    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * n)
-    partials.initialize(repeating: 0, count: workers * k * n)
+    let n16 = FastKernels.paddedColumns(n)
+    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * n16)
+    partials.initialize(repeating: 0, count: workers * k * n16)
     defer { partials.deallocate() }
     parallelWorkers(workers) { wk in
         let r = splitRange(rows, parts: workers, wk)
-        AVX512Kernels.weightGradient(rows: r.count, n: n, k: k, x: x + r.lowerBound * k, ldx: k,
-                                     g: dy + r.lowerBound * n, d: partials + wk * k * n)
+        if n16 == n {
+            AVX512Kernels.weightGradient(rows: r.count, n: n, k: k, x: x + r.lowerBound * k, ldx: k,
+                                         g: dy + r.lowerBound * n, d: partials + wk * k * n)
+            return
+        }
+        // Odd widths: the output gradient goes through a small zero-padded buffer.
+        let chunk = 256
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * n16)
+        defer { buffer.deallocate() }
+        var r0 = r.lowerBound
+        while r0 < r.upperBound {
+            let m = min(chunk, r.upperBound - r0)
+            padColumns(dy + r0 * n, rows: m, columns: n, paddedColumns: n16, into: buffer)
+            AVX512Kernels.weightGradient(rows: m, n: n16, k: k, x: x + r0 * k, ldx: k, g: buffer, d: partials + wk * k * n16)
+            r0 += m
+        }
     }
-    addTransposedPartials(partials, workers: workers, k: k, n: n, into: dw)
+    addTransposedPartials(partials, workers: workers, k: k, n: n, ld: n16, into: dw)
 }
 
 /// The geometry of the input-gradient convolution of a stride-1 convolution: dy convolved with

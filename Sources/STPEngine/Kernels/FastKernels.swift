@@ -2,9 +2,12 @@ import Foundation
 import STPKernelsAVX512
 
 // Whether the convolutions use the AVX-512 products (STPKernelsAVX512) instead of OpenBLAS for
-// their main GEMMs: when the CPU has AVX-512F and the output channels are a multiple of 16 (up to
-// 64), which covers every full-width CIFAR ResNet layer. They skip OpenBLAS's packing copies,
-// which took a fifth of a training step. STP_NO_AVX512=1 turns them off (to compare, or on a
+// their main GEMMs: when the CPU has AVX-512F and the output channels are at most 64, which covers
+// every CIFAR ResNet layer. They skip OpenBLAS's packing copies, which took a fifth of a training
+// step. The kernels compute 16 output channels per vector; a layer with another count (a pruned
+// network's or a sampled subnet's odd width) runs on weights padded with zero columns up to the
+// next multiple of 16 and its results are compacted: up to 15 wasted columns cost far less than
+// OpenBLAS's generic path on such narrow GEMMs (measured in docs/PERFORMANCE.md). STP_NO_AVX512=1 turns them off (to compare, or on a
 // CPU that misreports its features).
 
 public enum FastKernels {
@@ -12,13 +15,42 @@ public enum FastKernels {
         CPUFeatures.current().hasAVX512F && ProcessInfo.processInfo.environment["STP_NO_AVX512"] == nil
 
     static func usable(_ requested: Bool, columns: Int) -> Bool {
-        requested && AVX512Kernels.supports(columns: columns)
+        requested && AVX512Kernels.supports(columns: paddedColumns(columns))
+    }
+
+    /// `columns` rounded up to the kernels' vector width (16).
+    static func paddedColumns(_ columns: Int) -> Int { (columns + 15) / 16 * 16 }
+}
+
+/// wt [K, paddedRows] = w [N, K] transposed, zero in the columns N..<paddedRows.
+func transposeWeight(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, paddedRows: Int) -> UnsafeMutablePointer<Float> {
+    let wt = UnsafeMutablePointer<Float>.allocate(capacity: paddedRows * k)
+    if paddedRows > n { wt.initialize(repeating: 0, count: paddedRows * k) }
+    for o in 0..<n { for j in 0..<k { wt[j * paddedRows + o] = w[o * k + j] } }
+    return wt
+}
+
+/// dst[r, 0..<columns] = (accumulate ? dst : 0) + src[r, 0..<columns] for `rows` rows; src rows
+/// are `srcStride` floats apart, dst rows `columns` (compacting a padded product's output).
+@inline(__always)
+func compactColumns(_ src: UnsafePointer<Float>, srcStride: Int, rows: Int, columns: Int,
+                    into dst: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    for r in 0..<rows {
+        let s = src + r * srcStride, d = dst + r * columns
+        if accumulate {
+            for j in 0..<columns { d[j] += s[j] }
+        } else {
+            d.update(from: s, count: columns)
+        }
     }
 }
 
-/// wt [K, N] = w [N, K] transposed.
-func transposeWeight(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int) -> UnsafeMutablePointer<Float> {
-    let wt = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
-    for o in 0..<n { for j in 0..<k { wt[j * n + o] = w[o * k + j] } }
-    return wt
+/// dst[r, 0..<paddedColumns] = src[r, 0..<columns] followed by zeros, for `rows` dense rows.
+@inline(__always)
+func padColumns(_ src: UnsafePointer<Float>, rows: Int, columns: Int, paddedColumns: Int, into dst: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let d = dst + r * paddedColumns
+        d.update(from: src + r * columns, count: columns)
+        (d + columns).update(repeating: 0, count: paddedColumns - columns)
+    }
 }

@@ -5,10 +5,13 @@ import STPKernelsAVX512
 // image into a zero-padded buffer and the kernels read every pixel's receptive field from there.
 //
 //   x   [N, H, W, Cin] -> padded image [H + 2p, W + 2p, Cin] (one at a time, per worker)
-//   wt  [KH * KW * Cin, Cout]  (the packed OHWI weight, transposed)
+//   wt  [KH * KW * Cin, Cout16]  (the packed OHWI weight, transposed; Cout16 = Cout rounded up
+//                                to a multiple of 16, the extra columns zero)
 //   y   [N, OH, OW, Cout]
-// Used when FastKernels allows and Cout is a multiple of 16 (up to 64), for every kernel size and
-// stride; 1x1 stride-1 convolutions need no padding and use the plain products.
+// Used when FastKernels allows (Cout up to 64), for every kernel size and stride; 1x1 stride-1
+// convolutions need no padding and use the plain products. When Cout16 > Cout, each output row
+// is computed into a padded row buffer and compacted into y (and the weight gradient reads dy
+// through a padded copy of each image's gradient).
 
 extension ConvGeometry {
     var paddedHeight: Int { height + 2 * padding }
@@ -43,7 +46,7 @@ func padImage(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into pad: UnsafeMuta
 }
 
 /// y (=|+=) conv(x, w) with the weight given transposed (`wt` [K, Cout]).
-func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: UnsafePointer<Float>,
+func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: UnsafePointer<Float>, paddedColumns n16: Int,
                            y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                            workers requested: Int, accumulate: Bool) {
     let workers = g.activeWorkers(requested)
@@ -52,11 +55,18 @@ func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
     let imageIn = g.height * g.width * g.inChannels
     parallelWorkers(workers) { wk in
         let pad = scratch + wk * g.paddedImageFloats
+        let row: UnsafeMutablePointer<Float>? = n16 == n ? nil : .allocate(capacity: ow * n16)
+        defer { row?.deallocate() }
         for image in splitRange(g.batch, parts: workers, wk) {
             padImage(x + image * imageIn, g, into: pad)
             for oy in 0..<oh {
-                AVX512Kernels.convolutionRow(cols: ow, n: n, a: pad + oy * g.stride * field.segmentStride, field: field,
-                                             b: wt, c: y + ((image * oh + oy) * ow) * n, accumulate: accumulate)
+                let a = pad + oy * g.stride * field.segmentStride, out = y + ((image * oh + oy) * ow) * n
+                if let row {
+                    AVX512Kernels.convolutionRow(cols: ow, n: n16, a: a, field: field, b: wt, c: row, accumulate: false)
+                    compactColumns(row, srcStride: n16, rows: ow, columns: n, into: out, accumulate: accumulate)
+                } else {
+                    AVX512Kernels.convolutionRow(cols: ow, n: n, a: a, field: field, b: wt, c: out, accumulate: accumulate)
+                }
             }
         }
     }
@@ -69,19 +79,26 @@ func conv2dBackwardWeightsImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, d
                                    workers requested: Int) {
     let workers = g.activeWorkers(requested)
     let oh = g.outHeight, ow = g.outWidth, n = g.outChannels, k = g.patchSize
+    let n16 = FastKernels.paddedColumns(n)
     let field = g.receptiveField
     let imageIn = g.height * g.width * g.inChannels
-    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * n)
-    partials.initialize(repeating: 0, count: workers * k * n)
+    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * n16)
+    partials.initialize(repeating: 0, count: workers * k * n16)
     defer { partials.deallocate() }
     parallelWorkers(workers) { wk in
         let pad = scratch + wk * g.paddedImageFloats
+        let paddedDy: UnsafeMutablePointer<Float>? = n16 == n ? nil : .allocate(capacity: oh * ow * n16)
+        defer { paddedDy?.deallocate() }
         for image in splitRange(g.batch, parts: workers, wk) {
             padImage(x + image * imageIn, g, into: pad)
-            AVX512Kernels.convolutionWeightGradient(rows: oh, rowStride: g.stride * field.segmentStride, cols: ow, n: n,
-                                                    x: pad, field: field, g: dy + image * oh * ow * n,
-                                                    d: partials + wk * k * n)
+            var grad = dy + image * oh * ow * n
+            if let paddedDy {
+                padColumns(grad, rows: oh * ow, columns: n, paddedColumns: n16, into: paddedDy)
+                grad = UnsafePointer(paddedDy)
+            }
+            AVX512Kernels.convolutionWeightGradient(rows: oh, rowStride: g.stride * field.segmentStride, cols: ow, n: n16,
+                                                    x: pad, field: field, g: grad, d: partials + wk * k * n16)
         }
     }
-    addTransposedPartials(partials, workers: workers, k: k, n: n, into: dw)
+    addTransposedPartials(partials, workers: workers, k: k, n: n, ld: n16, into: dw)
 }
