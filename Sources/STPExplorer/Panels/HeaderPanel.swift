@@ -5,7 +5,7 @@ import STPMethod
 // needs (at most `maxLines`), each a label in the dim role and a value in its own role.
 
 enum HeaderPanel {
-    static let maxLines = 4
+    static let maxLines = 3
 
     struct Item {
         var label: String
@@ -45,10 +45,26 @@ enum HeaderPanel {
         return [what, progress, budget]
     }
 
-    /// The lines of the header at `width`.
+    /// Items in the order they are dropped when the header would need more than `maxLines`
+    /// lines: the run path first, then the loss, the BLAS details, the model's costs.
+    static let dropOrder: [String] = ["run", "loss", "BLAS", "lr", "model", "elapsed"]
+
+    /// The lines of the header at `width`: each group starts a line on wide terminals; on narrow
+    /// ones the items flow together and the least important are dropped to fit `maxLines`.
     static func lines(_ s: ExplorerSnapshot, width: Int) -> [[Item]] {
+        var groups = groups(s)
+        if width < 160 { groups = [groups.flatMap { $0 }] }
+        for label in [""] + dropOrder {
+            if !label.isEmpty { groups = groups.map { $0.filter { $0.label != label } } }
+            let lines = flow(groups, width: width)
+            if lines.count <= maxLines { return lines }
+        }
+        return Array(flow(groups, width: width).prefix(maxLines))
+    }
+
+    private static func flow(_ groups: [[Item]], width: Int) -> [[Item]] {
         var lines = [[Item]]()
-        for group in groups(s) {
+        for group in groups {
             var line = [Item]()
             var used = 0
             for item in group {
@@ -64,7 +80,7 @@ enum HeaderPanel {
             }
             if !line.isEmpty { lines.append(line) }
         }
-        return Array(lines.prefix(maxLines))
+        return lines
     }
 
     static func height(_ s: ExplorerSnapshot, width: Int) -> Int { lines(s, width: width).count }

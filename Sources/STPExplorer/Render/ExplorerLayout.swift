@@ -28,7 +28,7 @@ public struct ExplorerLayout: Equatable, Sendable {
         if width >= 200 {
             return [([(.architecture, 1), (.scatter, 1), (.curves, 1)], 5), ([(.sparsity, 1), (.candidates, 2)], 5)]
         }
-        return [([(.architecture, 1), (.scatter, 1)], 4), ([(.curves, 1), (.sparsity, 1)], 3), ([(.candidates, 1)], 4)]
+        return [([(.architecture, 1), (.scatter, 1)], 5), ([(.curves, 1), (.sparsity, 1)], 4), ([(.candidates, 1)], 5)]
     }
 
     public static func compute(width: Int, height: Int, visible: Set<Pane>, headerHeight: Int) -> ExplorerLayout {
@@ -43,7 +43,7 @@ public struct ExplorerLayout: Equatable, Sendable {
         var panes = [Pane: Rect]()
         var logLine: Rect?
         if visible.contains(.log) {
-            let h = max(4, min(10, (height - top) / 5))
+            let h = height < 32 ? 3 : max(4, min(10, (height - top) / 5))
             panes[.log] = Rect(x: 0, y: bottom - h, width: width, height: h)
             bottom -= h
         } else {
@@ -57,7 +57,8 @@ public struct ExplorerLayout: Equatable, Sendable {
         let totalWeight = rows.reduce(0) { $0 + $1.weight }
         var y = top
         for (r, row) in rows.enumerated() {
-            let h = r == rows.count - 1 ? bottom - y : body.height * row.weight / max(totalWeight, 1)
+            let share = Double(body.height * row.weight) / Double(max(totalWeight, 1))
+            let h = r == rows.count - 1 ? bottom - y : Int(share.rounded())
             let columnsWeight = row.panes.reduce(0) { $0 + $1.1 }
             var x = 0
             for (c, (pane, w)) in row.panes.enumerated() {

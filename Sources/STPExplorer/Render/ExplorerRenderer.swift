@@ -53,11 +53,24 @@ public enum ExplorerRenderer {
     }
 
     private static func drawTooSmall(_ grid: inout CellGrid) {
-        let lines = tooSmallMessage(width: grid.width, height: grid.height)
-        for (i, line) in lines.enumerated() {
-            let y = max(0, grid.height / 2 - 1) + i
-            let x = max(0, (grid.width - line.count) / 2)
-            grid.text(line, x: x, y: y, role: i == 0 ? .warning : .mainFg, attributes: i == 0 ? [.bold] : [])
+        // Word-wrapped to the width: the message must be readable on the smallest terminal.
+        var rows = [(String, Bool)]()
+        for (i, line) in tooSmallMessage(width: grid.width, height: grid.height).enumerated() {
+            var current = ""
+            for word in line.split(separator: " ") {
+                if !current.isEmpty && current.count + 1 + word.count > grid.width {
+                    rows.append((current, i == 0))
+                    current = String(word)
+                } else {
+                    current += (current.isEmpty ? "" : " ") + word
+                }
+            }
+            rows.append((current, i == 0))
+        }
+        let top = max(0, (grid.height - rows.count) / 2)
+        for (i, (text, first)) in rows.enumerated() {
+            grid.text(text, x: max(0, (grid.width - text.count) / 2), y: top + i, role: first ? .warning : .mainFg,
+                      attributes: first ? [.bold] : [])
         }
     }
 }

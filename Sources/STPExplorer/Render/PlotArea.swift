@@ -12,10 +12,10 @@ struct PlotArea {
 
     static let yLabelWidth = 6
 
-    /// nil when `rect` is too small for a plot (needs 12 x 4 cells).
+    /// nil when `rect` is too small for a plot (needs 12 x 3 cells: one row of dots).
     init?(rect: Rect, xRange: ClosedRange<Double>, yRange: ClosedRange<Double>) {
         let left = PlotArea.yLabelWidth + 1
-        guard rect.width >= left + 5, rect.height >= 4 else { return nil }
+        guard rect.width >= left + 5, rect.height >= 3 else { return nil }
         self.rect = rect
         plot = Rect(x: rect.x + left, y: rect.y, width: rect.width - left, height: rect.height - 2)
         self.xRange = xRange.lowerBound < xRange.upperBound ? xRange : (xRange.lowerBound - 1)...(xRange.upperBound + 1)

@@ -484,7 +484,9 @@ final class SessionEngine: @unchecked Sendable {
             return
         }
         do {
-            try space.validate(architecture)
+            // Any architecture of the network extracts (the uniform reference is not always one of
+            // the space's width choices).
+            try architecture.validate(for: trainer.spec)
             log(.info, "export: extracting \(architecture.text)")
             publish(force: true)
             let result = try CandidateExport.run(supernet: trainer.model, architecture: architecture, calibrator: calibrator,

@@ -1,0 +1,128 @@
+import Testing
+@testable import STPExplorer
+@testable import STPMethod
+
+@Suite struct ReducerTests {
+    let snapshot = ExplorerFixtures.snapshot()
+
+    func press(_ keys: [Key], _ state: inout ExplorerUIState, snapshot: ExplorerSnapshot? = nil) -> [UIEffect] {
+        keys.flatMap { ExplorerReducer.reduce(&state, key: $0, snapshot: snapshot ?? self.snapshot) }
+    }
+
+    @Test func budgetEntrySendsTheTypedTextOnEnter() {
+        var state = ExplorerUIState()
+        #expect(press([.char("b")], &state).isEmpty)
+        #expect(state.mode == .budgetEntry(""))
+        let effects = press([.char("k"), .char("e"), .char("e"), .char("p"), .char(" "), .char("3"), .char("x"), .backspace, .char("0"), .char("%"), .enter], &state)
+        #expect(effects == [.send(.setBudget("keep 30%"))])
+        #expect(state.mode == .normal)
+    }
+
+    @Test func budgetEntryKeysDoNotTriggerActions() {
+        var state = ExplorerUIState()
+        // q, s and p are letters of a budget, not quit, search and pause, while typing.
+        let effects = press([.char("b"), .char("q"), .char("s"), .char("p")], &state)
+        #expect(effects.isEmpty)
+        #expect(state.mode == .budgetEntry("qsp"))
+        #expect(press([.escape], &state).isEmpty)
+        #expect(state.mode == .normal)
+        #expect(press([.char("b"), .enter], &state).isEmpty, "an empty budget sends nothing")
+    }
+
+    @Test func plusAndMinusStepTheRemovedFraction() {
+        var state = ExplorerUIState()
+        #expect(press([.char("+")], &state) == [.send(.setBudget("55%"))])
+        #expect(press([.char("-")], &state) == [.send(.setBudget("45%"))])
+        let extreme = ExplorerFixtures.snapshot(budget: "91%")
+        #expect(press([.char("+")], &state, snapshot: extreme) == [.send(.setBudget("95%"))], "the step stops at 95%; the engine says when a budget is out of range")
+    }
+
+    @Test func selectionMovesWithinTheRowsAndStopsAtTheEnds() {
+        var state = ExplorerUIState()
+        let rows = CandidateList.rows(snapshot, filter: "", sort: .macs, descending: false)
+        #expect(press([.char("j")], &state) == [.send(.select(rows[0].architecture))])
+        _ = press([.char("j"), .down], &state)
+        #expect(state.selected == rows[2].architecture)
+        #expect(press([.char("k")], &state) == [.send(.select(rows[1].architecture))])
+        #expect(press([.char("G")], &state) == [.send(.select(rows.last!.architecture))])
+        #expect(press([.char("j")], &state).isEmpty, "past the last row nothing changes")
+        #expect(state.selected == rows.last!.architecture)
+        _ = press([.char("g")], &state)
+        #expect(press([.up], &state).isEmpty)
+        #expect(state.selected == rows[0].architecture)
+        #expect(press([.escape], &state) == [.send(.select(nil))])
+        #expect(state.selected == nil)
+    }
+
+    @Test func filterNarrowsTheRowsAndEscClearsIt() {
+        var state = ExplorerUIState()
+        let target = snapshot.candidates[5].architecture.text
+        _ = press([.char("/")] + target.map { Key.char($0) }, &state)
+        #expect(state.filter == target)
+        let rows = CandidateList.rows(snapshot, filter: state.filter, sort: state.sort, descending: false)
+        #expect(rows.map(\.architecture.text) == [target])
+        _ = press([.enter], &state)
+        #expect(state.mode == .normal && state.filter == target)
+        _ = press([.escape], &state)
+        #expect(state.filter.isEmpty)
+    }
+
+    @Test func sortCyclesColumnsAndReverses() {
+        var state = ExplorerUIState()
+        _ = press([.char("o")], &state)
+        #expect(state.sort == .parameters)
+        _ = press([.char("o"), .char("O")], &state)
+        #expect(state.sort == .fitness && state.sortDescending)
+        let rows = CandidateList.rows(snapshot, filter: "", sort: state.sort, descending: true)
+        #expect(zip(rows, rows.dropFirst()).allSatisfy { $0.fitness >= $1.fitness })
+        _ = press([.char("o")], &state)
+        let byAccuracy = CandidateList.rows(snapshot, filter: "", sort: .accuracy, descending: false)
+        #expect(zip(byAccuracy, byAccuracy.dropFirst()).allSatisfy { $0.accuracy <= $1.accuracy })
+    }
+
+    @Test func quitAsksWhenWorkIsUnsavedAndQuitsOnYes() {
+        var state = ExplorerUIState()
+        #expect(snapshot.unsavedWork != nil)
+        #expect(press([.char("q")], &state).isEmpty)
+        #expect(state.mode == .confirmQuit)
+        #expect(press([.char("n")], &state).isEmpty)
+        #expect(state.mode == .normal)
+        _ = press([.char("q")], &state)
+        #expect(press([.char("y")], &state) == [.send(.quit), .exit])
+        var saved = ExplorerFixtures.snapshot(candidates: [])
+        saved.stepsSinceSave = 0
+        var fresh = ExplorerUIState()
+        #expect(press([.char("q")], &fresh, snapshot: saved) == [.send(.quit), .exit], "nothing unsaved: quits at once")
+        #expect(press([.ctrl("c")], &fresh) == [.send(.quit), .exit])
+    }
+
+    @Test func commandsAndPaneToggles() {
+        var state = ExplorerUIState()
+        #expect(press([.char("p")], &state) == [.send(.togglePause)])
+        #expect(press([.char(" ")], &state) == [.send(.togglePause)])
+        #expect(press([.char("s")], &state) == [.send(.searchNow)])
+        #expect(press([.char("e")], &state) == [.send(.export(snapshot.best!.architecture))], "without a selection: the best")
+        #expect(press([.char("t")], &state) == [.cycleTheme])
+        #expect(press([.ctrl("l")], &state) == [.redraw])
+        #expect(press([.resize], &state) == [.redraw])
+        _ = press([.char("6")], &state)
+        #expect(!state.isVisible(.candidates))
+        #expect(state.focus != .candidates, "focus leaves a hidden pane")
+        _ = press([.char("6")], &state)
+        #expect(state.isVisible(.candidates))
+    }
+
+    @Test func tabCyclesTheFocusThroughVisiblePanes() {
+        var state = ExplorerUIState()
+        _ = press([.tab], &state)
+        #expect(state.focus == .sparsity)
+        _ = press([.tab], &state)
+        #expect(state.focus == .log)
+        _ = press([.tab], &state)
+        #expect(state.focus == .candidates)
+        _ = press([.char("5"), .tab], &state)
+        #expect(state.focus == .log, "a hidden pane is skipped")
+        _ = press([.backTab], &state)
+        #expect(state.focus == .candidates)
+    }
+}

@@ -1,0 +1,150 @@
+import Testing
+@testable import STPExplorer
+@testable import STPMethod
+
+@Suite struct RenderingTests {
+    static let sizes = [(80, 24), (120, 40), (250, 50)]
+
+    @Test(arguments: sizes) func everyPaneAndTheHeaderAreShown(size: (Int, Int)) {
+        let s = ExplorerFixtures.snapshot()
+        let grid = ExplorerFixtures.render(s, width: size.0, height: size.1)
+        let text = grid.text
+        #expect(grid.width == size.0 && grid.height == size.1)
+        #expect(text.contains("stp explorer"))
+        #expect(text.contains("stimulative training"))
+        #expect(text.contains("epoch 3/30"))
+        #expect(text.contains("step 17/76"))
+        #expect(text.contains("remove 50%"))
+        if size.0 >= 120 { #expect(text.contains("SkylakeX")) }
+        for pane in [Pane.architecture, .scatter, .curves, .candidates, .log] {
+            #expect(text.contains("\(pane.rawValue) \(pane.title)") || text.contains("\(pane.rawValue) architecture"),
+                    "pane \(pane.title) at \(size)")
+        }
+        #expect(text.contains("relative sparsity"))
+        #expect(grid.line(size.1 - 1).hasPrefix("q quit"), "the status bar is the last line")
+        #expect(!text.contains("needs a terminal"))
+    }
+
+    @Test(arguments: [(79, 24), (80, 23), (40, 12)]) func belowTheMinimumTheScreenSaysWhichSizeItNeeds(size: (Int, Int)) {
+        let grid = ExplorerFixtures.render(ExplorerFixtures.snapshot(), width: size.0, height: size.1)
+        let text = grid.text.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        #expect(text.contains("needs a terminal of at least 80x24"))
+        #expect(text.contains("this one is \(size.0)x\(size.1)"))
+        #expect(!text.contains("stp explorer"))
+        #expect(ExplorerRenderer.tooSmallMessage(width: size.0, height: size.1)[1].contains("\(size.0)x\(size.1)"))
+    }
+
+    @Test func theMinimumSizeRendersEverythingThatFits() {
+        #expect(ExplorerLayout.fits(width: 80, height: 24))
+        #expect(!ExplorerLayout.fits(width: 79, height: 24))
+        let grid = ExplorerFixtures.render(ExplorerFixtures.snapshot(), width: 80, height: 24)
+        #expect(grid.text.contains("candidates"))
+    }
+
+    /// The column of the budget line in the scatter at `width` x `height`.
+    func budgetColumn(_ s: ExplorerSnapshot, width: Int, height: Int) -> (expected: Int, grid: CellGrid, rows: Range<Int>) {
+        let state = ExplorerUIState()
+        let grid = ExplorerFixtures.render(s, state, width: width, height: height)
+        let layout = ExplorerLayout.compute(width: width, height: height, visible: state.visiblePanes,
+                                            headerHeight: HeaderPanel.height(s, width: width))
+        let inner = layout.panes[.scatter]!.inset(1)
+        let plot = ScatterPanel.plotArea(inner, RenderContext(snapshot: s, state: state, glyphs: .unicode))!
+        return (plot.column(Double(s.targetMACs)), grid, plot.plot.y..<plot.plot.maxY)
+    }
+
+    @Test func theBudgetLineIsAtTheBudgetsColumnAndMovesWithTheBudget() {
+        let half = ExplorerFixtures.snapshot(budget: "50%")
+        let (column50, grid50, rows) = budgetColumn(half, width: 120, height: 40)
+        let markers50 = rows.filter { grid50[column50, $0].character == "┊" && grid50[column50, $0].role == .budget }
+        #expect(markers50.count >= 3, "the budget line is drawn down the plot")
+        let tight = ExplorerFixtures.snapshot(budget: "80%")
+        let (column80, grid80, _) = budgetColumn(tight, width: 120, height: 40)
+        #expect(column80 < column50, "fewer FLOPs: the line moves left")
+        #expect(rows.contains { grid80[column80, $0].character == "┊" })
+        #expect(!rows.contains { grid80[column50, $0].character == "┊" && grid80[column50, $0].role == .budget })
+    }
+
+    @Test func theSelectedCandidateIsMarkedAndHighlighted() {
+        let s = ExplorerFixtures.snapshot()
+        let chosen = s.candidates[3]
+        var state = ExplorerUIState()
+        state.selected = chosen.architecture
+        let grid = ExplorerFixtures.render(s, state, width: 120, height: 40)
+        let rows = (0..<grid.height).filter { grid.line($0).contains("▶") }
+        #expect(rows.count == 1)
+        let row = grid.line(rows[0])
+        #expect(row.contains(CountFormat.string(chosen.macs)))
+        #expect(row.contains(String(format: "%.4f", chosen.fitness)))
+        let x = Array(row).firstIndex(of: "▶")!
+        #expect(grid[x + 3, rows[0]].background == .selectedBg)
+        // The scatter highlights it with the highlight role, and the architecture pane shows it.
+        #expect(grid.cells.contains { $0.role == .highlight && ($0.character.unicodeScalars.first!.value & 0xff00) == 0x2800 })
+        #expect(grid.text.contains("architecture (selected)"))
+    }
+
+    @Test func hidingAPaneRemovesItsPanelAndGivesItsPlace() {
+        let s = ExplorerFixtures.snapshot()
+        var state = ExplorerUIState()
+        let before = ExplorerFixtures.render(s, state, width: 120, height: 40)
+        #expect(before.text.contains("3 accuracy vs FLOPs"))
+        _ = ExplorerReducer.reduce(&state, key: .char("3"), snapshot: s)
+        let after = ExplorerFixtures.render(s, state, width: 120, height: 40)
+        #expect(!after.text.contains("accuracy vs FLOPs"))
+        let layout = ExplorerLayout.compute(width: 120, height: 40, visible: state.visiblePanes, headerHeight: 3)
+        #expect(layout.panes[.architecture]?.width == 120, "the architecture pane takes the whole row")
+        _ = ExplorerReducer.reduce(&state, key: .char("7"), snapshot: s)
+        let noLog = ExplorerFixtures.render(s, state, width: 120, height: 40)
+        #expect(!noLog.text.contains("7 log"))
+        #expect(noLog.line(38).contains("search finished"), "the newest event shows above the status bar")
+    }
+
+    @Test func tooFewCandidatesSayWhatToDo() {
+        let s = ExplorerFixtures.snapshot(candidates: [])
+        let text = ExplorerFixtures.render(s, width: 120, height: 40).text
+        #expect(text.contains("press s to search"))
+    }
+
+    @Test func asciiGlyphsWithoutUnicode() {
+        var state = ExplorerUIState()
+        state.selected = ExplorerFixtures.snapshot().candidates[0].architecture
+        let grid = ExplorerFixtures.render(ExplorerFixtures.snapshot(), state, width: 120, height: 40, glyphs: .ascii)
+        let nonASCII = grid.cells.filter { !$0.character.isASCII }
+        #expect(nonASCII.isEmpty, "non-ASCII characters: \(Set(nonASCII.map(\.character)))")
+        #expect(grid.text.contains("> "))
+    }
+
+    @Test func helpOverlayListsEveryKeyOfTheTable() {
+        var state = ExplorerUIState()
+        _ = ExplorerReducer.reduce(&state, key: .char("?"), snapshot: ExplorerFixtures.snapshot())
+        #expect(state.mode == .help)
+        let text = ExplorerFixtures.render(ExplorerFixtures.snapshot(), state, width: 120, height: 40).text
+        for binding in KeyMap.bindings {
+            #expect(text.contains(binding.label), "help lacks \(binding.label)")
+            #expect(text.contains(String(binding.help.prefix(30))), "help lacks the text of \(binding.label)")
+        }
+    }
+
+    @Test func theDetailViewComparesTwoCandidatesBlockByBlock() {
+        let s = ExplorerFixtures.snapshot()
+        var state = ExplorerUIState()
+        state.selected = s.candidates[0].architecture
+        _ = ExplorerReducer.reduce(&state, key: .enter, snapshot: s)
+        #expect(state.mode == .detail)
+        let other = try! #require(state.compareWith)
+        #expect(other != state.selected)
+        let text = ExplorerFixtures.render(s, state, width: 120, height: 40).text
+        #expect(text.contains("candidate detail"))
+        #expect(text.contains("A " + s.candidates[0].architecture.text))
+        #expect(text.contains("B " + other.text))
+        #expect(text.contains("s1 b1") && text.contains("s3 b3"))
+        #expect(text.contains("B - A:"))
+    }
+
+    @Test func budgetPromptShowsWhatIsTyped() {
+        let s = ExplorerFixtures.snapshot()
+        var state = ExplorerUIState()
+        for key in [Key.char("b"), .char("6"), .char("5"), .char("%")] { _ = ExplorerReducer.reduce(&state, key: key, snapshot: s) }
+        let grid = ExplorerFixtures.render(s, state, width: 120, height: 40)
+        #expect(grid.line(39).hasPrefix("budget> 65%"))
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import STPEngine
+@testable import STPExplorer
+@testable import STPMethod
+
+// The engine side for real: a ResNet-20 trained by stimulative training on a tiny built-in data
+// set, driven only through commands and observed only through published snapshots.
+
+@Suite(.serialized) struct SessionTests {
+    static func options(run: String) -> ExplorerOptions {
+        var o = ExplorerOptions()
+        o.training.data = "builtin:seed=3,train=320,test=64"
+        o.training.epochs = 2
+        o.training.batchSize = 32
+        o.fitnessImages = 64
+        o.recalibrationImages = 64
+        o.search.population = 4
+        o.search.parents = 2
+        o.search.generations = 1
+        o.autoSearch = false
+        o.runPath = run
+        o.publishInterval = 0.02
+        return o
+    }
+
+    /// Polls the snapshots until `condition` holds; fails after `seconds`.
+    @discardableResult
+    static func waitFor(_ session: ExplorerSession, seconds: Double = 120, _ what: String,
+                        _ condition: (ExplorerSnapshot) -> Bool) -> ExplorerSnapshot {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let s = session.snapshot
+            if condition(s) { return s }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        Issue.record("timed out waiting for \(what); last log: \(session.snapshot.log.suffix(3).map(\.text))")
+        return session.snapshot
+    }
+
+    @Test func trainsPausesRetargetsSearchesAndQuitsWithACheckpoint() throws {
+        let run = NSTemporaryDirectory() + "stp-explorer-session-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        let session = try ExplorerSession(options: Self.options(run: run))
+        #expect(session.snapshot.phase == .starting)
+        #expect(session.snapshot.stepsPerEpoch == 8)
+        session.start()
+
+        // Training moves: sequence numbers and step counts only ever increase.
+        var seen = [ExplorerSnapshot]()
+        Self.waitFor(session, "three training steps") { s in
+            seen.append(s)
+            return s.globalStep >= 3
+        }
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.sequence <= $1.sequence && $0.globalStep <= $1.globalStep })
+        #expect(Set(seen.map(\.globalStep)).count >= 3, "snapshots were published between steps")
+        #expect(seen.last?.phase == .stimulativeTraining)
+        #expect((seen.last?.space?.subnetsSampled ?? 0) >= 3)
+
+        // Pause: training stops within a step and stays stopped.
+        session.send(.pause)
+        let paused = Self.waitFor(session, "pause") { $0.paused && $0.stepsSinceSave == 0 }
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(session.snapshot.globalStep == paused.globalStep)
+
+        // A bad budget is reported and the old one stays; a good one moves the target.
+        let before = session.snapshot
+        session.send(.setBudget("150%"))
+        let rejected = Self.waitFor(session, "the budget error") { $0.log.contains { $0.level == .error && $0.text.contains("150%") } }
+        #expect(rejected.budgetText == before.budgetText && rejected.targetMACs == before.targetMACs)
+        session.send(.setBudget("70%"))
+        let moved = Self.waitFor(session, "the new budget") { $0.budgetText == "remove 70%" }
+        #expect(moved.targetMACs < before.targetMACs)
+        #expect(moved.window.upperBound == moved.targetMACs)
+
+        // Search now, while paused: candidates appear and the best is in the new window.
+        session.send(.searchNow)
+        let searched = Self.waitFor(session, "a search") { $0.search.completed == 1 }
+        #expect(!searched.candidates.isEmpty)
+        let best = try #require(searched.best)
+        #expect(searched.window.contains(best.macs))
+        #expect(searched.referenceKind == .best && searched.reference == best.architecture)
+        #expect(searched.sparsity?.report.architecture == best.architecture.text)
+        #expect(searched.globalStep == paused.globalStep, "searching while paused does not train")
+
+        // Select another candidate: the sparsity follows it.
+        if let other = searched.candidates.first(where: { $0.architecture != best.architecture }) {
+            session.send(.select(other.architecture))
+            Self.waitFor(session, "the selection") { $0.sparsity?.report.architecture == other.architecture.text && $0.referenceKind == .selected }
+        }
+
+        // Resume: training moves again.
+        session.send(.resume)
+        Self.waitFor(session, "training after resume") { $0.globalStep > paused.globalStep + 1 }
+
+        session.send(.quit)
+        #expect(session.waitUntilStopped(seconds: 60))
+        let final = session.snapshot
+        #expect(final.stopped && final.stepsSinceSave == 0)
+        let record = try RunDirectory.open(at: run).readRecord()
+        #expect(record.stepsCompleted == final.globalStep)
+        #expect(record.configuration[ExplorerOptions.heldOutKey] == "64")
+    }
+
+    @Test func exportWritesAnExtractedNetworkAndONNX() throws {
+        let run = NSTemporaryDirectory() + "stp-explorer-export-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        var o = Self.options(run: run)
+        o.startPaused = true
+        let session = try ExplorerSession(options: o)
+        session.start()
+        let ready = Self.waitFor(session, "the reference") { $0.reference != nil && $0.phase != .starting }
+        let architecture = try #require(ready.reference)
+        session.send(.export(architecture))
+        let done = Self.waitFor(session, "the export") { $0.exported.contains(architecture.text) || $0.log.contains { $0.level == .error } }
+        #expect(done.exported == [architecture.text], "log: \(done.log.map(\.text))")
+        let exports = try FileManager.default.contentsOfDirectory(atPath: run + "/exports")
+        #expect(exports.count == 1)
+        let dir = run + "/exports/" + exports[0]
+        for file in ["model.onnx", "model.safetensors", "architecture.json", "evaluation.json"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "\(file)")
+        }
+        let rebuilt = try ExtractedModel.load(from: dir)
+        #expect(rebuilt.architecture == architecture)
+        session.send(.quit)
+        #expect(session.waitUntilStopped(seconds: 60))
+    }
+
+    @Test func badBudgetAtStartIsAnErrorBeforeAnyTerminalWork() {
+        var o = Self.options(run: NSTemporaryDirectory() + "stp-explorer-bad-\(UUID().uuidString)")
+        o.budget = "keep 0.1%"
+        #expect(throws: STPError.self) { try ExplorerSession(options: o) }
+    }
+}
