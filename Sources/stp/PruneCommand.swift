@@ -35,6 +35,7 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("research-every"), help: "Epochs between re-searches during expansion.") var researchEvery = 2
     @Option(help: "Slimming strength s.") var slimming: Float = 1e-4
     @Flag(help: "Print each result's report as a JSON line on standard output.") var json = false
+    @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?
 
     static func methods(_ text: String) throws -> [PruneOptions.Method] {
         if text == "all" { return PruneOptions.Method.allCases }
@@ -49,6 +50,7 @@ struct Prune: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if let threads { ComputeThreads.set(workers: threads) }
             var o = PruneOptions()
             o.methods = try Prune.methods(method)
             o.budgets = budget.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
