@@ -57,7 +57,11 @@ enum CurvesPanel {
         for s in series {
             let last = s.points.last?.1
             let value = percent ? Format.percent(last) : Format.number(last)
-            x = grid.text((glyphs.isUnicode ? "━ " : "- ") + s.name + " " + value, x: x, y: rect.y, role: s.role, clip: rect) + 2
+            // A series' legend is shown whole or, when it does not fit, by its value alone.
+            let full = (glyphs.isUnicode ? "━ " : "- ") + s.name + " " + value
+            let text = x + full.count <= rect.maxX ? full : (glyphs.isUnicode ? "━ " : "- ") + value
+            guard x + text.count <= rect.maxX else { break }
+            x = grid.text(text, x: x, y: rect.y, role: s.role, clip: rect) + 2
         }
         let values = series.flatMap { $0.points.map(\.1) }.filter(\.isFinite)
         let lo = values.min() ?? 0, hi = values.max() ?? 1

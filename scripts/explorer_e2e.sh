@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# End-to-end test of the explorer: drives the real stp binary under tmux (send-keys, capture-pane)
+# on the built-in data set. It waits for training to move, changes the budget (and types a bad one),
+# searches and opens a candidate, toggles a pane, resizes the window (also below the minimum), quits
+# through the confirmation, and checks that the terminal was restored and the run checkpointed.
+#
+#   scripts/explorer_e2e.sh [STP_BINARY]     (default: $STP_BIN, else the newest .build/{debug,release}/stp)
+#
+# Exits 0 on success, 1 on a failed check (printing the screen), 77 when tmux or the binary is
+# missing (skipped). Takes about a minute.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bin="${1:-${STP_BIN:-}}"
+if [ -z "$bin" ]; then
+    bin=$(ls -t .build/debug/stp .build/release/stp 2>/dev/null | head -n 1 || true)
+fi
+if ! command -v tmux >/dev/null; then echo "explorer_e2e: skipped: tmux is not installed" >&2; exit 77; fi
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then echo "explorer_e2e: skipped: no stp binary (build first)" >&2; exit 77; fi
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+
+work=$(mktemp -d)
+session="stp-e2e-$$"
+trap 'tmux kill-session -t "$session" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+screen() { tmux capture-pane -p -t "$session"; }
+fail() {
+    echo "explorer_e2e: FAILED: $*" >&2
+    echo "----- screen -----" >&2
+    screen >&2 || true
+    echo "------------------" >&2
+    exit 1
+}
+# wait_for SECONDS REGEX WHAT: polls the screen until it matches.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    while [ $SECONDS -lt $deadline ]; do
+        if screen | grep -Eq -- "$2"; then return 0; fi
+        sleep 0.3
+    done
+    fail "$3 (waited $1 s for /$2/)"
+}
+wait_gone() {
+    local deadline=$((SECONDS + $1))
+    while [ $SECONDS -lt $deadline ]; do
+        if ! screen | grep -Eq -- "$2"; then return 0; fi
+        sleep 0.3
+    done
+    fail "$3 (waited $1 s for /$2/ to disappear)"
+}
+# The run's progress as one number: epoch * 1000 + step, from the header.
+progress() {
+    screen | sed -nE 's/.*epoch ([0-9]+)\/[0-9]+  step ([0-9]+)\/[0-9]+.*/\1 \2/p' | head -n 1 | awk '{print $1 * 1000 + $2}'
+}
+step() { echo "explorer_e2e: $*" >&2; }
+
+run="$work/run"
+tmux new-session -d -s "$session" -x 120 -y 40 -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 \
+    "'$bin' explore --data builtin:train=2000,test=400 --epochs 3 --run '$run' --fitness-images 128 --recalibration-images 256 --population 8 --parents 2 --generations 2 --no-auto-search; echo \"explorer exited with \$?\"; sleep 600"
+tmux set-option -t "$session" window-size manual >/dev/null 2>&1 || true
+
+step "start: header, panes and status bar"
+wait_for 60 "stp explorer" "the explorer did not start"
+wait_for 30 "phase stimulative training" "training did not start"
+for title in "2 architecture" "3 accuracy vs FLOPs" "4 training curves" "5 relative sparsity" "6 candidates" "7 log" "q quit"; do
+    screen | grep -q -- "$title" || fail "no '$title' on the screen"
+done
+
+step "training moves"
+first=$(progress)
+[ -n "$first" ] || fail "no epoch/step in the header"
+deadline=$((SECONDS + 60))
+while [ "$(progress)" = "$first" ]; do
+    [ $SECONDS -lt $deadline ] || fail "the step counter stayed at $first"
+    sleep 0.5
+done
+
+step "budget: a bad one is reported and kept out, a good one moves the target"
+tmux send-keys -t "$session" b
+wait_for 5 "budget> " "the budget prompt did not open"
+tmux send-keys -t "$session" -l "lots"
+tmux send-keys -t "$session" Enter
+wait_for 10 "budget 'lots'" "the bad budget was not reported"
+screen | grep -q "budget remove 50%" || fail "a bad budget changed the budget"
+tmux send-keys -t "$session" b
+tmux send-keys -t "$session" -l "65%"
+tmux send-keys -t "$session" Enter
+wait_for 10 "budget remove 65%, at most" "the header does not show the new budget"
+wait_for 10 "budget: remove 65%" "the log does not show the new budget"
+
+step "search now, open a candidate, back"
+tmux send-keys -t "$session" s
+wait_for 10 "phase search" "the search did not start"
+wait_for 90 "6 candidates [1-9]" "no candidate was evaluated"
+tmux send-keys -t "$session" j
+wait_for 5 "▶|> " "the selection marker is not shown"
+tmux send-keys -t "$session" Enter
+wait_for 10 "candidate detail" "Enter did not open the candidate"
+wait_for 5 "^│A d=" "the detail view does not show the candidate"
+wait_for 5 "block +full +A width" "the detail view has no per-block table"
+tmux send-keys -t "$session" Escape
+wait_gone 5 "candidate detail" "Esc did not close the detail view"
+
+step "toggle a pane"
+tmux send-keys -t "$session" 3
+wait_gone 5 "accuracy vs FLOPs" "key 3 did not hide the scatter"
+tmux send-keys -t "$session" 3
+wait_for 5 "3 accuracy vs FLOPs" "key 3 did not show the scatter again"
+
+step "resize: smaller, below the minimum, back"
+tmux resize-window -t "$session" -x 90 -y 30
+wait_for 10 "^q quit" "no frame after resizing to 90x30"
+width=$(screen | LC_ALL=C.UTF-8 wc -L)
+[ "$width" -le 90 ] || fail "the frame is $width wide in a 90-column window"
+tmux resize-window -t "$session" -x 60 -y 20
+wait_for 10 "needs a terminal of at least" "below the minimum the screen does not say which size it needs"
+wait_for 5 "80x24" "the needed size is not named"
+tmux resize-window -t "$session" -x 120 -y 40
+wait_for 10 "stp explorer" "no frame after resizing back"
+
+step "quit: confirmation, terminal restored, run checkpointed"
+tmux send-keys -t "$session" q
+wait_for 5 "quit\?" "q did not ask (work is unsaved)"
+tmux send-keys -t "$session" y
+wait_for 90 "explorer exited with 0" "the explorer did not exit cleanly"
+screen | grep -q "run saved in $run" || fail "no 'run saved' line after exit"
+if screen | grep -Eq "q quit|stp explorer  data|┌"; then fail "the explorer's frame is still on the screen after exit"; fi
+[ -f "$run/checkpoint.safetensors" ] && [ -f "$run/run.json" ] || fail "no checkpoint in $run"
+step "passed"
