@@ -478,3 +478,50 @@ func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, s
     } } } }
     GradientCheck(step: 1e-3).check("standardised logits", values: &z, analytic: dz) { dot(forward($0), probe) }
 }
+
+// The eval-mode batch norm fused into a convolution equals the convolution followed by the
+// separate eval batch-norm pass, on every convolution path (implicit, padded odd widths,
+// pointwise, im2col + OpenBLAS), with and without residual and ReLU.
+@Test(arguments: [(16, 3, 1, 3, 37), (12, 16, 1, 3, 13), (23, 11, 2, 3, 6), (32, 16, 1, 1, 13), (10, 7, 1, 1, 5)])
+func convolutionWithFusedBatchNormEqualsSeparatePasses(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int) {
+    let g = ConvGeometry(batch: 3, height: 5, width: width, inChannels: inChannels, outChannels: outChannels,
+                         kernel: kernel, stride: stride, padding: kernel / 2)
+    let x = randomArray(g.inputCount, seed: 60)
+    let w = randomArray(g.outChannels * g.patchSize, seed: 61, scale: 0.3)
+    let residual = randomArray(g.outputCount, seed: 62)
+    let gamma = randomArray(outChannels, seed: 63), beta = randomArray(outChannels, seed: 64)
+    let mean = randomArray(outChannels, seed: 65, scale: 0.2)
+    let variance = randomArray(outChannels, seed: 66).map { 0.5 + abs($0) }
+    for fast in [true, false] where fast == false || FastKernels.available {
+        for workers in [1, 2] {
+            for (withResidual, relu) in [(false, true), (true, true), (false, false)] {
+                var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers)))
+                var separate = [Float](repeating: .nan, count: g.outputCount)
+                var convOut = [Float](repeating: .nan, count: g.outputCount)
+                var fused = [Float](repeating: .nan, count: g.outputCount)
+                var scale = [Float](repeating: 0, count: outChannels), shift = [Float](repeating: 0, count: outChannels)
+                x.withPointer { xp in w.withPointer { wp in col.withMutablePointer { cp in
+                gamma.withPointer { gp in beta.withPointer { bp in mean.withPointer { mp in variance.withPointer { vp in
+                residual.withPointer { rp in
+                    convOut.withMutablePointer { yp in conv2dForward(g, x: xp, w: wp, y: yp, col: cp, workers: workers, fast: fast) }
+                    convOut.withPointer { yp in separate.withMutablePointer { sp in
+                        batchNormForwardEval(x: yp, rows: g.outputCount / outChannels, channels: outChannels, gamma: gp, beta: bp,
+                                             runningMean: mp, runningVar: vp, residual: withResidual ? rp : nil, relu: relu, y: sp)
+                    } }
+                    scale.withMutablePointer { scp in shift.withMutablePointer { shp in
+                        batchNormEvalScaleShift(gamma: gp, beta: bp, runningMean: mp, runningVar: vp, channels: outChannels,
+                                                epsilon: BatchNormOptions().epsilon, scale: scp, shift: shp)
+                        let epilogue = ConvEpilogue(scale: scp, shift: shp, residual: withResidual ? rp : nil, relu: relu)
+                        fused.withMutablePointer { fp in
+                            conv2dForward(g, x: xp, w: wp, y: fp, col: cp, workers: workers, fast: fast, epilogue: epilogue)
+                        }
+                    } }
+                } } } } } } } }
+                for i in 0..<fused.count {
+                    #expect(abs(fused[i] - separate[i]) <= 1e-5 * (1 + abs(separate[i])),
+                            "element \(i), fast \(fast), \(workers) workers, residual \(withResidual), relu \(relu)")
+                }
+            }
+        }
+    }
+}

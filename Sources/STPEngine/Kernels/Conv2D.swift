@@ -171,9 +171,13 @@ func addTransposedPartials(_ partials: UnsafePointer<Float>, workers: Int, k: In
 
 /// y = conv(x, w). Images are split across `workers`; `col` must hold
 /// `g.colScratchFloats(workers:)` floats.
+/// With an `epilogue` (eval mode, not with `accumulate`), each block of output pixels gets it
+/// right after it is computed.
 public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                           y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
-                          workers requested: Int = 1, accumulate: Bool = false, fast: Bool = FastKernels.available) {
+                          workers requested: Int = 1, accumulate: Bool = false, fast: Bool = FastKernels.available,
+                          epilogue: ConvEpilogue? = nil) {
+    precondition(epilogue == nil || !accumulate, "conv2dForward: an epilogue applies to a fresh output only")
     let beta: Float = accumulate ? 1 : 0
     let rowsPerImage = g.outHeight * g.outWidth
     let workers = g.activeWorkers(requested)
@@ -182,7 +186,8 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
     let wt = useFast ? transposeWeight(w, rows: g.outChannels, columns: g.patchSize, paddedRows: n16) : nil
     defer { wt?.deallocate() }
     if let wt, !g.isPointwise {
-        conv2dForwardImplicit(g, x: x, wt: wt, paddedColumns: n16, y: y, scratch: col, workers: requested, accumulate: accumulate)
+        conv2dForwardImplicit(g, x: x, wt: wt, paddedColumns: n16, y: y, scratch: col, workers: requested,
+                              accumulate: accumulate, epilogue: epilogue)
         return
     }
     if let wt, n16 != g.outChannels {
@@ -200,6 +205,7 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
                                       b: wt, c: buffer, ldc: n16, accumulate: false)
                 compactColumns(buffer, srcStride: n16, rows: m, columns: g.outChannels, into: y + r0 * g.outChannels,
                                accumulate: accumulate)
+                epilogue?.apply(y, first: r0, count: m, channels: g.outChannels)
                 r0 += m
             }
         }
@@ -220,11 +226,13 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
         parallelWorkers(workers) { wk in
             let r = splitRange(rows, parts: workers, wk)
             product(r.count, x + r.lowerBound * g.patchSize, y + r.lowerBound * g.outChannels)
+            epilogue?.apply(y, first: r.lowerBound, count: r.count, channels: g.outChannels)
         }
         return
     }
     forEachIm2colChunk(g, x: x, col: col, workers: workers, requested: requested) { _, n0, count, myCol in
         product(count * rowsPerImage, myCol, y + n0 * rowsPerImage * g.outChannels)
+        epilogue?.apply(y, first: n0 * rowsPerImage, count: count * rowsPerImage, channels: g.outChannels)
     }
 }
 

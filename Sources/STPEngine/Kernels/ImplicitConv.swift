@@ -48,7 +48,7 @@ func padImage(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into pad: UnsafeMuta
 /// y (=|+=) conv(x, w) with the weight given transposed (`wt` [K, Cout]).
 func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: UnsafePointer<Float>, paddedColumns n16: Int,
                            y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                           workers requested: Int, accumulate: Bool) {
+                           workers requested: Int, accumulate: Bool, epilogue: ConvEpilogue? = nil) {
     let workers = g.activeWorkers(requested)
     let oh = g.outHeight, ow = g.outWidth, n = g.outChannels
     let field = g.receptiveField
@@ -67,6 +67,7 @@ func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
                 } else {
                     AVX512Kernels.convolutionRow(cols: ow, n: n, a: a, field: field, b: wt, c: out, accumulate: accumulate)
                 }
+                epilogue?.apply(y, first: (image * oh + oy) * ow, count: ow, channels: n)
             }
         }
     }

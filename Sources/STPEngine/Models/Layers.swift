@@ -43,15 +43,17 @@ public final class ConvLayer: @unchecked Sendable {
                      kernel: kernel, stride: stride, padding: padding)
     }
 
-    /// y [N, OH, OW, activeOut] = conv(x [N, H, W, activeIn]). x must stay valid until backward.
-    public func forward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, y: UnsafeMutablePointer<Float>, workspace: Workspace) {
+    /// y [N, OH, OW, activeOut] = conv(x [N, H, W, activeIn]), then the epilogue if given (eval
+    /// mode: the next batch norm fused in). x must stay valid until backward.
+    public func forward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, y: UnsafeMutablePointer<Float>, workspace: Workspace,
+                        epilogue: ConvEpilogue? = nil) {
         precondition(g.inChannels <= inChannels && g.outChannels <= outChannels, "\(weight.name): slice exceeds the layer")
         packConvWeight(weight.pointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
                        outChannels: g.outChannels, inChannels: g.inChannels,
                        into: packed.ensure(count: g.outChannels * g.patchSize))
         let workers = ComputeThreads.workers
         let col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
-        conv2dForward(g, x: x, w: packed.pointer, y: y, col: col, workers: workers)
+        conv2dForward(g, x: x, w: packed.pointer, y: y, col: col, workers: workers, epilogue: epilogue)
         geometry = g
         savedInput = x
     }
@@ -87,6 +89,7 @@ public final class BatchNormLayer: @unchecked Sendable {
     public let channels: Int
     public var options = BatchNormOptions()
     private let savedMean = FloatBuffer(), savedInvStd = FloatBuffer()
+    private let evalScale = FloatBuffer(), evalShift = FloatBuffer()
     private var rows = 0, active = 0
     private var savedX: UnsafePointer<Float>?, savedY: UnsafePointer<Float>?, savedRelu = false
 
@@ -118,6 +121,18 @@ public final class BatchNormLayer: @unchecked Sendable {
                                  residual: residual, relu: relu, y: y, options: options)
             savedX = nil
         }
+    }
+
+    /// The eval-mode normalisation of the first `active` channels as a convolution epilogue
+    /// (y = relu?(x * scale + shift + residual?)); valid until the next call.
+    public func evalEpilogue(active: Int, residual: UnsafePointer<Float>?, relu: Bool) -> ConvEpilogue {
+        precondition(active <= channels)
+        let scale = evalScale.ensure(count: active), shift = evalShift.ensure(count: active)
+        batchNormEvalScaleShift(gamma: gamma.pointer, beta: beta.pointer, runningMean: runningMean.value.pointer,
+                                runningVar: runningVar.value.pointer, channels: active, epsilon: options.epsilon,
+                                scale: scale, shift: shift)
+        savedX = nil
+        return ConvEpilogue(scale: scale, shift: shift, residual: residual, relu: relu)
     }
 
     /// dy is overwritten with the gradient after the ReLU mask (the residual's gradient).

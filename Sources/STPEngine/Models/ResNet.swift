@@ -133,9 +133,14 @@ public final class ResNet: @unchecked Sendable {
         let sg = stemConv.geometry(batch: batch, height: spec.inputHeight, width: spec.inputWidth,
                                    activeIn: spec.inputChannels, activeOut: spec.stemWidth)
         lastStemGeometry = sg
-        stemConv.forward(input, sg, y: stemOut.ensure(count: sg.outputCount), workspace: workspace)
-        stemBN.forward(stemOut.pointer, rows: batch * sg.outHeight * sg.outWidth, active: spec.stemWidth,
-                       residual: nil, relu: true, y: stemAct.ensure(count: sg.outputCount), mode: mode)
+        if mode == .eval {
+            stemConv.forward(input, sg, y: stemAct.ensure(count: sg.outputCount), workspace: workspace,
+                             epilogue: stemBN.evalEpilogue(active: spec.stemWidth, residual: nil, relu: true))
+        } else {
+            stemConv.forward(input, sg, y: stemOut.ensure(count: sg.outputCount), workspace: workspace)
+            stemBN.forward(stemOut.pointer, rows: batch * sg.outHeight * sg.outWidth, active: spec.stemWidth,
+                           residual: nil, relu: true, y: stemAct.ensure(count: sg.outputCount), mode: mode)
+        }
         var x = UnsafePointer(stemAct.pointer)
         var h = sg.outHeight, w = sg.outWidth
         if spec.stem == .imagenet {

@@ -101,21 +101,32 @@ public final class ResidualBlock: @unchecked Sendable {
             residual = UnsafePointer(shortcutOut.pointer)
         case .projection(let p):
             let g = geometries[units.count]
-            p.conv.forward(x, g, y: shortcutConvOut.ensure(count: g.outputCount), workspace: workspace)
-            p.bn.forward(shortcutConvOut.pointer, rows: rowsOut, active: outWidth, residual: nil, relu: false,
-                         y: shortcutOut.ensure(count: g.outputCount), mode: mode)
+            if mode == .eval {
+                p.conv.forward(x, g, y: shortcutOut.ensure(count: g.outputCount), workspace: workspace,
+                               epilogue: p.bn.evalEpilogue(active: outWidth, residual: nil, relu: false))
+            } else {
+                p.conv.forward(x, g, y: shortcutConvOut.ensure(count: g.outputCount), workspace: workspace)
+                p.bn.forward(shortcutConvOut.pointer, rows: rowsOut, active: outWidth, residual: nil, relu: false,
+                             y: shortcutOut.ensure(count: g.outputCount), mode: mode)
+            }
             residual = UnsafePointer(shortcutOut.pointer)
         }
 
         var current = x
         for (i, u) in units.enumerated() {
             let g = geometries[i]
-            let y = convOut[i].ensure(count: g.outputCount)
-            u.conv.forward(current, g, y: y, workspace: workspace)
             let isLast = i == units.count - 1
             let a = act[i].ensure(count: g.outputCount)
-            u.bn.forward(y, rows: g.batch * g.outHeight * g.outWidth, active: g.outChannels,
-                         residual: isLast ? residual : nil, relu: true, y: a, mode: mode)
+            if mode == .eval {
+                // Eval: the batch norm (and residual, ReLU) runs inside the convolution.
+                u.conv.forward(current, g, y: a, workspace: workspace,
+                               epilogue: u.bn.evalEpilogue(active: g.outChannels, residual: isLast ? residual : nil, relu: true))
+            } else {
+                let y = convOut[i].ensure(count: g.outputCount)
+                u.conv.forward(current, g, y: y, workspace: workspace)
+                u.bn.forward(y, rows: g.batch * g.outHeight * g.outWidth, active: g.outChannels,
+                             residual: isLast ? residual : nil, relu: true, y: a, mode: mode)
+            }
             current = UnsafePointer(a)
         }
         return (current, last.outHeight, last.outWidth)
