@@ -148,3 +148,19 @@ import Testing
         #expect(grid.line(39).hasPrefix("budget> 65%"))
     }
 }
+
+@Suite struct LogPaneTests {
+    @Test func longEntriesWrapUnderTheirTextAndTheNewestIsLast() {
+        var s = ExplorerFixtures.snapshot()
+        let long = "budget 'lots': 'lot' is not a number; expected a form like 50%, remove 50%, keep 30%, 20M, 2.5e7 or 1.2G; possible range is above 0% up to 91.6% FLOPs removed"
+        s.log.append(LogEntry(time: 70, level: .error, text: long))
+        let grid = ExplorerFixtures.render(s, width: 80, height: 40)
+        let text = grid.text
+        #expect(text.contains("91.6% FLOPs removed"), "the end of a long entry is shown")
+        let rows = (0..<grid.height).filter { grid.line($0).contains("budget 'lots'") }
+        #expect(rows.count == 1)
+        let next = grid.line(rows[0] + 1)
+        #expect(next.hasPrefix("│        "), "continuation lines are indented")
+        #expect(grid[9, rows[0]].role == .error)
+    }
+}

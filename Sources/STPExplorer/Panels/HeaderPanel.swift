@@ -49,17 +49,19 @@ enum HeaderPanel {
     /// lines: the run path first, then the loss, the BLAS details, the model's costs.
     static let dropOrder: [String] = ["run", "loss", "BLAS", "lr", "model", "elapsed"]
 
-    /// The lines of the header at `width`: each group starts a line on wide terminals; on narrow
-    /// ones the items flow together and the least important are dropped to fit `maxLines`.
+    /// The lines of the header at `width`: each group on its own line(s) when that fits in
+    /// `maxLines`, else the items flow together; when even that is too long, the least important
+    /// items are dropped (in `dropOrder`).
     static func lines(_ s: ExplorerSnapshot, width: Int) -> [[Item]] {
         var groups = groups(s)
-        if width < 160 { groups = [groups.flatMap { $0 }] }
         for label in [""] + dropOrder {
             if !label.isEmpty { groups = groups.map { $0.filter { $0.label != label } } }
-            let lines = flow(groups, width: width)
-            if lines.count <= maxLines { return lines }
+            let grouped = flow(groups, width: width)
+            if grouped.count <= maxLines { return grouped }
+            let flowing = flow([groups.flatMap { $0 }], width: width)
+            if flowing.count <= maxLines { return flowing }
         }
-        return Array(flow(groups, width: width).prefix(maxLines))
+        return Array(flow([groups.flatMap { $0 }], width: width).prefix(maxLines))
     }
 
     private static func flow(_ groups: [[Item]], width: Int) -> [[Item]] {

@@ -2,9 +2,9 @@ import STPMethod
 
 // Accuracy versus FLOPs: every evaluated candidate as a dot (held-out top-1 after BN
 // recalibration against MACs), the Pareto front of accuracy over FLOPs as a line, the budget as
-// a vertical line, the selected candidate highlighted. The x axis spans the architecture space,
-// from its smallest architecture to the full network, so the budget line moves when the budget
-// does and the plot never rescales under the person's eyes as candidates arrive.
+// a vertical line, the selected candidate highlighted. The x axis spans the candidates and the
+// budget window (padded), so the budget line moves when the budget does and the candidates of a
+// window-constrained search spread over the plot instead of sharing one column.
 
 enum ScatterPanel {
     /// Non-dominated candidates in (fewer MACs, higher accuracy), cheapest first.
@@ -30,7 +30,16 @@ enum ScatterPanel {
         guard let space = c.snapshot.space else { return nil }
         let legend = rect.height >= 8 ? 1 : 0
         let area = Rect(x: rect.x, y: rect.y + legend, width: rect.width, height: rect.height - legend)
-        return PlotArea(rect: area, xRange: Double(space.smallestMACs)...Double(space.fullMACs), yRange: yRange(c.snapshot.candidates))
+        return PlotArea(rect: area, xRange: xRange(c.snapshot, space: space), yRange: yRange(c.snapshot.candidates))
+    }
+
+    /// The MACs shown: the candidates and the budget window, padded, within the space. A search
+    /// evaluates mostly inside its window, so the whole space would squeeze them into one column.
+    static func xRange(_ s: ExplorerSnapshot, space: SpaceView) -> ClosedRange<Double> {
+        let macs = s.candidates.map(\.macs) + [s.window.lowerBound, s.window.upperBound]
+        let lo = Double(macs.min()!), hi = Double(macs.max()!)
+        let pad = max((hi - lo) * 0.15, 0.03 * Double(space.fullMACs))
+        return max(Double(space.smallestMACs), lo - pad)...min(Double(space.fullMACs), hi + pad)
     }
 
     static func draw(_ grid: inout CellGrid, _ rect: Rect, _ c: RenderContext) {
@@ -58,7 +67,7 @@ enum ScatterPanel {
         }
         let y = plot.yRange
         plot.draw(into: &grid, glyphs: g, yLabels: (Format.percent(y.upperBound), Format.percent(y.lowerBound)), yTitle: "top-1",
-                  xLabels: (Format.macs(space.smallestMACs), Format.macs(space.fullMACs)), xTitle: "MACs (FLOPs)",
+                  xLabels: (Format.macs(Int(plot.xRange.lowerBound)), Format.macs(Int(plot.xRange.upperBound))), xTitle: "MACs (FLOPs)",
                   emphasis: .highlight)
         // The budget line: every plot row at the budget's column that holds no data.
         let column = plot.column(Double(s.targetMACs))
