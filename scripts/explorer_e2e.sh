@@ -2,7 +2,9 @@
 # End-to-end test of the explorer: drives the real stp binary under tmux (send-keys, capture-pane)
 # on the built-in data set. It waits for training to move, changes the budget (and types a bad one),
 # searches and opens a candidate, toggles a pane, resizes the window (also below the minimum), quits
-# through the confirmation, and checks that the terminal was restored and the run checkpointed.
+# through the confirmation, and checks that the terminal was restored and the run checkpointed;
+# then exports a candidate and ends with Ctrl-C, and ends a third run with SIGTERM, checking the
+# same.
 #
 #   scripts/explorer_e2e.sh [STP_BINARY]     (default: $STP_BIN, else the newest .build/{debug,release}/stp)
 #
@@ -126,4 +128,32 @@ wait_for 90 "explorer exited with 0" "the explorer did not exit cleanly"
 screen | grep -q "run saved in $run" || fail "no 'run saved' line after exit"
 if screen | grep -Eq "q quit|stp explorer  data|┌"; then fail "the explorer's frame is still on the screen after exit"; fi
 [ -f "$run/checkpoint.safetensors" ] && [ -f "$run/run.json" ] || fail "no checkpoint in $run"
+
+# start_paused NAME RUN: a second explorer, paused, in session NAME.
+start_paused() {
+    tmux kill-session -t "$session" 2>/dev/null || true
+    tmux new-session -d -s "$session" -x 120 -y 40 -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 \
+        "'$bin' explore --data builtin:train=1000,test=200 --epochs 2 --run '$2' --paused --fitness-images 64 --recalibration-images 128; echo \"explorer exited with \$?\"; sleep 600"
+    wait_for 60 "phase stimulative training \(paused\)" "$1: the paused explorer did not start"
+}
+
+step "export, then Ctrl-C: restored and checkpointed"
+start_paused "export" "$work/run2"
+tmux send-keys -t "$session" e
+wait_for 60 "exported .* test top-1" "e did not export the reference architecture"
+ls "$work"/run2/exports/*/model.onnx >/dev/null 2>&1 || fail "no model.onnx under $work/run2/exports"
+tmux send-keys -t "$session" C-c
+wait_for 60 "explorer exited with 0" "Ctrl-C did not end the explorer cleanly"
+if screen | grep -Eq "q quit|┌"; then fail "the frame is still on the screen after Ctrl-C"; fi
+[ -f "$work/run2/checkpoint.safetensors" ] || fail "Ctrl-C did not checkpoint"
+
+step "SIGTERM: restored and checkpointed"
+start_paused "sigterm" "$work/run3"
+pane_pid=$(tmux display -p -t "$session" '#{pane_pid}')
+stp_pid=$(pgrep -P "$pane_pid" | head -n 1)
+[ -n "$stp_pid" ] || fail "no stp process under the pane"
+kill -TERM "$stp_pid"
+wait_for 60 "explorer exited with 0" "SIGTERM did not end the explorer cleanly"
+if screen | grep -Eq "q quit|┌"; then fail "the frame is still on the screen after SIGTERM"; fi
+[ -f "$work/run3/checkpoint.safetensors" ] || fail "SIGTERM did not checkpoint"
 step "passed"
