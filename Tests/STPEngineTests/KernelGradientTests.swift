@@ -525,3 +525,42 @@ func convolutionWithFusedBatchNormEqualsSeparatePasses(outChannels: Int, inChann
         }
     }
 }
+
+// One image and two workers: the implicit convolution splits the image's rows between them.
+@Test(arguments: [(16, 3, 1, 3, 12), (23, 16, 2, 3, 9), (64, 32, 1, 3, 8)])
+func singleImageConvolutionSplitsRowsAcrossWorkers(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, size: Int) {
+    guard FastKernels.available else { print("skipped: this CPU has no AVX-512F"); return }
+    let g = ConvGeometry(batch: 1, height: size, width: size, inChannels: inChannels, outChannels: outChannels,
+                         kernel: kernel, stride: stride, padding: kernel / 2)
+    let x = randomArray(g.inputCount, seed: 70)
+    let w = randomArray(g.outChannels * g.patchSize, seed: 71, scale: 0.3)
+    func forward(fast: Bool, workers: Int) -> [Float] {
+        var y = [Float](repeating: .nan, count: g.outputCount)
+        var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers)))
+        x.withPointer { xp in w.withPointer { wp in y.withMutablePointer { yp in col.withMutablePointer { cp in
+            conv2dForward(g, x: xp, w: wp, y: yp, col: cp, workers: workers, fast: fast)
+        } } } }
+        return y
+    }
+    let split = forward(fast: true, workers: 2), reference = forward(fast: false, workers: 1)
+    for i in 0..<split.count { #expect(abs(split[i] - reference[i]) <= 1e-4 * (1 + abs(reference[i])), "element \(i)") }
+}
+
+@Test func packTransposedWeightIsThePackedWeightTransposedAndPadded() {
+    let fullOut = 9, fullIn = 7, k = 3, out = 5, inC = 4, padded = 16
+    let w = randomArray(fullOut * fullIn * k * k, seed: 72)
+    var packed = [Float](repeating: 0, count: out * k * k * inC)
+    var direct = [Float](repeating: .nan, count: k * k * inC * padded)
+    w.withPointer { wp in
+        packed.withMutablePointer { pp in packConvWeight(wp, fullIn: fullIn, kernelH: k, kernelW: k, outChannels: out, inChannels: inC, into: pp) }
+        direct.withMutablePointer { dp in
+            packTransposedConvWeight(wp, fullIn: fullIn, kernelH: k, kernelW: k, outChannels: out, inChannels: inC, paddedColumns: padded, into: dp)
+        }
+    }
+    let patch = k * k * inC
+    for j in 0..<patch {
+        for o in 0..<padded {
+            #expect(direct[j * padded + o] == (o < out ? packed[o * patch + j] : 0), "[\(j), \(o)]")
+        }
+    }
+}

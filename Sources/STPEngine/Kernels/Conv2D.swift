@@ -173,18 +173,23 @@ func addTransposedPartials(_ partials: UnsafePointer<Float>, workers: Int, k: In
 /// `g.colScratchFloats(workers:)` floats.
 /// With an `epilogue` (eval mode, not with `accumulate`), each block of output pixels gets it
 /// right after it is computed.
+/// `transposedWeight` (optional, AVX-512 path only): w already transposed and padded, [K, Cout16]
+/// (see packTransposedConvWeight), which saves the transposition when the caller has it.
 public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                           y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
                           workers requested: Int = 1, accumulate: Bool = false, fast: Bool = FastKernels.available,
-                          epilogue: ConvEpilogue? = nil) {
+                          epilogue: ConvEpilogue? = nil, transposedWeight: UnsafePointer<Float>? = nil) {
     precondition(epilogue == nil || !accumulate, "conv2dForward: an epilogue applies to a fresh output only")
     let beta: Float = accumulate ? 1 : 0
     let rowsPerImage = g.outHeight * g.outWidth
     let workers = g.activeWorkers(requested)
     let useFast = FastKernels.usable(fast, columns: g.outChannels)
+    precondition(transposedWeight == nil || useFast, "conv2dForward: a transposed weight is for the AVX-512 path")
     let n16 = FastKernels.paddedColumns(g.outChannels)
-    let wt = useFast ? transposeWeight(w, rows: g.outChannels, columns: g.patchSize, paddedRows: n16) : nil
-    defer { wt?.deallocate() }
+    let ownWeight = useFast && transposedWeight == nil
+        ? transposeWeight(w, rows: g.outChannels, columns: g.patchSize, paddedRows: n16) : nil
+    defer { ownWeight?.deallocate() }
+    let wt = transposedWeight ?? ownWeight.map { UnsafePointer($0) }
     if let wt, !g.isPointwise {
         conv2dForwardImplicit(g, x: x, wt: wt, paddedColumns: n16, y: y, scratch: col, workers: requested,
                               accumulate: accumulate, epilogue: epilogue)
@@ -396,6 +401,22 @@ public func packConvWeight(_ w: UnsafePointer<Float>, fullIn: Int, kernelH: Int,
         let dst = packed + o * taps * inChannels
         for c in 0..<inChannels {
             for t in 0..<taps { dst[t * inChannels + c] = src[c * taps + t] }
+        }
+    }
+}
+
+/// The AVX-512 forward operand in one pass: the first `outChannels` x `inChannels` slice of an
+/// OIHW weight [fullOut, fullIn, kh, kw], as wt [(kh, kw, inChannels), paddedColumns] (the packed
+/// OHWI weight transposed, zero in the columns outChannels..<paddedColumns).
+public func packTransposedConvWeight(_ w: UnsafePointer<Float>, fullIn: Int, kernelH: Int, kernelW: Int,
+                                     outChannels: Int, inChannels: Int, paddedColumns: Int,
+                                     into wt: UnsafeMutablePointer<Float>) {
+    let taps = kernelH * kernelW
+    if paddedColumns > outChannels { wt.update(repeating: 0, count: taps * inChannels * paddedColumns) }
+    for o in 0..<outChannels {
+        let src = w + o * fullIn * taps
+        for c in 0..<inChannels {
+            for t in 0..<taps { wt[(t * inChannels + c) * paddedColumns + o] = src[c * taps + t] }
         }
     }
 }

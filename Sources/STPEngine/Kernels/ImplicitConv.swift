@@ -49,26 +49,44 @@ func padImage(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into pad: UnsafeMuta
 func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: UnsafePointer<Float>, paddedColumns n16: Int,
                            y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                            workers requested: Int, accumulate: Bool, epilogue: ConvEpilogue? = nil) {
-    let workers = g.activeWorkers(requested)
     let oh = g.outHeight, ow = g.outWidth, n = g.outChannels
     let field = g.receptiveField
     let imageIn = g.height * g.width * g.inChannels
+    /// Output rows `rows` of `image` from its padded copy `pad`; `row` is a padded row buffer
+    /// when Cout is not a multiple of 16.
+    func outputRows(image: Int, rows: Range<Int>, pad: UnsafePointer<Float>, row: UnsafeMutablePointer<Float>?) {
+        for oy in rows {
+            let a = pad + oy * g.stride * field.segmentStride, out = y + ((image * oh + oy) * ow) * n
+            if let row {
+                AVX512Kernels.convolutionRow(cols: ow, n: n16, a: a, field: field, b: wt, c: row, accumulate: false)
+                compactColumns(row, srcStride: n16, rows: ow, columns: n, into: out, accumulate: accumulate)
+            } else {
+                AVX512Kernels.convolutionRow(cols: ow, n: n, a: a, field: field, b: wt, c: out, accumulate: accumulate)
+            }
+            epilogue?.apply(y, first: (image * oh + oy) * ow, count: ow, channels: n)
+        }
+    }
+    if g.batch < requested && oh >= 2 * requested {
+        // Fewer images than workers (batch-1 inference): the workers share each image's rows.
+        let workers = min(requested, oh)
+        for image in 0..<g.batch {
+            padImage(x + image * imageIn, g, into: scratch)
+            parallelWorkers(workers) { wk in
+                let row: UnsafeMutablePointer<Float>? = n16 == n ? nil : .allocate(capacity: ow * n16)
+                defer { row?.deallocate() }
+                outputRows(image: image, rows: splitRange(oh, parts: workers, wk), pad: scratch, row: row)
+            }
+        }
+        return
+    }
+    let workers = g.activeWorkers(requested)
     parallelWorkers(workers) { wk in
         let pad = scratch + wk * g.paddedImageFloats
         let row: UnsafeMutablePointer<Float>? = n16 == n ? nil : .allocate(capacity: ow * n16)
         defer { row?.deallocate() }
         for image in splitRange(g.batch, parts: workers, wk) {
             padImage(x + image * imageIn, g, into: pad)
-            for oy in 0..<oh {
-                let a = pad + oy * g.stride * field.segmentStride, out = y + ((image * oh + oy) * ow) * n
-                if let row {
-                    AVX512Kernels.convolutionRow(cols: ow, n: n16, a: a, field: field, b: wt, c: row, accumulate: false)
-                    compactColumns(row, srcStride: n16, rows: ow, columns: n, into: out, accumulate: accumulate)
-                } else {
-                    AVX512Kernels.convolutionRow(cols: ow, n: n, a: a, field: field, b: wt, c: out, accumulate: accumulate)
-                }
-                epilogue?.apply(y, first: (image * oh + oy) * ow, count: ow, channels: n)
-            }
+            outputRows(image: image, rows: 0..<oh, pad: pad, row: row)
         }
     }
 }

@@ -27,6 +27,7 @@ public final class ConvLayer: @unchecked Sendable {
     public let weight: Parameter
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     private let packed = FloatBuffer()
+    private let transposed = FloatBuffer()
     private let packedGrad = FloatBuffer()
     private let flippedWeight = FloatBuffer()
     private var geometry: ConvGeometry?
@@ -48,10 +49,22 @@ public final class ConvLayer: @unchecked Sendable {
     public func forward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, y: UnsafeMutablePointer<Float>, workspace: Workspace,
                         epilogue: ConvEpilogue? = nil) {
         precondition(g.inChannels <= inChannels && g.outChannels <= outChannels, "\(weight.name): slice exceeds the layer")
+        let workers = ComputeThreads.workers
+        if epilogue != nil && FastKernels.usable(FastKernels.available, columns: g.outChannels) {
+            // Eval: no backward will need the OHWI copy, so the AVX-512 operand is built directly.
+            let n16 = FastKernels.paddedColumns(g.outChannels)
+            let wt = transposed.ensure(count: n16 * g.patchSize)
+            packTransposedConvWeight(weight.pointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
+                                     outChannels: g.outChannels, inChannels: g.inChannels, paddedColumns: n16, into: wt)
+            let col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
+            conv2dForward(g, x: x, w: wt, y: y, col: col, workers: workers, epilogue: epilogue, transposedWeight: wt)
+            geometry = nil
+            savedInput = nil
+            return
+        }
         packConvWeight(weight.pointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
                        outChannels: g.outChannels, inChannels: g.inChannels,
                        into: packed.ensure(count: g.outChannels * g.patchSize))
-        let workers = ComputeThreads.workers
         let col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
         conv2dForward(g, x: x, w: packed.pointer, y: y, col: col, workers: workers, epilogue: epilogue)
         geometry = g
