@@ -19,7 +19,7 @@ struct Explore: ParsableCommand {
     @Option(help: "Data: builtin[:seed=N,train=N,test=N], cifar10:PATH, cifar100:PATH, mnist:PATH, fashion-mnist:PATH.")
     var data = DataSource.default.spec
     @Option(help: "Model: \(ResNetSpec.knownNames.joined(separator: ", ")).") var model = "resnet20"
-    @Option(help: "FLOPs budget: \(Budget.forms).") var budget = "50%"
+    @Option(help: "FLOPs budget: \(Budget.forms) (default: 50%, or the budget a continued run last had).") var budget: String?
     @Option(help: "Training epochs.") var epochs = 30
     @Option(help: "Batch size.") var batch = 128
     @Option(help: "Peak learning rate (cosine schedule).") var lr: Float = 0.1

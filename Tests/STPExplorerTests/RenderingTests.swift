@@ -164,3 +164,14 @@ import Testing
         #expect(grid[9, rows[0]].role == .error)
     }
 }
+
+@Suite struct StatusBarTests {
+    @Test func aMessageShowsAtTheRightEndOfTheStatusBar() {
+        var state = ExplorerUIState()
+        state.message = "theme nord"
+        let grid = ExplorerFixtures.render(ExplorerFixtures.snapshot(), state, width: 100, height: 30)
+        #expect(grid.line(29).hasSuffix(" theme nord"))
+        #expect(grid.line(29).hasPrefix("q quit"))
+        #expect(grid[99, 29].role == .warning)
+    }
+}

@@ -100,6 +100,15 @@ import Testing
         let record = try RunDirectory.open(at: run).readRecord()
         #expect(record.stepsCompleted == final.globalStep)
         #expect(record.configuration[ExplorerOptions.heldOutKey] == "64")
+        #expect(record.configuration[ExplorerOptions.budgetKey] == "remove 70%")
+
+        // Continuing the run: same step, same held-out split, the budget it last had.
+        var again = Self.options(run: run)
+        again.resumePath = run
+        let resumed = try ExplorerSession(options: again)
+        #expect(resumed.snapshot.globalStep == final.globalStep)
+        #expect(resumed.snapshot.budgetText == "remove 70%")
+        #expect(resumed.snapshot.trainImages == 256)
     }
 
     @Test func exportWritesAnExtractedNetworkAndONNX() throws {

@@ -37,8 +37,11 @@ enum StatusBar {
                 put(key, .hiFg, [.bold])
                 put(" " + label + "  ", .statusFg)
             }
-            if let message = c.state.message {
-                put(message, .warning)
+            // A message (the theme just chosen, a theme file's error) goes at the right end,
+            // over the last hints if the line is full.
+            if let message = c.state.message, !message.isEmpty {
+                let text = " " + Format.fit(message, rect.width - 1, ellipsis: c.glyphs.ellipsis)
+                grid.text(text, x: rect.maxX - text.count, y: rect.y, role: .warning, background: .statusBg, clip: rect)
             }
         }
     }

@@ -8,7 +8,8 @@ import STPMethod
 
 public struct ExplorerOptions: Sendable {
     public var training = TrainingConfig()
-    public var budget = "50%"
+    /// The FLOPs budget (Budget.forms); nil: the budget a resumed run last had, else 50%.
+    public var budget: String?
     public var stimulative = StimulativeOptions()
     public var search: SearchOptions
     /// Training images held out of training: the search's fitness and validation set.
@@ -44,4 +45,7 @@ public struct ExplorerOptions: Sendable {
     /// The key of the run record under which the explorer stores how many training images it
     /// held out, so that a resumed run holds out the same ones.
     public static let heldOutKey = "explorer_held_out_images"
+    /// The key of the budget last set in the explorer, restored when the run is continued.
+    public static let budgetKey = "explorer_budget"
+    public static let defaultBudget = "50%"
 }

@@ -130,12 +130,14 @@ final class SessionEngine: @unchecked Sendable {
         space = objective.space
         calibrator = BatchNormCalibrator(dataset: trainer.data.train, images: options.recalibrationImages,
                                          batchSize: trainer.config.batchSize, normalization: trainer.trainLoader.normalization)
-        budget = try Budget.resolve(options.budget, for: space, tolerance: options.search.tolerance)
+        let budgetText = options.budget ?? trainer.record.configuration[ExplorerOptions.budgetKey] ?? ExplorerOptions.defaultBudget
+        budget = try Budget.resolve(budgetText, for: space, tolerance: options.search.tolerance)
         paused = options.startPaused
         let epochs = trainer.config.epochs
         firstSearchEpoch = min(epochs, max(1, Int((Double(epochs) * options.stimulativeFraction).rounded())))
         trainer.objective = ObservedObjective(objective) { [unowned self] result in self.observe(result) }
         snap = initialSnapshot()
+        applyBudget(budget)
         if options.resumePath != nil && heldOutCount == 0 {
             log(.warning, "this run held no images out; the search's fitness images are \(heldOut.count) training images it was trained on")
         }
@@ -177,7 +179,6 @@ final class SessionEngine: @unchecked Sendable {
     // MARK: The loop
 
     func run() {
-        applyBudget(budget)
         snap.phase = phaseNow()
         log(.info, "\(trainer.config.model) on \(trainer.config.data): \(trainer.data.train.count) training images (\(heldOut.count) held out for the search), \(trainer.config.epochs) epochs, run \(trainer.runDirectory?.path ?? "-")")
         updateReference()
@@ -339,6 +340,7 @@ final class SessionEngine: @unchecked Sendable {
 
     private func applyBudget(_ resolved: ResolvedBudget) {
         budget = resolved
+        trainer.setConfiguration(ExplorerOptions.budgetKey, resolved.budget.description)
         snap.budgetText = resolved.budget.description
         snap.targetMACs = resolved.targetMACs
         snap.window = resolved.window
