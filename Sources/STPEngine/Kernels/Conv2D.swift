@@ -411,12 +411,15 @@ public func packConvWeight(_ w: UnsafePointer<Float>, fullIn: Int, kernelH: Int,
 public func packTransposedConvWeight(_ w: UnsafePointer<Float>, fullIn: Int, kernelH: Int, kernelW: Int,
                                      outChannels: Int, inChannels: Int, paddedColumns: Int,
                                      into wt: UnsafeMutablePointer<Float>) {
-    let taps = kernelH * kernelW
-    if paddedColumns > outChannels { wt.update(repeating: 0, count: taps * inChannels * paddedColumns) }
-    for o in 0..<outChannels {
-        let src = w + o * fullIn * taps
-        for c in 0..<inChannels {
-            for t in 0..<taps { wt[(t * inChannels + c) * paddedColumns + o] = src[c * taps + t] }
+    let taps = kernelH * kernelW, filterStride = fullIn * taps
+    // Destination rows are written whole (contiguous); for one input channel the sources of all
+    // taps of every filter share a few cache lines, which stay in L1 across the tap loop.
+    for c in 0..<inChannels {
+        for t in 0..<taps {
+            let dst = wt + (t * inChannels + c) * paddedColumns
+            let src = w + c * taps + t
+            for o in 0..<outChannels { dst[o] = src[o * filterStride] }
+            if paddedColumns > outChannels { (dst + outChannels).update(repeating: 0, count: paddedColumns - outChannels) }
         }
     }
 }
