@@ -33,9 +33,11 @@ fail() {
     echo "------------------" >&2
     exit 1
 }
+# Timeouts are multiplied by STP_E2E_TIMEOUT_SCALE (e.g. 10 for a thread-sanitizer build).
+scale="${STP_E2E_TIMEOUT_SCALE:-1}"
 # wait_for SECONDS REGEX WHAT: polls the screen until it matches.
 wait_for() {
-    local deadline=$((SECONDS + $1))
+    local deadline=$((SECONDS + $1 * scale))
     while [ $SECONDS -lt $deadline ]; do
         if screen | grep -Eq -- "$2"; then return 0; fi
         sleep 0.3
@@ -43,7 +45,7 @@ wait_for() {
     fail "$3 (waited $1 s for /$2/)"
 }
 wait_gone() {
-    local deadline=$((SECONDS + $1))
+    local deadline=$((SECONDS + $1 * scale))
     while [ $SECONDS -lt $deadline ]; do
         if ! screen | grep -Eq -- "$2"; then return 0; fi
         sleep 0.3
@@ -71,7 +73,7 @@ done
 step "training moves"
 first=$(progress)
 [ -n "$first" ] || fail "no epoch/step in the header"
-deadline=$((SECONDS + 60))
+deadline=$((SECONDS + 60 * scale))
 while [ "$(progress)" = "$first" ]; do
     [ $SECONDS -lt $deadline ] || fail "the step counter stayed at $first"
     sleep 0.5

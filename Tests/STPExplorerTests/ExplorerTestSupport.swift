@@ -39,6 +39,7 @@ enum ExplorerFixtures {
         s.modelName = "resnet20"
         s.runPath = "runs/test-run"
         s.spec = spec
+        s.architectureSpace = space
         s.phase = .stimulativeTraining
         s.epoch = 2
         s.totalEpochs = 30

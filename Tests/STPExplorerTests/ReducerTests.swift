@@ -18,6 +18,39 @@ import Testing
         #expect(state.mode == .normal)
     }
 
+    @Test func aGoodBudgetIsShownAtOnceAndABadOneExplainsItself() {
+        var state = ExplorerUIState()
+        _ = press([.char("b"), .char("7"), .char("0"), .char("%"), .enter], &state)
+        let pending = try! #require(state.pendingBudget)
+        #expect(pending.targetMACs < snapshot.targetMACs)
+        let shown = state.presented(snapshot)
+        #expect(shown.budgetText == "remove 70%" && shown.targetMACs == pending.targetMACs && shown.window == pending.window)
+        // The engine catches up: the pending budget is forgotten.
+        var caughtUp = snapshot
+        caughtUp.budgetText = pending.budget.description
+        caughtUp.targetMACs = pending.targetMACs
+        state.reconcile(with: caughtUp)
+        #expect(state.pendingBudget == nil)
+
+        var bad = ExplorerUIState()
+        let effects = press([.char("b")] + "keep 1%".map { Key.char($0) } + [.enter], &bad)
+        #expect(effects == [.send(.setBudget("keep 1%"))], "the engine logs it too")
+        #expect(bad.pendingBudget == nil)
+        #expect(bad.message?.contains("possible range") == true)
+        #expect(bad.message?.hasSuffix("the budget stays remove 50%") == true)
+    }
+
+    @Test func pauseIsShownAtOnce() {
+        var state = ExplorerUIState()
+        #expect(press([.char("p")], &state) == [.send(.pause)])
+        #expect(state.presented(snapshot).paused)
+        #expect(press([.char(" ")], &state) == [.send(.resume)], "toggles from the pending state")
+        var paused = snapshot
+        paused.paused = false
+        state.reconcile(with: paused)
+        #expect(state.pendingPause == nil)
+    }
+
     @Test func budgetEntryKeysDoNotTriggerActions() {
         var state = ExplorerUIState()
         // q, s and p are letters of a budget, not quit, search and pause, while typing.
@@ -32,9 +65,13 @@ import Testing
     @Test func plusAndMinusStepTheRemovedFraction() {
         var state = ExplorerUIState()
         #expect(press([.char("+")], &state) == [.send(.setBudget("55%"))])
+        #expect(press([.char("+")], &state) == [.send(.setBudget("60%"))], "steps from the pending budget, not the engine's")
+        #expect(press([.char("-"), .char("-")], &state).last == .send(.setBudget("50%")))
         #expect(press([.char("-")], &state) == [.send(.setBudget("45%"))])
         let extreme = ExplorerFixtures.snapshot(budget: "91%")
-        #expect(press([.char("+")], &state, snapshot: extreme) == [.send(.setBudget("95%"))], "the step stops at 95%; the engine says when a budget is out of range")
+        var fresh = ExplorerUIState()
+        #expect(press([.char("+")], &fresh, snapshot: extreme) == [.send(.setBudget("95%"))], "the step stops at 95%")
+        #expect(fresh.message?.contains("possible range") == true, "95% is out of this space's range, and the status bar says so")
     }
 
     @Test func selectionMovesWithinTheRowsAndStopsAtTheEnds() {
@@ -98,8 +135,8 @@ import Testing
 
     @Test func commandsAndPaneToggles() {
         var state = ExplorerUIState()
-        #expect(press([.char("p")], &state) == [.send(.togglePause)])
-        #expect(press([.char(" ")], &state) == [.send(.togglePause)])
+        #expect(press([.char("p")], &state) == [.send(.pause)])
+        #expect(press([.char(" ")], &state) == [.send(.resume)])
         #expect(press([.char("s")], &state) == [.send(.searchNow)])
         #expect(press([.char("e")], &state) == [.send(.export(snapshot.best!.architecture))], "without a selection: the best")
         #expect(press([.char("t")], &state) == [.cycleTheme])

@@ -62,6 +62,17 @@ import Testing
         #expect(column80 < column50, "fewer FLOPs: the line moves left")
         #expect(rows.contains { grid80[column80, $0].character == "┊" })
         #expect(!rows.contains { grid80[column50, $0].character == "┊" && grid80[column50, $0].role == .budget })
+
+        // A budget typed in the UI moves the line in the next frame, before the engine has it.
+        var state = ExplorerUIState()
+        state.pendingBudget = try! Budget.resolve("80%", for: ExplorerFixtures.space)
+        let pending = ExplorerFixtures.render(half, state, width: 120, height: 40)
+        let pendingColumn = ScatterPanel.plotArea(
+            ExplorerLayout.compute(width: 120, height: 40, visible: state.visiblePanes,
+                                   headerHeight: HeaderPanel.height(state.presented(half), width: 120)).panes[.scatter]!.inset(1),
+            RenderContext(snapshot: state.presented(half), state: state, glyphs: .unicode))!.column(Double(state.pendingBudget!.targetMACs))
+        #expect(rows.contains { pending[pendingColumn, $0].character == "┊" && pending[pendingColumn, $0].role == .budget })
+        #expect(pending.text.contains("remove 80%"))
     }
 
     @Test func theSelectedCandidateIsMarkedAndHighlighted() {

@@ -3,8 +3,9 @@
 // same in tests as on the terminal.
 
 public enum ExplorerRenderer {
-    public static func render(snapshot: ExplorerSnapshot, state: ExplorerUIState, width: Int, height: Int,
+    public static func render(snapshot engineSnapshot: ExplorerSnapshot, state: ExplorerUIState, width: Int, height: Int,
                               glyphs: GlyphSet) -> CellGrid {
+        let snapshot = state.presented(engineSnapshot)
         var grid = CellGrid(width: width, height: height)
         guard ExplorerLayout.fits(width: width, height: height) else {
             drawTooSmall(&grid)

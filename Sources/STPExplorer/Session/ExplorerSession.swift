@@ -173,6 +173,8 @@ final class SessionEngine: @unchecked Sendable {
             EpochPoint(epoch: $0.epoch, trainLoss: $0.trainLoss, trainTop1: $0.trainTop1, testLoss: $0.testLoss, testTop1: $0.testTop1)
         }
         s.search.generations = options.search.generations
+        s.architectureSpace = space
+        s.tolerance = options.search.tolerance
         return s
     }
 

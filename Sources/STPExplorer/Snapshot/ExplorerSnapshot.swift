@@ -154,6 +154,10 @@ public struct ExplorerSnapshot: Sendable {
     public var computeThreads = 0
 
     public var space: SpaceView?
+    /// The architecture space itself (a value): the UI resolves a typed budget with it at once,
+    /// so the budget line moves within a frame, before the engine acts between two steps.
+    public var architectureSpace: ArchitectureSpace?
+    public var tolerance = 0.03
     public var curves: [EpochPoint] = []
     /// Every candidate the search evaluated on the current weights, cheapest first.
     public var candidates: [Candidate] = []

@@ -87,6 +87,7 @@ public enum ExplorerApp {
             let size = screen.size
             let now = monotonicSeconds()
             let latest = session.snapshot
+            state.reconcile(with: latest)
             // Redraw when something changed, and once a second for the elapsed time.
             guard latest.sequence != lastSequence || state != lastState || size != lastSize || now - lastRender >= 1 else { continue }
             if size != lastSize { screen.invalidate() }

@@ -1,4 +1,5 @@
 import Foundation
+import STPEngine
 import STPMethod
 
 // Keys to state changes and effects, as a pure function of the UI state, the key and the latest
@@ -13,7 +14,7 @@ public enum ExplorerReducer {
         if key == .ctrl("c") { return [.send(.quit), .exit] }
         switch state.mode {
         case .budgetEntry(let text):
-            return budgetEntry(&state, text: text, key: key)
+            return budgetEntry(&state, text: text, key: key, snapshot: snapshot)
         case .filterEntry(let text):
             filterEntry(&state, text: text, key: key)
             return []
@@ -83,10 +84,12 @@ public enum ExplorerReducer {
         case .budgetPrompt:
             state.mode = .budgetEntry("")
         case .budgetUp, .budgetDown:
-            guard let text = steppedBudget(snapshot, up: action == .budgetUp) else { return [] }
-            return [.send(.setBudget(text))]
+            guard let text = steppedBudget(state.presented(snapshot), up: action == .budgetUp) else { return [] }
+            return setBudget(text, state: &state, snapshot: snapshot)
         case .togglePause:
-            return [.send(.togglePause)]
+            let paused = !(state.pendingPause ?? snapshot.paused)
+            state.pendingPause = paused
+            return [.send(paused ? .pause : .resume)]
         case .searchNow:
             return [.send(.searchNow)]
         case .export:
@@ -143,14 +146,29 @@ public enum ExplorerReducer {
         }
     }
 
-    private static func budgetEntry(_ state: inout ExplorerUIState, text: String, key: Key) -> [UIEffect] {
+    /// Resolves `text` against the snapshot's space right away: a good budget becomes pending
+    /// (the header and the budget line show it in the next frame), a bad one's error shows in
+    /// the status bar; either way the engine gets it (and logs it).
+    private static func setBudget(_ text: String, state: inout ExplorerUIState, snapshot: ExplorerSnapshot) -> [UIEffect] {
+        if let space = snapshot.architectureSpace {
+            do {
+                state.pendingBudget = try Budget.resolve(text, for: space, tolerance: snapshot.tolerance)
+                state.message = nil
+            } catch {
+                state.message = ((error as? STPError)?.message ?? "\(error)") + "; the budget stays \(state.presented(snapshot).budgetText)"
+            }
+        }
+        return [.send(.setBudget(text))]
+    }
+
+    private static func budgetEntry(_ state: inout ExplorerUIState, text: String, key: Key, snapshot: ExplorerSnapshot) -> [UIEffect] {
         switch key {
         case .escape:
             state.mode = .normal
         case .enter:
             state.mode = .normal
             let trimmed = text.trimmingCharacters(in: .whitespaces)
-            if !trimmed.isEmpty { return [.send(.setBudget(trimmed))] }
+            if !trimmed.isEmpty { return setBudget(trimmed, state: &state, snapshot: snapshot) }
         case .backspace:
             state.mode = .budgetEntry(String(text.dropLast()))
         case .char(let c):

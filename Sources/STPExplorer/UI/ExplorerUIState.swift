@@ -31,7 +31,33 @@ public struct ExplorerUIState: Sendable, Equatable {
     /// A short message for the status bar (set by the app, e.g. a theme error).
     public var message: String?
 
+    /// A budget the UI resolved and sent, shown until the engine's snapshot has it.
+    public var pendingBudget: ResolvedBudget?
+    /// A pause or resume sent and not yet in the snapshot.
+    public var pendingPause: Bool?
+
     public init(themeName: String = "default") { self.themeName = themeName }
+
+    /// Forgets what the engine has caught up with (called with every new snapshot).
+    public mutating func reconcile(with snapshot: ExplorerSnapshot) {
+        if let p = pendingBudget, snapshot.budgetText == p.budget.description && snapshot.targetMACs == p.targetMACs {
+            pendingBudget = nil
+        }
+        if let p = pendingPause, snapshot.paused == p { pendingPause = nil }
+    }
+
+    /// The snapshot as the UI shows it: with the pending budget and pause applied, so that a key
+    /// shows its effect in the next frame even while the engine finishes a training step.
+    public func presented(_ snapshot: ExplorerSnapshot) -> ExplorerSnapshot {
+        var s = snapshot
+        if let p = pendingBudget {
+            s.budgetText = p.budget.description
+            s.targetMACs = p.targetMACs
+            s.window = p.window
+        }
+        if let p = pendingPause { s.paused = p }
+        return s
+    }
 
     public func isVisible(_ pane: Pane) -> Bool { visiblePanes.contains(pane) }
 }
