@@ -169,6 +169,7 @@ private func batchNormApply(x: UnsafePointer<Float>, rows: Int, channels c: Int,
 
 /// Backward of the training-mode forward. `dy` is overwritten with g (the gradient after the
 /// ReLU mask), which is what a residual branch receives. dgamma and dbeta accumulate.
+/// dx may be x itself (each element of x is read just before dx's is written); not dy.
 public func batchNormBackward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>?, x: UnsafePointer<Float>,
                               rows: Int, channels c: Int, gamma: UnsafePointer<Float>,
                               savedMean: UnsafePointer<Float>, savedInvStd: UnsafePointer<Float>,

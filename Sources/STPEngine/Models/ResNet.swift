@@ -26,7 +26,7 @@ public final class ResNet: @unchecked Sendable {
     private var poolArgmax: UnsafeMutablePointer<Int32>?
     private var poolArgmaxCount = 0
     private let features = FloatBuffer(), logits = FloatBuffer()
-    private let gradA = FloatBuffer(), gradB = FloatBuffer(), t1 = FloatBuffer(), t2 = FloatBuffer()
+    private let gradA = FloatBuffer(), gradB = FloatBuffer()
     private let dFeatures = FloatBuffer(), dStem = FloatBuffer()
 
     // What the last forward pass did, for backward.
@@ -183,8 +183,8 @@ public final class ResNet: @unchecked Sendable {
         globalAvgPoolBackward(dy: dFeatures.pointer, batch: batch, pixels: pixels, channels: c, dx: dOut)
         for entry in lastBlockInputs.reversed() {
             let block = blocks[entry.index]
-            let dIn = other.ensure(count: batch * entry.height * entry.width * block.inWidth)
-            block.backward(dOut: dOut, dIn: dIn, t1: t1, t2: t2, workspace: workspace)
+            let dIn = other.ensure(count: block.inputGradientCapacity)
+            block.backward(dOut: dOut, dIn: dIn, workspace: workspace)
             swap(&current, &other)
             dOut = dIn
         }
@@ -195,7 +195,7 @@ public final class ResNet: @unchecked Sendable {
             dStem.zero()
             maxPoolBackward(pg, dy: dOut, argmax: poolArgmax!, dx: dAct)
         }
-        let dConv = t1.ensure(count: sg.outputCount)
+        let dConv = stemOut.pointer   // in place over the stem convolution's output (read by nothing after)
         stemBN.backward(dy: dAct, dx: dConv)
         stemConv.backward(dy: dConv, dx: nil, workspace: workspace)
     }

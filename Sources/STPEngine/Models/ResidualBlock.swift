@@ -132,23 +132,26 @@ public final class ResidualBlock: @unchecked Sendable {
         return (current, last.outHeight, last.outWidth)
     }
 
-    /// dOut [N, OH, OW, outWidth] is consumed (overwritten); dIn [N, H, W, inWidth] is written.
-    /// t1 and t2 are scratch buffers shared by all blocks.
-    func backward(dOut: UnsafeMutablePointer<Float>, dIn: UnsafeMutablePointer<Float>,
-                  t1: FloatBuffer, t2: FloatBuffer, workspace: Workspace) {
+    /// Floats the `dIn` buffer of backward must hold for the last forward: the block's input
+    /// gradient, and before it the gradients of the inner units' outputs (see backward).
+    public var inputGradientCapacity: Int {
+        geometries.prefix(units.count - 1).map(\.outputCount).reduce(inputCount, max)
+    }
+
+    /// dOut [N, OH, OW, outWidth] is consumed (overwritten); dIn [N, H, W, inWidth] is written
+    /// (it must hold `inputGradientCapacity` floats). No scratch: each batch norm's input
+    /// gradient overwrites its saved input (the convolution's output, read by nothing after),
+    /// and the gradient of an inner unit's output waits in dIn, which is free until the first
+    /// unit writes the block's input gradient there. This keeps training memory to the saved
+    /// activations and two gradient buffers.
+    func backward(dOut: UnsafeMutablePointer<Float>, dIn: UnsafeMutablePointer<Float>, workspace: Workspace) {
         precondition(input != nil, "\(name): backward before forward")
         var dyAct = dOut
         for i in (0..<units.count).reversed() {
-            let g = geometries[i]
-            let dConv = t1.ensure(count: g.outputCount)
+            let dConv = convOut[i].pointer
             units[i].bn.backward(dy: dyAct, dx: dConv)
-            if i > 0 {
-                let dPrev = t2.ensure(count: geometries[i - 1].outputCount)
-                units[i].conv.backward(dy: dConv, dx: dPrev, workspace: workspace)
-                dyAct = dPrev
-            } else {
-                units[0].conv.backward(dy: dConv, dx: dIn, workspace: workspace)
-            }
+            units[i].conv.backward(dy: dConv, dx: dIn, workspace: workspace)
+            dyAct = dIn
         }
         // dOut now holds the gradient after the final ReLU: the residual branch's gradient.
         switch shortcut {
@@ -158,8 +161,7 @@ public final class ResidualBlock: @unchecked Sendable {
             let s = ZeroPadShortcut(batch: batch, height: height, width: width, inChannels: inWidth, outChannels: outWidth, stride: stride)
             zeroPadShortcutBackward(s, dy: dOut, dx: dIn)
         case .projection(let p):
-            let g = geometries[units.count]
-            let dConv = t1.ensure(count: g.outputCount)
+            let dConv = shortcutConvOut.pointer
             p.bn.backward(dy: dOut, dx: dConv)
             p.conv.backward(dy: dConv, dx: dIn, accumulate: true, workspace: workspace)
         }
