@@ -115,15 +115,4 @@ public struct CellGrid: Sendable, Equatable {
     public var text: String {
         (0..<height).map { String(line($0).reversed().drop(while: { $0 == " " }).reversed()) }.joined(separator: "\n")
     }
-
-    /// The first position of `needle` on the grid, as (x, y), or nil.
-    public func find(_ needle: String) -> (x: Int, y: Int)? {
-        for y in 0..<height {
-            let row = Array(line(y))
-            let n = Array(needle)
-            guard n.count <= row.count, !n.isEmpty else { continue }
-            for x in 0...(row.count - n.count) where Array(row[x..<(x + n.count)]) == n { return (x, y) }
-        }
-        return nil
-    }
 }

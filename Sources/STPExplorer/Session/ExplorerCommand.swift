@@ -7,7 +7,6 @@ import STPMethod
 public enum ExplorerCommand: Sendable, Equatable {
     case pause
     case resume
-    case togglePause
     /// A budget as the user typed it (Budget.forms); a bad one is reported in the log and the
     /// current budget stays.
     case setBudget(String)

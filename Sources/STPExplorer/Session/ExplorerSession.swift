@@ -300,7 +300,6 @@ final class SessionEngine: @unchecked Sendable {
             switch command {
             case .pause: setPaused(true)
             case .resume: setPaused(false)
-            case .togglePause: setPaused(!paused)
             case .setBudget(let text):
                 do {
                     let resolved = try Budget.resolve(text, for: space, tolerance: options.search.tolerance)
