@@ -186,3 +186,22 @@ import Testing
         #expect(grid[99, 29].role == .warning)
     }
 }
+
+@Suite struct ArchitecturePaneTests {
+    @Test(arguments: [(120, 40), (250, 50)]) func blocksShowKeptWidthsSampleSharesAndWidthHistograms(size: (Int, Int)) {
+        let s = ExplorerFixtures.snapshot()
+        let state = ExplorerUIState()
+        let grid = ExplorerFixtures.render(s, state, width: size.0, height: size.1)
+        let layout = ExplorerLayout.compute(width: size.0, height: size.1, visible: state.visiblePanes,
+                                            headerHeight: HeaderPanel.height(s, width: size.0))
+        let pane = layout.panes[.architecture]!.inset(1)
+        let cells = (pane.y..<pane.maxY).flatMap { y in (pane.x..<pane.maxX).map { grid[$0, y] } }
+        #expect(cells.contains { $0.role == .kept }, "kept-width bars")
+        #expect(cells.contains { $0.role == .sampled }, "histograms of the sampled widths")
+        // Block 2 of stage 1 was in 70 of 100 sampled subnets (the fixture's counts).
+        let text = (pane.y..<pane.maxY).map { grid.line($0) }.joined(separator: "\n")
+        #expect(text.contains("70%"))
+        let reference = s.reference!
+        #expect(text.contains("\(reference.widths[0][0])/16"))
+    }
+}

@@ -50,15 +50,24 @@ enum ArchitecturePanel {
                 let info = widthText + " " + (share.map { "\(Int(($0 * 100).rounded()))%" } ?? "-")
                 grid.text(Format.fit(info, cellWidth, ellipsis: g.ellipsis), x: x, y: y + 1, role: kept == nil ? .inactiveFg : .mainFg,
                           clip: rect)
-                guard linesPerStage >= 3 else { continue }
+                // The histogram of sampled widths: at the right of the info line when both fit,
+                // else on a third line when the panel has one.
                 let allowed = space.allowedWidths[b]
+                let histogramX: Int, histogramY: Int
+                if info.count + 1 + allowed.count <= cellWidth {
+                    (histogramX, histogramY) = (x + cellWidth - allowed.count, y + 1)
+                } else if linesPerStage >= 3 {
+                    (histogramX, histogramY) = (x, y + 2)
+                } else {
+                    continue
+                }
                 let counts = allowed.map { space.widthSampleCounts[b][$0] ?? 0 }
                 let top = max(counts.max() ?? 0, 1)
                 for (k, n) in counts.prefix(cellWidth).enumerated() {
                     let level = Double(n) / Double(top)
                     let isKept = allowed[k] == kept
                     grid.put(Cell(n == 0 ? (g.isUnicode ? "·" : ".") : g.sparkGlyph(level), role: isKept ? .highlight : .sampled),
-                             x: x + k, y: y + 2, clip: rect)
+                             x: histogramX + k, y: histogramY, clip: rect)
                 }
             }
             start += space.blocksPerStage[s]
