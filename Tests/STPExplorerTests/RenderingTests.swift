@@ -202,6 +202,7 @@ import Testing
         let text = (pane.y..<pane.maxY).map { grid.line($0) }.joined(separator: "\n")
         #expect(text.contains("70%"))
         let reference = s.reference!
-        #expect(text.contains("\(reference.widths[0][0])/16"))
+        // Kept width of block 1 (always kept), with its full width when the cell has room.
+        #expect(text.contains("\(reference.widths[0][0])/16 100%") || text.contains(" \(reference.widths[0][0]) 100%"))
     }
 }

@@ -22,6 +22,20 @@ enum ArchitecturePanel {
         let cellWidth = max(3, (rect.width - labelWidth) / maxBlocks - 1)
         let linesPerStage = max(1, min(3, rect.height / max(stages, 1)))
         let architecture = c.highlighted
+        // One layout for every cell: the sampled-width histogram beside "kept/full share" when
+        // that fits, else on a third line, else beside the shorter "kept share".
+        let maxAllowed = space.allowedWidths.map(\.count).max() ?? 0
+        let longInfo = 10, shortInfo = 7   // "64/64 100%", "64 100%"
+        let layout: (short: Bool, inline: Bool, histogram: Bool)
+        if longInfo + 1 + maxAllowed <= cellWidth {
+            layout = (false, true, true)
+        } else if linesPerStage >= 3 {
+            layout = (false, false, true)
+        } else if shortInfo + 1 + maxAllowed <= cellWidth {
+            layout = (true, true, true)
+        } else {
+            layout = (false, false, false)
+        }
         var start = 0
         for s in 0..<stages {
             let y = rect.y + s * linesPerStage
@@ -46,21 +60,13 @@ enum ArchitecturePanel {
                 }
                 guard linesPerStage >= 2 else { continue }
                 let share = space.subnetsSampled > 0 ? Double(space.blockSampleCounts[b]) / Double(space.subnetsSampled) : nil
-                let widthText = kept.map { "\($0)/\(full)" } ?? "-/\(full)"
+                let widthText = layout.short ? (kept.map(String.init) ?? "-") : (kept.map { "\($0)/\(full)" } ?? "-/\(full)")
                 let info = widthText + " " + (share.map { "\(Int(($0 * 100).rounded()))%" } ?? "-")
                 grid.text(Format.fit(info, cellWidth, ellipsis: g.ellipsis), x: x, y: y + 1, role: kept == nil ? .inactiveFg : .mainFg,
                           clip: rect)
-                // The histogram of sampled widths: at the right of the info line when both fit,
-                // else on a third line when the panel has one.
+                guard layout.histogram else { continue }
                 let allowed = space.allowedWidths[b]
-                let histogramX: Int, histogramY: Int
-                if info.count + 1 + allowed.count <= cellWidth {
-                    (histogramX, histogramY) = (x + cellWidth - allowed.count, y + 1)
-                } else if linesPerStage >= 3 {
-                    (histogramX, histogramY) = (x, y + 2)
-                } else {
-                    continue
-                }
+                let (histogramX, histogramY) = layout.inline ? (x + cellWidth - allowed.count, y + 1) : (x, y + 2)
                 let counts = allowed.map { space.widthSampleCounts[b][$0] ?? 0 }
                 let top = max(counts.max() ?? 0, 1)
                 for (k, n) in counts.prefix(cellWidth).enumerated() {
