@@ -58,6 +58,14 @@ progress() {
 }
 step() { echo "explorer_e2e: $*" >&2; }
 
+step "no terminal: a clear message naming the headless commands, non-zero exit"
+status=0
+"$bin" explore --run "$work/none" </dev/null >"$work/headless.out" 2>&1 || status=$?
+[ "$status" -ne 0 ] || fail "stp explore without a terminal exited 0"
+grep -q "must be a terminal" "$work/headless.out" && grep -q "stp train" "$work/headless.out" && grep -q "stp prune" "$work/headless.out" \
+    || { cat "$work/headless.out" >&2; fail "no headless message"; }
+[ ! -e "$work/none" ] || fail "stp explore without a terminal created a run"
+
 run="$work/run"
 tmux new-session -d -s "$session" -x 120 -y 40 -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 \
     "'$bin' explore --data builtin:train=2000,test=400 --epochs 3 --run '$run' --fitness-images 128 --recalibration-images 256 --population 8 --parents 2 --generations 2 --no-auto-search; echo \"explorer exited with \$?\"; sleep 600"
