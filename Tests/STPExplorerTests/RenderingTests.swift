@@ -122,6 +122,14 @@ import Testing
         let nonASCII = grid.cells.filter { !$0.character.isASCII }
         #expect(nonASCII.isEmpty, "non-ASCII characters: \(Set(nonASCII.map(\.character)))")
         #expect(grid.text.contains("> "))
+        // The overlays too: help (arrow keys as words) and the candidate detail.
+        for key in [Key.char("?"), .escape, .enter] {
+            _ = ExplorerReducer.reduce(&state, key: key, snapshot: ExplorerFixtures.snapshot())
+            if key == .escape { continue }
+            let overlay = ExplorerFixtures.render(ExplorerFixtures.snapshot(), state, width: 120, height: 40, glyphs: .ascii)
+            #expect(overlay.cells.allSatisfy { $0.character.isASCII }, "non-ASCII in \(state.mode): \(Set(overlay.cells.filter { !$0.character.isASCII }.map(\.character)))")
+            if key == .char("?") { #expect(overlay.text.contains("j/Down")) }
+        }
     }
 
     @Test func helpOverlayListsEveryKeyOfTheTable() {

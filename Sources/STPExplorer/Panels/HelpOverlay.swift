@@ -2,7 +2,11 @@
 
 enum HelpOverlay {
     static func draw(_ grid: inout CellGrid, _ area: Rect, _ c: RenderContext) {
-        let lines = KeyMap.helpLines
+        // Arrow keys are written as words where the terminal cannot show the arrows.
+        let lines = KeyMap.helpLines.map { line in
+            c.glyphs.isUnicode ? line : (key: line.key.replacingOccurrences(of: "↓", with: "Down").replacingOccurrences(of: "↑", with: "Up"),
+                                         help: line.help)
+        }
         let keyWidth = (lines.map(\.key.count).max() ?? 4) + 2
         let width = min(area.width - 2, max(60, keyWidth + (lines.map(\.help.count).max() ?? 40) + 4))
         let height = min(area.height, lines.count + 4)
