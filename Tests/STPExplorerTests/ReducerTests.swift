@@ -51,6 +51,18 @@ import Testing
         #expect(state.pendingPause == nil)
     }
 
+    @Test func searchNowSaysSoUntilTheSearchRuns() {
+        var state = ExplorerUIState()
+        #expect(press([.char("s")], &state) == [.send(.searchNow)])
+        #expect(state.message == ExplorerUIState.searchRequestedMessage)
+        state.reconcile(with: snapshot)
+        #expect(state.pendingSearch != nil, "still waiting")
+        var running = snapshot
+        running.search.running = true
+        state.reconcile(with: running)
+        #expect(state.pendingSearch == nil && state.message == nil)
+    }
+
     @Test func budgetEntryKeysDoNotTriggerActions() {
         var state = ExplorerUIState()
         // q, s and p are letters of a budget, not quit, search and pause, while typing.

@@ -91,6 +91,10 @@ public enum ExplorerReducer {
             state.pendingPause = paused
             return [.send(paused ? .pause : .resume)]
         case .searchNow:
+            if !snapshot.search.running {
+                state.pendingSearch = snapshot.search.completed
+                state.message = ExplorerUIState.searchRequestedMessage
+            }
             return [.send(.searchNow)]
         case .export:
             guard let a = state.selected ?? snapshot.best?.architecture ?? snapshot.reference else { return [] }

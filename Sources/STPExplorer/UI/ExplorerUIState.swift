@@ -35,6 +35,10 @@ public struct ExplorerUIState: Sendable, Equatable {
     public var pendingBudget: ResolvedBudget?
     /// A pause or resume sent and not yet in the snapshot.
     public var pendingPause: Bool?
+    /// A search asked for and not yet running: the number of searches completed when it was.
+    public var pendingSearch: Int?
+
+    static let searchRequestedMessage = "search requested: it starts after the current training step"
 
     public init(themeName: String = "default") { self.themeName = themeName }
 
@@ -44,6 +48,10 @@ public struct ExplorerUIState: Sendable, Equatable {
             pendingBudget = nil
         }
         if let p = pendingPause, snapshot.paused == p { pendingPause = nil }
+        if let p = pendingSearch, snapshot.search.running || snapshot.search.completed > p {
+            pendingSearch = nil
+            if message == Self.searchRequestedMessage { message = nil }
+        }
     }
 
     /// The snapshot as the UI shows it: with the pending budget and pause applied, so that a key
