@@ -3,8 +3,8 @@
 # on the built-in data set. It waits for training to move, changes the budget (and types a bad one),
 # searches and opens a candidate, toggles a pane, resizes the window (also below the minimum), quits
 # through the confirmation, and checks that the terminal was restored and the run checkpointed;
-# then exports a candidate and ends with Ctrl-C, and ends a third run with SIGTERM, checking the
-# same.
+# then exports a candidate and ends with Ctrl-C, ends a third run with SIGTERM and crashes a fourth
+# (SIGABRT), checking the same (a crash cannot checkpoint, but must restore the terminal).
 #
 #   scripts/explorer_e2e.sh [STP_BINARY]     (default: $STP_BIN, else the newest .build/{debug,release}/stp)
 #
@@ -166,4 +166,15 @@ kill -TERM "$stp_pid"
 wait_for 60 "explorer exited with 0" "SIGTERM did not end the explorer cleanly"
 if screen | grep -Eq "q quit|┌"; then fail "the frame is still on the screen after SIGTERM"; fi
 [ -f "$work/run3/checkpoint.safetensors" ] || fail "SIGTERM did not checkpoint"
+step "a crash (SIGABRT) restores the terminal too"
+tmux kill-session -t "$session" 2>/dev/null || true
+tmux new-session -d -s "$session" -x 120 -y 40 -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 \
+    "'$bin' explore --data builtin:train=1000,test=200 --epochs 2 --run '$work/run4' --paused; echo \"explorer exited with \$?\"; stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(echo|icanon)\$' | tr '\\n' ' '; echo; sleep 600"
+wait_for 60 "phase stimulative training \(paused\)" "crash: the paused explorer did not start"
+pane_pid=$(tmux display -p -t "$session" '#{pane_pid}')
+stp_pid=$(pgrep -P "$pane_pid" | head -n 1)
+kill -ABRT "$stp_pid"
+wait_for 30 "explorer exited with 134" "the crashed explorer did not exit"
+wait_for 10 "^echo icanon|^icanon echo" "the terminal is not back in canonical mode with echo after the crash"
+if screen | grep -Eq "q quit|┌"; then fail "the frame is still on the screen after the crash"; fi
 step "passed"

@@ -42,6 +42,7 @@ final class CursesScreen {
         }
         colorMode = has_colors() ? ColorMode.detect(environment: environment, terminalColors: colors, canChangeColor: canChange) : .none
         directColor = colors >= 1 << 24
+        CursesScreen.installCrashHandlers()
     }
 
     deinit { close() }
@@ -50,7 +51,26 @@ final class CursesScreen {
     func close() {
         guard isOpen else { return }
         isOpen = false
+        CursesScreen.removeCrashHandlers()
         endwin()
+    }
+
+    /// Signals of a crash (a Swift runtime trap is SIGILL or SIGTRAP): restore the terminal
+    /// before the process dies, so a crash never leaves the shell in raw mode without echo.
+    private static let crashSignals: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE]
+
+    private static func installCrashHandlers() {
+        for sig in crashSignals {
+            signal(sig) { received in
+                endwin()
+                signal(received, SIG_DFL)
+                raise(received)
+            }
+        }
+    }
+
+    private static func removeCrashHandlers() {
+        for sig in crashSignals { signal(sig, SIG_DFL) }
     }
 
     var size: (width: Int, height: Int) {
