@@ -135,6 +135,21 @@ import Testing
         #expect(session.waitUntilStopped(seconds: 60))
     }
 
+    @Test func anEngineErrorStopsTheSessionWithTheErrorAndKeepsTheLastGoodCheckpoint() throws {
+        let run = NSTemporaryDirectory() + "stp-explorer-diverge-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        var o = Self.options(run: run)
+        o.training.schedule = LearningRateSchedule(kind: .constant, base: 1e9, totalEpochs: 2)
+        let session = try ExplorerSession(options: o)
+        session.start()
+        #expect(session.waitUntilStopped(seconds: 120), "a diverging run stops by itself")
+        let s = session.snapshot
+        #expect(s.phase == .failed && s.stopped)
+        #expect(s.log.contains { $0.level == .error && $0.text.contains("diverged") })
+        #expect(s.log.contains { $0.text.contains("not saved: the weights are no longer finite") })
+        #expect(!FileManager.default.fileExists(atPath: run + "/checkpoint.safetensors"), "no broken checkpoint was written")
+    }
+
     @Test func badBudgetAtStartIsAnErrorBeforeAnyTerminalWork() {
         var o = Self.options(run: NSTemporaryDirectory() + "stp-explorer-bad-\(UUID().uuidString)")
         o.budget = "keep 0.1%"

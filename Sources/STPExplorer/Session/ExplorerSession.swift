@@ -212,16 +212,26 @@ final class SessionEngine: @unchecked Sendable {
         } catch {
             snap.phase = .failed
             log(.error, (error as? STPError)?.message ?? "\(error)")
-            do {
-                try trainer.save()
-                snap.stepsSinceSave = 0
-                log(.info, "checkpoint saved after the error")
-            } catch {
-                log(.error, "could not save the checkpoint: \((error as? STPError)?.message ?? "\(error)")")
+            // A diverged step has already written non-finite weights: saving them would replace
+            // the last good checkpoint with a broken one.
+            if weightsAreFinite() {
+                do {
+                    try trainer.save()
+                    snap.stepsSinceSave = 0
+                    log(.info, "checkpoint saved after the error")
+                } catch {
+                    log(.error, "could not save the checkpoint: \((error as? STPError)?.message ?? "\(error)")")
+                }
+            } else {
+                log(.warning, "not saved: the weights are no longer finite; the last checkpoint stays")
             }
         }
         snap.stopped = true
         publish(force: true)
+    }
+
+    private func weightsAreFinite() -> Bool {
+        trainer.model.parameters.allSatisfy { p in (0..<p.count).allSatisfy { p.pointer[$0].isFinite } }
     }
 
     private func betweenSteps() -> Bool {
