@@ -57,8 +57,6 @@ public struct CellGrid: Sendable, Equatable {
         cells = Array(repeating: fill, count: self.width * self.height)
     }
 
-    public var bounds: Rect { Rect(x: 0, y: 0, width: width, height: height) }
-
     public subscript(x: Int, y: Int) -> Cell {
         get { cells[y * width + x] }
         set { cells[y * width + x] = newValue }

@@ -16,12 +16,6 @@ public struct RenderContext {
         rows = CandidateList.rows(snapshot, filter: state.filter, sort: state.sort, descending: state.sortDescending)
     }
 
-    /// The selected candidate if it was evaluated, else nil.
-    public var selectedCandidate: Candidate? {
-        guard let s = state.selected else { return nil }
-        return snapshot.candidates.first { $0.architecture == s }
-    }
-
     /// The architecture the plots highlight: the selection, else the engine's reference.
     public var highlighted: Architecture? { state.selected ?? snapshot.reference }
 }

@@ -64,7 +64,6 @@ public enum ExplorerReducer {
         case .down, .up, .top, .bottom:
             return move(action, state: &state, rows: rows, snapshot: snapshot)
         case .open:
-            guard state.focus == .candidates || state.mode == .normal else { return [] }
             var effects = [UIEffect]()
             if state.selected == nil || !rows.contains(where: { $0.architecture == state.selected }) {
                 guard let first = rows.first else { return [] }
