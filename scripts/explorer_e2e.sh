@@ -57,6 +57,16 @@ progress() {
     screen | sed -nE 's/.*epoch ([0-9]+)\/[0-9]+  step ([0-9]+)\/[0-9]+.*/\1 \2/p' | head -n 1 | awk '{print $1 * 1000 + $2}'
 }
 step() { echo "explorer_e2e: $*" >&2; }
+# child_pid PID: the (first) child process of PID: the stp under the pane's shell. pgrep when
+# procps is installed, else a scan of /proc.
+child_pid() {
+    if command -v pgrep >/dev/null; then pgrep -P "$1" | head -n 1; return; fi
+    local stat pid ppid
+    for stat in /proc/[0-9]*/stat; do
+        read -r pid _ _ ppid _ < "$stat" 2>/dev/null || continue
+        if [ "$ppid" = "$1" ]; then echo "$pid"; return; fi
+    done
+}
 
 step "no terminal: a clear message naming the headless commands, non-zero exit"
 status=0
@@ -160,7 +170,7 @@ if screen | grep -Eq "q quit|┌"; then fail "the frame is still on the screen a
 step "SIGTERM: restored and checkpointed"
 start_paused "sigterm" "$work/run3"
 pane_pid=$(tmux display -p -t "$session" '#{pane_pid}')
-stp_pid=$(pgrep -P "$pane_pid" | head -n 1)
+stp_pid=$(child_pid "$pane_pid")
 [ -n "$stp_pid" ] || fail "no stp process under the pane"
 kill -TERM "$stp_pid"
 wait_for 60 "explorer exited with 0" "SIGTERM did not end the explorer cleanly"
@@ -172,7 +182,7 @@ tmux new-session -d -s "$session" -x 120 -y 40 -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8
     "'$bin' explore --data builtin:train=1000,test=200 --epochs 2 --run '$work/run4' --paused; echo \"explorer exited with \$?\"; stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(echo|icanon)\$' | tr '\\n' ' '; echo; sleep 600"
 wait_for 60 "phase stimulative training \(paused\)" "crash: the paused explorer did not start"
 pane_pid=$(tmux display -p -t "$session" '#{pane_pid}')
-stp_pid=$(pgrep -P "$pane_pid" | head -n 1)
+stp_pid=$(child_pid "$pane_pid")
 kill -ABRT "$stp_pid"
 wait_for 30 "explorer exited with 134" "the crashed explorer did not exit"
 wait_for 10 "^echo icanon|^icanon echo" "the terminal is not back in canonical mode with echo after the crash"
