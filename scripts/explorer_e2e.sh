@@ -123,6 +123,19 @@ wait_for 5 "block +full +A width" "the detail view has no per-block table"
 tmux send-keys -t "$session" Escape
 wait_gone 5 "candidate detail" "Esc did not close the detail view"
 
+step "mouse: a click selects the candidate row under it"
+# An X10 mouse press (ESC [ M, button, column, row; each + 32, 1-based), as the terminal sends it.
+header_line=$(screen | grep -n "MACs    params" | head -n 1 | cut -d: -f1)
+[ -n "$header_line" ] || fail "no candidates table header"
+target=$((header_line + 2))   # 1-based screen line of the table's second row
+wait_for 30 "6 candidates ([2-9]|[1-9][0-9])" "fewer than two candidates to click"
+tmux send-keys -t "$session" -H 1b 5b 4d 20 "$(printf '%x' $((10 + 33)))" "$(printf '%x' $((target - 1 + 33)))"
+deadline=$((SECONDS + 5 * scale))
+until screen | sed -n "${target}p" | grep -Eq "^│(▶|>)"; do
+    [ $SECONDS -lt $deadline ] || fail "the click on line $target did not select that row"
+    sleep 0.3
+done
+
 step "toggle a pane"
 tmux send-keys -t "$session" 3
 wait_gone 5 "accuracy vs FLOPs" "key 3 did not hide the scatter"

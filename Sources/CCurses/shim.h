@@ -39,4 +39,18 @@ static inline attr_t stp_curses_a_underline(void) { return A_UNDERLINE; }
 static inline attr_t stp_curses_a_dim(void) { return A_DIM; }
 static inline int stp_curses_color_pair(int n) { return COLOR_PAIR(n); }
 static inline int stp_curses_lc_all(void) { return LC_ALL; }
+/* Mouse: the masks are macros; getmouse's MEVENT is read into plain values here. */
+static inline mmask_t stp_curses_mouse_mask(void) {
+    return BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED;
+}
+static inline mmask_t stp_curses_button1_pressed(void) { return BUTTON1_PRESSED; }
+static inline mmask_t stp_curses_button1_clicked(void) { return BUTTON1_CLICKED; }
+static inline mmask_t stp_curses_button4_pressed(void) { return BUTTON4_PRESSED; }
+static inline mmask_t stp_curses_button5_pressed(void) { return BUTTON5_PRESSED; }
+static inline int stp_curses_getmouse(int *x, int *y, mmask_t *state) {
+    MEVENT event;
+    int result = getmouse(&event);
+    if (result == OK) { *x = event.x; *y = event.y; *state = event.bstate; }
+    return result;
+}
 #endif

@@ -63,6 +63,31 @@ import Testing
         #expect(state.pendingSearch == nil && state.message == nil)
     }
 
+    @Test func clicksFocusPanesAndSelectTheCandidateUnderThePointer() {
+        var state = ExplorerUIState()
+        let screen = (width: 120, height: 40)
+        let layout = ExplorerLayout.compute(width: 120, height: 40, visible: state.visiblePanes,
+                                            headerHeight: HeaderPanel.height(snapshot, width: 120))
+        let table = layout.panes[.candidates]!.inset(1)
+        let rows = CandidateList.rows(snapshot, filter: "", sort: .macs, descending: false)
+        // The third row of the table (below its header line).
+        let effects = ExplorerReducer.reduce(&state, key: .mouse(x: table.x + 5, y: table.y + 3, .click), snapshot: snapshot, screen: screen)
+        #expect(effects == [.send(.select(rows[2].architecture))])
+        // The panel draws the selection on the row that was clicked.
+        let grid = ExplorerFixtures.render(snapshot, state, width: 120, height: 40)
+        #expect(grid.line(table.y + 3).contains(String(GlyphSet.unicode.selectedMarker)))
+        // The wheel moves the selection; a click on the log focuses it.
+        #expect(ExplorerReducer.reduce(&state, key: .mouse(x: table.x + 5, y: table.y + 3, .wheelDown), snapshot: snapshot, screen: screen)
+                == [.send(.select(rows[3].architecture))])
+        let log = layout.panes[.log]!
+        _ = ExplorerReducer.reduce(&state, key: .mouse(x: log.x + 3, y: log.y + 1, .click), snapshot: snapshot, screen: screen)
+        #expect(state.focus == .log)
+        // Clicks on the header line of the table, or while a prompt is open, do nothing.
+        #expect(ExplorerReducer.reduce(&state, key: .mouse(x: table.x + 5, y: table.y, .click), snapshot: snapshot, screen: screen).isEmpty)
+        _ = press([.char("b")], &state)
+        #expect(ExplorerReducer.reduce(&state, key: .mouse(x: table.x + 5, y: table.y + 4, .click), snapshot: snapshot, screen: screen).isEmpty)
+    }
+
     @Test func budgetEntryKeysDoNotTriggerActions() {
         var state = ExplorerUIState()
         // q, s and p are letters of a budget, not quit, search and pause, while typing.

@@ -16,6 +16,12 @@ enum CandidatesPanel {
 
     static let header = "     MACs    params   KD fit   top-1  architecture"
 
+    /// The first row shown: the selection stays in the middle when the table scrolls. The mouse
+    /// hit test uses the same rule, so a click selects the row under the pointer.
+    static func firstVisibleRow(selected: Int?, count: Int, visible: Int) -> Int {
+        max(0, min((selected ?? 0) - visible / 2, count - visible))
+    }
+
     static func draw(_ grid: inout CellGrid, _ rect: Rect, _ c: RenderContext) {
         guard !rect.isEmpty else { return }
         let s = c.snapshot
@@ -29,7 +35,7 @@ enum CandidatesPanel {
         }
         let visible = rect.height - 1
         let selectedIndex = c.rows.firstIndex { $0.architecture == c.state.selected }
-        let first = max(0, min((selectedIndex ?? 0) - visible / 2, c.rows.count - visible))
+        let first = firstVisibleRow(selected: selectedIndex, count: c.rows.count, visible: visible)
         for (row, candidate) in c.rows.dropFirst(first).prefix(visible).enumerated() {
             let y = rect.y + 1 + row
             let isSelected = candidate.architecture == c.state.selected

@@ -43,6 +43,10 @@ final class CursesScreen {
         colorMode = has_colors() ? ColorMode.detect(environment: environment, terminalColors: colors, canChangeColor: canChange) : .none
         directColor = colors >= 1 << 24
         CursesScreen.installCrashHandlers()
+        // Clicks and the wheel; mouseinterval 0 reports presses at once instead of waiting to
+        // tell clicks from drags.
+        mousemask(stp_curses_mouse_mask(), nil)
+        mouseinterval(0)
     }
 
     deinit { close() }
@@ -164,6 +168,15 @@ final class CursesScreen {
         var value: wint_t = 0
         let result = wget_wch(stp_curses_stdscr(), &value)
         if result == stp_curses_err() { return nil }
+        if result == stp_curses_key_code_yes() && Int32(bitPattern: UInt32(value)) == stp_curses_key_mouse() {
+            var x: Int32 = 0, y: Int32 = 0
+            var buttons: mmask_t = 0
+            guard stp_curses_getmouse(&x, &y, &buttons) == stp_curses_ok() else { return nil }
+            if buttons & stp_curses_button4_pressed() != 0 { return .mouse(x: Int(x), y: Int(y), .wheelUp) }
+            if buttons & stp_curses_button5_pressed() != 0 { return .mouse(x: Int(x), y: Int(y), .wheelDown) }
+            if buttons & (stp_curses_button1_pressed() | stp_curses_button1_clicked()) != 0 { return .mouse(x: Int(x), y: Int(y), .click) }
+            return nil
+        }
         return KeyDecoder.decode(UInt32(value), isFunctionKey: result == stp_curses_key_code_yes())
     }
 }

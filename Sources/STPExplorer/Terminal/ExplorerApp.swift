@@ -69,7 +69,7 @@ public enum ExplorerApp {
                 while pending.count < 64, let more = screen.readKey(milliseconds: 0) { pending.append(more) }
                 for k in pending {
                     if exiting { continue }
-                    for effect in ExplorerReducer.reduce(&state, key: k, snapshot: session.snapshot) {
+                    for effect in ExplorerReducer.reduce(&state, key: k, snapshot: session.snapshot, screen: screen.size) {
                         switch effect {
                         case .send(let command): session.send(command)
                         case .redraw: screen.invalidate()

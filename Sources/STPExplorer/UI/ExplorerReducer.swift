@@ -9,8 +9,13 @@ public enum ExplorerReducer {
     /// Budget step of + and -: five percentage points of FLOPs removed.
     public static let budgetStep = 5
 
-    public static func reduce(_ state: inout ExplorerUIState, key: Key, snapshot: ExplorerSnapshot) -> [UIEffect] {
+    /// `screen` is the terminal's size, which mouse events need to find the pane under them.
+    public static func reduce(_ state: inout ExplorerUIState, key: Key, snapshot: ExplorerSnapshot,
+                              screen: (width: Int, height: Int) = (0, 0)) -> [UIEffect] {
         if key == .resize { return [.redraw] }
+        if case .mouse(let x, let y, let event) = key {
+            return mouse(x: x, y: y, event: event, state: &state, snapshot: snapshot, screen: screen)
+        }
         if key == .ctrl("c") { return [.send(.quit), .exit] }
         switch state.mode {
         case .budgetEntry(let text):
@@ -104,6 +109,8 @@ public enum ExplorerReducer {
             return [.cycleTheme]
         case .redraw:
             return [.redraw]
+        case .mouse:
+            return []   // routed by position before the key table is consulted
         case .togglePane:
             guard case .char(let c) = key, let n = Int(String(c)), let pane = Pane(rawValue: n) else { return [] }
             if state.visiblePanes.contains(pane) { state.visiblePanes.remove(pane) } else { state.visiblePanes.insert(pane) }
@@ -133,6 +140,33 @@ public enum ExplorerReducer {
             default: index = rows.count - 1
             }
             guard rows[index].architecture != state.selected else { return [] }
+            state.selected = rows[index].architecture
+            return [.send(.select(rows[index].architecture))]
+        }
+    }
+
+    /// A click focuses the pane under it (and selects the candidate row under it); the wheel
+    /// moves in that pane as j and k do. Only in the normal mode, on a screen large enough.
+    private static func mouse(x: Int, y: Int, event: Key.MouseEvent, state: inout ExplorerUIState, snapshot: ExplorerSnapshot,
+                              screen: (width: Int, height: Int)) -> [UIEffect] {
+        guard state.mode == .normal, ExplorerLayout.fits(width: screen.width, height: screen.height) else { return [] }
+        let shown = state.presented(snapshot)
+        let layout = ExplorerLayout.compute(width: screen.width, height: screen.height, visible: state.visiblePanes,
+                                            headerHeight: HeaderPanel.height(shown, width: screen.width))
+        guard let (pane, rect) = layout.panes.first(where: { x >= $0.value.x && x < $0.value.maxX && y >= $0.value.y && y < $0.value.maxY }),
+              Pane.focusable.contains(pane) else { return [] }
+        state.focus = pane
+        let rows = CandidateList.rows(snapshot, filter: state.filter, sort: state.sort, descending: state.sortDescending)
+        switch event {
+        case .wheelUp: return move(.up, state: &state, rows: rows, snapshot: snapshot)
+        case .wheelDown: return move(.down, state: &state, rows: rows, snapshot: snapshot)
+        case .click:
+            guard pane == .candidates else { return [] }
+            let inner = rect.inset(1)
+            let selected = rows.firstIndex { $0.architecture == state.selected }
+            let first = CandidatesPanel.firstVisibleRow(selected: selected, count: rows.count, visible: inner.height - 1)
+            let index = first + (y - inner.y - 1)
+            guard y > inner.y, index >= 0, index < rows.count, rows[index].architecture != state.selected else { return [] }
             state.selected = rows[index].architecture
             return [.send(.select(rows[index].architecture))]
         }

@@ -7,6 +7,10 @@ public enum Key: Hashable, Sendable {
     case up, down, left, right, home, end, pageUp, pageDown
     case enter, escape, tab, backTab, backspace
     case resize
+    /// A mouse event at a screen cell.
+    case mouse(x: Int, y: Int, MouseEvent)
+
+    public enum MouseEvent: Hashable, Sendable { case click, wheelUp, wheelDown }
 
     /// How the key is written in the help and the README.
     public var label: String {
@@ -28,6 +32,7 @@ public enum Key: Hashable, Sendable {
         case .backTab: return "Shift-Tab"
         case .backspace: return "Backspace"
         case .resize: return "resize"
+        case .mouse: return "mouse"
         }
     }
 }

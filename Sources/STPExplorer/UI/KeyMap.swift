@@ -6,7 +6,7 @@ public enum KeyAction: String, Sendable, Hashable, CaseIterable {
     case quit, back, help, cycleFocus, cycleFocusBack, down, up, top, bottom
     case open, filter, sortNext, sortReverse
     case budgetPrompt, budgetUp, budgetDown
-    case togglePause, searchNow, export, save, cycleTheme, redraw, togglePane
+    case togglePause, searchNow, export, save, cycleTheme, redraw, togglePane, mouse
 }
 
 public struct KeyBinding: Sendable {
@@ -47,6 +47,9 @@ public enum KeyMap {
         KeyBinding(keys: Pane.allCases.map { .char(Character(String($0.rawValue))) }, label: "1-7",
                    help: "show or hide a pane: " + Pane.allCases.map { "\($0.rawValue) \($0.title)" }.joined(separator: ", "),
                    action: .togglePane, status: "panes"),
+        // Mouse events carry their position, so the binding lists no key; the reducer routes them.
+        KeyBinding(keys: [], label: "mouse", help: "click a pane to focus it, a candidate to select it; the wheel moves in the pane under it",
+                   action: .mouse, status: nil),
     ]
 
     /// The binding of `key`, or nil.
