@@ -143,6 +143,15 @@ import Testing
         }
     }
 
+    @Test(arguments: [(80, 24), (100, 30)]) func onSmallScreensTheHelpStillListsEveryKey(size: (Int, Int)) {
+        var state = ExplorerUIState()
+        state.mode = .help
+        let grid = ExplorerFixtures.render(ExplorerFixtures.snapshot(), state, width: size.0, height: size.1)
+        let text = grid.text
+        for binding in KeyMap.bindings { #expect(text.contains(binding.label + " "), "help lacks \(binding.label) at \(size)") }
+        #expect(text.contains("docs/THEMES.md"))
+    }
+
     @Test func theDetailViewComparesTwoCandidatesBlockByBlock() {
         let s = ExplorerFixtures.snapshot()
         var state = ExplorerUIState()

@@ -8,15 +8,22 @@ enum HelpOverlay {
                                          help: line.help)
         }
         let keyWidth = (lines.map(\.key.count).max() ?? 4) + 2
-        let width = min(area.width - 2, max(60, keyWidth + (lines.map(\.help.count).max() ?? 40) + 4))
-        let height = min(area.height, lines.count + 4)
+        // One column when the screen is tall enough, else as many as the lines need: every key is
+        // always listed, with its description shortened to the column.
+        let perColumn = max(1, min(lines.count, area.height - 5))
+        let columns = (lines.count + perColumn - 1) / perColumn
+        let widest = keyWidth + (lines.map(\.help.count).max() ?? 40) + 2
+        let width = min(area.width - 2, max(60, columns * widest + 2))
+        let height = min(area.height, perColumn + 4)
         let rect = Rect(x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width: width, height: height)
         grid.fill(rect, with: Cell(" ", role: .mainFg, background: .mainBg))
         let inner = PanelFrame.draw(&grid, rect, pane: nil, title: "keys (any key closes)", focused: true, glyphs: c.glyphs)
-        for (i, line) in lines.enumerated() where i < inner.height - 1 {
-            let y = inner.y + i
-            grid.text(line.key, x: inner.x + 1, y: y, role: .hiFg, attributes: [.bold], clip: inner)
-            grid.text(Format.fit(line.help, inner.width - keyWidth - 2, ellipsis: c.glyphs.ellipsis), x: inner.x + 1 + keyWidth, y: y,
+        let columnWidth = inner.width / columns
+        for (i, line) in lines.enumerated() {
+            let x = inner.x + 1 + (i / perColumn) * columnWidth
+            let y = inner.y + i % perColumn
+            grid.text(line.key, x: x, y: y, role: .hiFg, attributes: [.bold], clip: inner)
+            grid.text(Format.fit(line.help, columnWidth - keyWidth - 2, ellipsis: c.glyphs.ellipsis), x: x + keyWidth, y: y,
                       role: .mainFg, clip: inner)
         }
         grid.text("themes: t cycles them; their keys are in docs/THEMES.md", x: inner.x + 1, y: inner.maxY - 1, role: .inactiveFg, clip: inner)

@@ -39,7 +39,9 @@ public enum ExplorerRenderer {
         }
         if let line = layout.logLine { LogPanel.drawLatest(&grid, line, c) }
         switch state.mode {
-        case .help: HelpOverlay.draw(&grid, layout.body, c)
+        case .help:
+            // The help may cover the header too: on a small screen every row counts.
+            HelpOverlay.draw(&grid, Rect(x: 0, y: 0, width: width, height: height - 1), c)
         case .detail: DetailView.draw(&grid, layout.body, c)
         default: break
         }
