@@ -136,6 +136,11 @@ until screen | sed -n "${target}p" | grep -Eq "^│(▶|>)"; do
     sleep 0.3
 done
 
+step "themes: t cycles to the next theme file"
+tmux send-keys -t "$session" t
+wait_for 5 "theme [a-z0-9-]+ *$" "t did not switch the theme"
+screen | tail -n 1 | grep -q "theme default" && fail "t stayed on the default theme (themes/ not found)"
+
 step "toggle a pane"
 tmux send-keys -t "$session" 3
 wait_gone 5 "accuracy vs FLOPs" "key 3 did not hide the scatter"
