@@ -25,6 +25,9 @@ public struct ConvGeometry: Equatable, Sendable {
     public var outChannels: Int, kernelH: Int, kernelW: Int, stride: Int, padding: Int
     /// Upper bound of one chunk's col matrix, in floats (tests lower it to exercise chunking).
     public var maxColFloats: Int = ConvGeometry.defaultMaxColFloats
+    /// Multiply-accumulates per worker below which a batch with fewer images than workers runs
+    /// on one worker instead of splitting rows (tests lower it to exercise the split).
+    public var rowSplitMinimumMACs: Int = 16_000_000
 
     public init(batch: Int, height: Int, width: Int, inChannels: Int, outChannels: Int,
                 kernel: Int, stride: Int, padding: Int) {
@@ -322,6 +325,7 @@ public func transposedGeometry(_ g: ConvGeometry) -> ConvGeometry {
                          outChannels: g.inChannels, kernel: g.kernelH, stride: 1, padding: g.kernelH - 1 - g.padding)
     t.kernelW = g.kernelW
     t.maxColFloats = g.maxColFloats
+    t.rowSplitMinimumMACs = g.rowSplitMinimumMACs
     return t
 }
 

@@ -66,8 +66,11 @@ func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
             epilogue?.apply(y, first: (image * oh + oy) * ow, count: ow, channels: n)
         }
     }
-    if g.batch < requested && oh >= 2 * requested {
-        // Fewer images than workers (batch-1 inference): the workers share each image's rows.
+    if g.batch < requested && oh >= 2 * requested && g.macs >= requested * g.rowSplitMinimumMACs {
+        // Fewer images than workers (batch-1 inference of a large image): the workers share
+        // each image's rows. Only for large convolutions: waking a worker costs tens of
+        // microseconds, more than a CIFAR layer's whole batch-1 convolution (measured: batch-1
+        // ResNet-20 took 1.50 ms on two threads with every layer split, 0.90 ms on one).
         let workers = min(requested, oh)
         for image in 0..<g.batch {
             padImage(x + image * imageIn, g, into: scratch)
