@@ -101,12 +101,18 @@ import Testing
         #expect(ThemeLibrary.userDirectory(environment: [:]) == nil)
     }
 
-    @Test func candidatesPutTheExplicitDirectoryFirst() {
+    @Test func candidatesPutTheExplicitDirectoryFirstAndFindTheBinarysCheckout() throws {
+        let root = try makeFolder(["Package.swift": "", ".build/x86_64-unknown-linux-gnu/release/stp": ""])
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let candidates = ThemeLibrary.candidateDirectories(
             environment: ["STP_THEMES_DIR": "/opt/themes"],
-            executablePath: "/nonexistent/repo/.build/release/stp",
+            executablePath: root + "/.build/x86_64-unknown-linux-gnu/release/stp",
             currentDirectory: "/work")
-        #expect(candidates == ["/opt/themes", "/nonexistent/repo/themes", "/work/themes"])
+        let checkout = URL(fileURLWithPath: root).resolvingSymlinksInPath().standardizedFileURL.path
+        #expect(candidates == ["/opt/themes", checkout + "/themes", "/work/themes"])
+        // A binary outside any checkout adds no candidate of its own.
+        #expect(ThemeLibrary.candidateDirectories(environment: [:], executablePath: "/nonexistent/bin/stp", currentDirectory: "/w")
+            == ["/w/themes"])
         #expect(ThemeLibrary.candidateDirectories(environment: [:], executablePath: nil, currentDirectory: "/w/")
             == ["/w/themes"])
     }

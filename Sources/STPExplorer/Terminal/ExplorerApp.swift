@@ -39,7 +39,7 @@ public enum ExplorerApp {
         let executable = CommandLine.arguments.first.flatMap(executablePath)
         let library = ThemeLibrary(candidates: ThemeLibrary.candidateDirectories(
             environment: environment, executablePath: executable,
-            currentDirectory: FileManager.default.currentDirectoryPath) + checkoutThemes(executable: executable), environment: environment)
+            currentDirectory: FileManager.default.currentDirectoryPath), environment: environment)
         var state = ExplorerUIState(themeName: themeName ?? Theme.builtinDefault.name)
         let glyphs = GlyphSet.detect(environment: environment)
 
@@ -117,21 +117,6 @@ public enum ExplorerApp {
         screen.apply(theme)
         screen.invalidate()
         return diagnostics.first.map { "\($0)" }
-    }
-
-    /// The themes folder of the checkout the binary was built in, found by walking up from the
-    /// binary (SwiftPM puts it in .build/<triple>/release, one level deeper than the
-    /// .build/release link suggests) to the folder holding Package.swift.
-    private static func checkoutThemes(executable: String?) -> [String] {
-        guard let executable else { return [] }
-        var url = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                return [url.appendingPathComponent("themes").path]
-            }
-            url.deleteLastPathComponent()
-        }
-        return []
     }
 
     private static func executablePath(_ argument: String) -> String? {

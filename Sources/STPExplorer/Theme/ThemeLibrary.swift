@@ -61,18 +61,28 @@ public struct ThemeLibrary: Sendable {
     /// Where the repository's themes folder may be, most specific first: `$STP_THEMES_DIR` (an
     /// explicit choice), `<executable dir>/../../themes` (a binary in `.build/release/` of a
     /// checkout), and `<current directory>/themes`.
+    /// The checkout a binary was built in: the nearest folder above it that holds Package.swift
+    /// (SwiftPM puts the binary in .build/<triple>/release, one level deeper than the
+    /// .build/release link suggests). Symlinks are resolved first, so a link in ~/bin finds it too.
+    static func checkout(of executablePath: String) -> String? {
+        var url = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+                return url.standardizedFileURL.path
+            }
+            url.deleteLastPathComponent()
+        }
+        return nil
+    }
+
     public static func candidateDirectories(environment: [String: String], executablePath: String?,
                                             currentDirectory: String) -> [String] {
         var candidates: [String] = []
         if let explicit = environment["STP_THEMES_DIR"], !explicit.isEmpty {
             candidates.append(explicit)
         }
-        if let executablePath, !executablePath.isEmpty {
-            // Resolving symlinks finds the checkout when the binary is reached through one (e.g.
-            // a link in ~/bin).
-            let executable = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath()
-            candidates.append(executable.deletingLastPathComponent()
-                .appendingPathComponent("../../themes").standardizedFileURL.path)
+        if let executablePath, !executablePath.isEmpty, let checkout = checkout(of: executablePath) {
+            candidates.append(join(checkout, "themes"))
         }
         candidates.append(join(currentDirectory, "themes"))
         return candidates
