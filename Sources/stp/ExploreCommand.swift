@@ -16,20 +16,12 @@ struct Explore: ParsableCommand {
             """)
 
     @Argument(help: "A run directory written by an earlier stp explore, to continue it.") var resumeDirectory: String?
-    @Option(help: "Data: builtin[:seed=N,train=N,test=N], cifar10:PATH, cifar100:PATH, mnist:PATH, fashion-mnist:PATH.")
-    var data = DataSource.default.spec
-    @Option(help: "Model: \(ResNetSpec.knownNames.joined(separator: ", ")).") var model = "resnet20"
+    @OptionGroup var training: TrainingArguments
+    @OptionGroup var stimulative: StimulativeArguments
     @Option(help: "FLOPs budget: \(Budget.forms) (default: 50%, or the budget a continued run last had).") var budget: String?
-    @Option(help: "Training epochs.") var epochs = 30
-    @Option(help: "Batch size.") var batch = 128
-    @Option(help: "Peak learning rate (cosine schedule).") var lr: Float = 0.1
-    @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(name: .customLong("run"), help: "Run directory for a new run (default: runs/DATE-TIME-MODEL-DATA).") var runDirectory: String?
     @Flag(help: "Replace an existing run in --run.") var overwrite = false
     @Option(help: "Colour theme (a file name of themes/ or ~/.config/stp/themes without .theme).") var theme: String?
-    @Option(help: "Stimulative: subnets per step.") var subnets = 1
-    @Option(help: "Stimulative: kd or kd-.") var distillation: StimulativeOptions.Distillation = .kd
-    @Option(help: "Stimulative: uniform or flops sampling.") var sampling: StimulativeOptions.Sampling = .uniform
     @Option(help: "Search: population.") var population = 16
     @Option(help: "Search: parents.") var parents = 4
     @Option(help: "Search: generations.") var generations = 5
@@ -39,7 +31,6 @@ struct Explore: ParsableCommand {
     @Option(name: .customLong("research-every"), help: "Epochs between automatic re-searches during expansion.") var researchEvery = 2
     @Flag(name: .customLong("no-auto-search"), help: "Search only when asked (s, or a budget change).") var noAutoSearch = false
     @Flag(help: "Start with training paused.") var paused = false
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Flag(name: .customLong("print-keys"), help: "Print the table of keys (Markdown) and exit.") var printKeys = false
 
     func run() throws {
@@ -48,22 +39,14 @@ struct Explore: ParsableCommand {
             return
         }
         try reportingErrors {
-            if let threads { ComputeThreads.set(workers: threads) }
             var o = ExplorerOptions()
-            o.training.model = model
-            o.training.data = data
-            o.training.epochs = epochs
-            o.training.batchSize = batch
-            o.training.schedule = LearningRateSchedule(kind: .cosine, base: lr, totalEpochs: Double(epochs))
-            o.training.seed = seed
+            training.apply(to: &o.training)
+            stimulative.apply(to: &o.stimulative)
             o.budget = budget
-            o.stimulative.subnetsPerStep = subnets
-            o.stimulative.distillation = distillation
-            o.stimulative.sampling = sampling
             o.search.population = population
             o.search.parents = parents
             o.search.generations = generations
-            o.search.seed = seed
+            o.search.seed = training.seed
             o.fitnessImages = fitnessImages
             o.recalibrationImages = recalibrationImages
             o.stimulativeFraction = stimulativeFraction

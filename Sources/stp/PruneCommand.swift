@@ -16,17 +16,10 @@ struct Prune: ParsableCommand {
 
     @Option(help: "Methods: stp, st-uniform, slimming, l1-filter, uniform (comma-separated), or all.") var method = "stp"
     @Option(help: "FLOPs budgets, comma-separated.") var budget = "50%"
-    @Option(help: "Model.") var model = "resnet20"
-    @Option(help: "Data set spec (see stp train --help).") var data = DataSource.default.spec
-    @Option(help: "Training epochs (all methods train for the same number).") var epochs = 30
-    @Option(help: "Batch size.") var batch = 128
-    @Option(help: "Peak learning rate (cosine schedule).") var lr: Float = 0.1
-    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @OptionGroup var training: TrainingArguments
+    @OptionGroup var stimulative: StimulativeArguments
     @Option(help: "Output directory.") var output = "runs/prune"
     @Flag(help: "Replace an existing output directory's run.") var overwrite = false
-    @Option(help: "Stimulative: subnets per step.") var subnets = 1
-    @Option(help: "Stimulative: kd or kd-.") var distillation: StimulativeOptions.Distillation = .kd
-    @Option(help: "Stimulative: uniform or flops sampling.") var sampling: StimulativeOptions.Sampling = .uniform
     @Option(help: "Search: population.") var population = 50
     @Option(help: "Search: parents.") var parents = 10
     @Option(help: "Search: generations.") var generations = 20
@@ -35,7 +28,6 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("research-every"), help: "Epochs between re-searches during expansion.") var researchEvery = 2
     @Option(help: "Slimming strength s.") var slimming: Float = 1e-4
     @Flag(help: "Print each result's report as a JSON line on standard output.") var json = false
-    @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?
 
     static func methods(_ text: String) throws -> [PruneOptions.Method] {
         if text == "all" { return PruneOptions.Method.allCases }
@@ -50,25 +42,17 @@ struct Prune: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            if let threads { ComputeThreads.set(workers: threads) }
             var o = PruneOptions()
             o.methods = try Prune.methods(method)
             o.budgets = budget.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            o.training.model = model
-            o.training.data = data
-            o.training.epochs = epochs
-            o.training.batchSize = batch
-            o.training.schedule = LearningRateSchedule(kind: .cosine, base: lr, totalEpochs: Double(epochs))
-            o.training.seed = seed
+            training.apply(to: &o.training)
+            stimulative.apply(to: &o.stimulative)
             o.outputPath = output
             o.overwrite = overwrite
-            o.stimulative.subnetsPerStep = subnets
-            o.stimulative.distillation = distillation
-            o.stimulative.sampling = sampling
             o.search.population = population
             o.search.parents = parents
             o.search.generations = generations
-            o.search.seed = seed
+            o.search.seed = training.seed
             o.fitnessImages = fitnessImages
             o.recalibrationImages = recalibrationImages
             o.researchEvery = researchEvery
