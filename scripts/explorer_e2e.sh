@@ -23,7 +23,11 @@ bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 work=$(mktemp -d)
 session="stp-e2e-$$"
-trap 'tmux kill-session -t "$session" 2>/dev/null || true; rm -rf "$work"' EXIT
+# A session that lives as long as the script keeps the tmux server up: killing the test session
+# and starting the next one would otherwise race with the server's exit ("server exited
+# unexpectedly").
+tmux new-session -d -s "$session-keep" "sleep 3600"
+trap 'tmux kill-session -t "$session" 2>/dev/null || true; tmux kill-session -t "$session-keep" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 screen() { tmux capture-pane -p -t "$session"; }
 fail() {
@@ -125,10 +129,13 @@ wait_gone 5 "candidate detail" "Esc did not close the detail view"
 
 step "mouse: a click selects the candidate row under it"
 # An X10 mouse press (ESC [ M, button, column, row; each + 32, 1-based), as the terminal sends it.
+# The search must be over first: candidates arriving after the click re-sort the table and move
+# the selected row away from the clicked line.
+wait_for 120 "search [0-9]+ done" "the search did not finish"
+wait_for 30 "6 candidates ([2-9]|[1-9][0-9])" "fewer than two candidates to click"
 header_line=$(screen | grep -n "MACs    params" | head -n 1 | cut -d: -f1)
 [ -n "$header_line" ] || fail "no candidates table header"
 target=$((header_line + 2))   # 1-based screen line of the table's second row
-wait_for 30 "6 candidates ([2-9]|[1-9][0-9])" "fewer than two candidates to click"
 tmux send-keys -t "$session" -H 1b 5b 4d 20 "$(printf '%x' $((10 + 33)))" "$(printf '%x' $((target - 1 + 33)))"
 deadline=$((SECONDS + 5 * scale))
 until screen | sed -n "${target}p" | grep -Eq "^│(▶|>)"; do
