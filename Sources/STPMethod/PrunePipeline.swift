@@ -173,6 +173,10 @@ private final class PruneContext {
     let budgets: [ResolvedBudget]
     let splits: DataSplits
     let heldOut: ImageDataset
+    /// The full network's test result per trainer: the results chosen from one trained network
+    /// (every budget of a baseline) evaluate it once, not once per result. Channel reordering
+    /// by l1-filter and slimming preserves the network's function, so the figure stays valid.
+    private var fullTests: [ObjectIdentifier: EvaluationResult] = [:]
 
     init(_ o: PruneOptions, console: Console, shouldStop: @escaping () -> Bool) throws {
         self.o = o
@@ -374,7 +378,8 @@ private final class PruneContext {
         let budget = budgets[budgetIndex]
         let path = resultPath(method, budgetIndex)
         let sparsity = try RelativeSparsity.measure(trainer.model, architecture: architecture)
-        let fullTest = trainer.evaluateTest()
+        let fullTest = fullTests[ObjectIdentifier(trainer)] ?? trainer.evaluateTest()
+        fullTests[ObjectIdentifier(trainer)] = fullTest
         let extracted = try ExtractedModel(supernet: trainer.model, architecture: architecture,
                                            source: trainer.runDirectory?.path ?? o.outputPath)
         makeCalibrator(trainer).recalibrate(extracted.network, subnet: nil)
