@@ -165,16 +165,33 @@ for NV, sizes in IMPLICIT_WEIGHTS.items():
     for KB in sizes + [1]:
         iwgt(KB, NV)
 
+# The pixel stride of a stride-1 convolution is its input channel count, and of the stride-2
+# convolution that opens a stage twice the previous stage's width; for the full-width CIFAR
+# stages (16, 32, 64 channels) it is known when the row is dispatched. With the stride a constant
+# the sixteen field pointers of a block become one base register plus fixed displacements,
+# instead of a chain of address additions that competed with the FMAs for issue slots.
+CONSTANT_PIXEL_STRIDES = {1: [16], 2: [32], 3: [48], 4: [64]}
+for NV, sizes in IMPLICIT_FORWARD.items():
+    w(f"@inline(__always) func implicitForwardRow{NV}(cols: Int, a: UnsafePointer<Float>, pixStride: Int, segStride: Int, segments: Int,")
+    w("                        segLen: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool) {")
+    w(f"    let n = {16 * NV}")
+    w("    var i = 0")
+    for R in sizes + [1]:
+        w(f"    while i + {R} <= cols {{ implicitForwardBlock_{R}x{NV}(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += {R} }}")
+    w("}")
+    w("")
 w("/// One output row of `cols` pixels: C[cols, 16*nv] (=|+=) receptive fields * B[segments*segLen, 16*nv].")
 w("func implicitForwardRow(cols: Int, nv: Int, a: UnsafePointer<Float>, pixStride: Int, segStride: Int, segments: Int,")
 w("                        segLen: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool) {")
-w("    let n = 16 * nv")
 w("    switch nv {")
-for NV, sizes in IMPLICIT_FORWARD.items():
+for NV in IMPLICIT_FORWARD:
     w(f"    case {NV}:")
-    w("        var i = 0")
-    for R in sizes + [1]:
-        w(f"        while i + {R} <= cols {{ implicitForwardBlock_{R}x{NV}(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += {R} }}")
+    for P in CONSTANT_PIXEL_STRIDES[NV]:
+        w(f"        if pixStride == {P} {{")
+        w(f"            implicitForwardRow{NV}(cols: cols, a: a, pixStride: {P}, segStride: segStride, segments: segments, segLen: segLen, b: b, c: c, accumulate: accumulate)")
+        w("            return")
+        w("        }")
+    w(f"        implicitForwardRow{NV}(cols: cols, a: a, pixStride: pixStride, segStride: segStride, segments: segments, segLen: segLen, b: b, c: c, accumulate: accumulate)")
 w("    default: preconditionFailure(\"implicitForwardRow: nv \\(nv) not generated\")")
 w("    }")
 w("}")

@@ -1770,29 +1770,68 @@ typealias V = SIMD16<Float>
     st(d0_3 + ld(d + 48), d + 48)
 }
 
+@inline(__always) func implicitForwardRow1(cols: Int, a: UnsafePointer<Float>, pixStride: Int, segStride: Int, segments: Int,
+                        segLen: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    let n = 16
+    var i = 0
+    while i + 16 <= cols { implicitForwardBlock_16x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 16 }
+    while i + 8 <= cols { implicitForwardBlock_8x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 8 }
+    while i + 1 <= cols { implicitForwardBlock_1x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+}
+
+@inline(__always) func implicitForwardRow2(cols: Int, a: UnsafePointer<Float>, pixStride: Int, segStride: Int, segments: Int,
+                        segLen: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    let n = 32
+    var i = 0
+    while i + 8 <= cols { implicitForwardBlock_8x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 8 }
+    while i + 4 <= cols { implicitForwardBlock_4x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 4 }
+    while i + 1 <= cols { implicitForwardBlock_1x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+}
+
+@inline(__always) func implicitForwardRow3(cols: Int, a: UnsafePointer<Float>, pixStride: Int, segStride: Int, segments: Int,
+                        segLen: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    let n = 48
+    var i = 0
+    while i + 4 <= cols { implicitForwardBlock_4x3(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 4 }
+    while i + 1 <= cols { implicitForwardBlock_1x3(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+}
+
+@inline(__always) func implicitForwardRow4(cols: Int, a: UnsafePointer<Float>, pixStride: Int, segStride: Int, segments: Int,
+                        segLen: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    let n = 64
+    var i = 0
+    while i + 4 <= cols { implicitForwardBlock_4x4(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 4 }
+    while i + 1 <= cols { implicitForwardBlock_1x4(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+}
+
 /// One output row of `cols` pixels: C[cols, 16*nv] (=|+=) receptive fields * B[segments*segLen, 16*nv].
 func implicitForwardRow(cols: Int, nv: Int, a: UnsafePointer<Float>, pixStride: Int, segStride: Int, segments: Int,
                         segLen: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool) {
-    let n = 16 * nv
     switch nv {
     case 1:
-        var i = 0
-        while i + 16 <= cols { implicitForwardBlock_16x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 16 }
-        while i + 8 <= cols { implicitForwardBlock_8x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 8 }
-        while i + 1 <= cols { implicitForwardBlock_1x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+        if pixStride == 16 {
+            implicitForwardRow1(cols: cols, a: a, pixStride: 16, segStride: segStride, segments: segments, segLen: segLen, b: b, c: c, accumulate: accumulate)
+            return
+        }
+        implicitForwardRow1(cols: cols, a: a, pixStride: pixStride, segStride: segStride, segments: segments, segLen: segLen, b: b, c: c, accumulate: accumulate)
     case 2:
-        var i = 0
-        while i + 8 <= cols { implicitForwardBlock_8x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 8 }
-        while i + 4 <= cols { implicitForwardBlock_4x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 4 }
-        while i + 1 <= cols { implicitForwardBlock_1x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+        if pixStride == 32 {
+            implicitForwardRow2(cols: cols, a: a, pixStride: 32, segStride: segStride, segments: segments, segLen: segLen, b: b, c: c, accumulate: accumulate)
+            return
+        }
+        implicitForwardRow2(cols: cols, a: a, pixStride: pixStride, segStride: segStride, segments: segments, segLen: segLen, b: b, c: c, accumulate: accumulate)
     case 3:
-        var i = 0
-        while i + 4 <= cols { implicitForwardBlock_4x3(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 4 }
-        while i + 1 <= cols { implicitForwardBlock_1x3(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+        if pixStride == 48 {
+            implicitForwardRow3(cols: cols, a: a, pixStride: 48, segStride: segStride, segments: segments, segLen: segLen, b: b, c: c, accumulate: accumulate)
+            return
+        }
+        implicitForwardRow3(cols: cols, a: a, pixStride: pixStride, segStride: segStride, segments: segments, segLen: segLen, b: b, c: c, accumulate: accumulate)
     case 4:
-        var i = 0
-        while i + 4 <= cols { implicitForwardBlock_4x4(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 4 }
-        while i + 1 <= cols { implicitForwardBlock_1x4(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * n, accumulate); i += 1 }
+        if pixStride == 64 {
+            implicitForwardRow4(cols: cols, a: a, pixStride: 64, segStride: segStride, segments: segments, segLen: segLen, b: b, c: c, accumulate: accumulate)
+            return
+        }
+        implicitForwardRow4(cols: cols, a: a, pixStride: pixStride, segStride: segStride, segments: segments, segLen: segLen, b: b, c: c, accumulate: accumulate)
     default: preconditionFailure("implicitForwardRow: nv \(nv) not generated")
     }
 }

@@ -14,6 +14,7 @@ import STPKernelsAVX512
 //                  (no col2im scatter, and dx is written directly by the GEMM);
 //                - otherwise as dcol = dy * w followed by col2im.
 //
+// On the AVX-512 path a 3x3 stride-1 convolution runs by Winograd F(2x2, 3x3) (WinogradConv.swift).
 // A 1x1, stride-1, unpadded convolution needs no im2col: the input already is the col matrix.
 // On the AVX-512 path an output channel count that is not a multiple of 16 runs on zero-padded
 // weights (see FastKernels).
@@ -68,7 +69,8 @@ public struct ConvGeometry: Equatable, Sendable {
     /// chunks, or one zero-padded image per worker on the implicit (AVX-512) path.
     public func colScratchFloats(workers: Int = 1) -> Int {
         max(activeWorkers(workers) * colFloatsPerWorker(workers: workers),
-            isPointwise ? 0 : implicitScratchFloats(workers: workers))
+            isPointwise ? 0 : implicitScratchFloats(workers: workers),
+            usesWinograd ? winogradScratchFloats(workers: workers) : 0)
     }
 
     /// Floats of the per-worker weight-gradient partial sums (the `dwScratch` argument of backward).
@@ -194,6 +196,11 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
     defer { ownWeight?.deallocate() }
     let wt = transposedWeight ?? ownWeight.map { UnsafePointer($0) }
     if let wt, !g.isPointwise {
+        if g.usesWinograd && !g.splitsImageRows(workers: requested) {
+            conv2dForwardWinograd(g, x: x, wt: wt, paddedColumns: n16, y: y, scratch: col, workers: requested,
+                                  accumulate: accumulate, epilogue: epilogue)
+            return
+        }
         conv2dForwardImplicit(g, x: x, wt: wt, paddedColumns: n16, y: y, scratch: col, workers: requested,
                               accumulate: accumulate, epilogue: epilogue)
         return

@@ -23,6 +23,12 @@ extension ConvGeometry {
                        segments: kernelH, segmentLength: kernelW * inChannels)
     }
 
+    /// Whether the implicit forward pass splits each image's rows across the workers: only
+    /// with fewer images than workers, and for large convolutions (see conv2dForwardImplicit).
+    func splitsImageRows(workers: Int) -> Bool {
+        batch < workers && outHeight >= 2 * workers && macs >= workers * rowSplitMinimumMACs
+    }
+
     /// Floats of scratch the implicit forward and weight-gradient passes need (one padded image
     /// per worker).
     public func implicitScratchFloats(workers: Int) -> Int { activeWorkers(workers) * paddedImageFloats }
@@ -66,7 +72,7 @@ func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
             epilogue?.apply(y, first: (image * oh + oy) * ow, count: ow, channels: n)
         }
     }
-    if g.batch < requested && oh >= 2 * requested && g.macs >= requested * g.rowSplitMinimumMACs {
+    if g.splitsImageRows(workers: requested) {
         // Fewer images than workers (batch-1 inference of a large image): the workers share
         // each image's rows. Only for large convolutions: waking a worker costs tens of
         // microseconds, more than a CIFAR layer's whole batch-1 convolution (measured: batch-1

@@ -1,0 +1,114 @@
+import Foundation
+import STPKernelsAVX512
+
+// 3x3, stride-1, padding-1 convolutions by Winograd F(2x2, 3x3) on the AVX-512 kernels (the
+// transforms are in STPKernelsAVX512/Winograd.swift). Every CIFAR ResNet convolution but the stem
+// and the two stride-2 ones is of this kind, and so are the input-gradient convolutions of the
+// backward pass (stride 1, flipped weights). 2.25x fewer multiply-adds than the direct
+// (implicit-GEMM) convolution, which on a CPU whose products already run near its FMA peak is
+// the only way left to make them much faster (docs/PERFORMANCE.md).
+//
+//   x   [N, H, W, Cin] -> padded image [H + 2, W + 2, Cin] (one at a time, per worker)
+//   wt  [9 * Cin, Cout16]  (the transposed weight of the implicit path) -> u [16, Cin, Cout16]
+//   per chunk of tile rows: v [16, tiles, Cin16] -> m [16, tiles, Cout16] (16 products) -> y
+//   y   [N, H, W, Cout]
+//
+// Used when the output height and width are even (the tiles cover them exactly) and the input
+// has at least 8 channels (below that the 16 products are too short to beat the direct kernel:
+// the stem's 3 channels stay direct). STP_NO_WINOGRAD=1 turns it off, to compare.
+
+public enum Winograd {
+    public static let enabled: Bool = ProcessInfo.processInfo.environment["STP_NO_WINOGRAD"] == nil
+
+    /// Floats of v or m per chunk, at most: a chunk's working set stays in L2 between the
+    /// transforms and the products.
+    static let chunkFloats = 32 * 1024
+}
+
+extension ConvGeometry {
+    /// Whether conv2dForward runs this convolution by Winograd F(2x2, 3x3) (AVX-512 path only).
+    public var usesWinograd: Bool {
+        Winograd.enabled && kernelH == 3 && kernelW == 3 && stride == 1 && padding == 1
+            && outHeight % 2 == 0 && outWidth % 2 == 0 && inChannels >= 8
+    }
+
+    var winogradTilesPerRow: Int { outWidth / 2 }
+    var winogradInputStride: Int { (inChannels + 15) / 16 * 16 }
+
+    /// Tile rows per chunk: as many as keep v and m within Winograd.chunkFloats, at least one.
+    var winogradChunkTileRows: Int {
+        let perTileRow = 16 * winogradTilesPerRow * max(winogradInputStride, FastKernels.paddedColumns(outChannels))
+        return max(1, min(outHeight / 2, Winograd.chunkFloats / perTileRow))
+    }
+
+    /// Floats of one worker's scratch: its padded image (with 16 floats of slack for the
+    /// transform's last vector), v and m for one chunk, and the chunk's padded output rows when
+    /// Cout is not a multiple of 16.
+    var winogradScratchFloatsPerWorker: Int {
+        let n16 = FastKernels.paddedColumns(outChannels)
+        let tiles = winogradChunkTileRows * winogradTilesPerRow
+        let rows = n16 == outChannels ? 0 : 4 * tiles * n16
+        return paddedImageFloats + 16 + 16 * (winogradXiStride(winogradInputStride) + winogradXiStride(n16)) + rows
+    }
+
+    /// Floats between the 16 matrices of v or m (`columns` wide) in one chunk: a cache line more
+    /// than they fill, so that the transforms' 16 loads or stores, one per matrix, do not all
+    /// fall into the same L1 set (with power-of-two strides they did: 8 ways for 16 streams).
+    func winogradXiStride(_ columns: Int) -> Int { winogradChunkTileRows * winogradTilesPerRow * columns + 16 }
+
+    /// Floats of scratch conv2dForwardWinograd needs: the transformed weight, then each worker's.
+    public func winogradScratchFloats(workers: Int) -> Int {
+        16 * inChannels * FastKernels.paddedColumns(outChannels) + activeWorkers(workers) * winogradScratchFloatsPerWorker
+    }
+}
+
+/// y (=|+=) conv(x, w) for a 3x3, stride-1, padding-1 convolution (g.usesWinograd), with the
+/// weight given transposed (`wt` [9 * Cin, Cout16]); `scratch` holds g.winogradScratchFloats.
+func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: UnsafePointer<Float>, paddedColumns n16: Int,
+                           y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                           workers requested: Int, accumulate: Bool, epilogue: ConvEpilogue? = nil) {
+    let cin = g.inChannels, n = g.outChannels, oh = g.outHeight, ow = g.outWidth
+    let u = scratch
+    AVX512Kernels.winogradWeights(cin: cin, n: n16, wt: wt, u: u)
+    let workerScratch = scratch + 16 * cin * n16
+    let perWorker = g.winogradScratchFloatsPerWorker
+    let tilesPerRow = g.winogradTilesPerRow, chunkRows = g.winogradChunkTileRows
+    let ldv = g.winogradInputStride
+    let imageIn = g.height * g.width * cin
+    let padRowStride = g.paddedWidth * cin
+    let workers = g.activeWorkers(requested)
+    parallelWorkers(workers) { wk in
+        let pad = workerScratch + wk * perWorker
+        let v = pad + g.paddedImageFloats + 16
+        let vStride = g.winogradXiStride(ldv)
+        let m = v + 16 * vStride
+        let mStride = g.winogradXiStride(n16)
+        let rows: UnsafeMutablePointer<Float>? = n16 == n ? nil : m + 16 * mStride
+        for image in splitRange(g.batch, parts: workers, wk) {
+            padImage(x + image * imageIn, g, into: pad)
+            var ty0 = 0
+            while ty0 < oh / 2 {
+                let tileRows = min(chunkRows, oh / 2 - ty0)
+                let tiles = tileRows * tilesPerRow
+                AVX512Kernels.winogradInput(pad: pad, rowStride: padRowStride, channels: cin, firstTileRow: ty0,
+                                            tileRows: tileRows, tilesPerRow: tilesPerRow, v: v, ldv: ldv, xiStride: vStride)
+                for xi in 0..<16 {
+                    AVX512Kernels.product(m: tiles, n: n16, k: cin, a: v + xi * vStride, lda: ldv,
+                                          b: u + xi * cin * n16, c: m + xi * mStride, ldc: n16, accumulate: false)
+                }
+                let firstPixel = (image * oh + 2 * ty0) * ow
+                if let rows {
+                    AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: n16, tileRows: tileRows, tilesPerRow: tilesPerRow,
+                                                 out: rows, ldo: n16, outRowStride: ow * n16, accumulate: false)
+                    compactColumns(rows, srcStride: n16, rows: 2 * tileRows * ow, columns: n, into: y + firstPixel * n,
+                                   accumulate: accumulate)
+                } else {
+                    AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: n, tileRows: tileRows, tilesPerRow: tilesPerRow,
+                                                 out: y + firstPixel * n, ldo: n, outRowStride: ow * n, accumulate: accumulate)
+                }
+                epilogue?.apply(y, first: firstPixel, count: 2 * tileRows * ow, channels: n)
+                ty0 += tileRows
+            }
+        }
+    }
+}

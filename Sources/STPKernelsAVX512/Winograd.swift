@@ -1,0 +1,134 @@
+// Winograd F(2x2, 3x3) transforms for 3x3, stride-1 convolutions (Lavin & Gray, "Fast Algorithms
+// for Convolutional Neural Networks", 2016). A 2x2 block of outputs comes from a 4x4 input tile:
+//
+//   Y = A^T [ (G g G^T) (.) (B^T d B) ] A      (.) elementwise, per channel pair; summed over Cin
+//
+//   B^T = | 1  0 -1  0 |     G = | 1    0    0   |     A^T = | 1  1  1  0 |
+//         | 0  1  1  0 |         | 1/2  1/2  1/2 |           | 0  1 -1 -1 |
+//         | 0 -1  1  0 |         | 1/2 -1/2  1/2 |
+//         | 0  1  0 -1 |         | 0    0    1   |
+//
+// The sum over input channels is 16 independent products (one per tile position xi = 4i + j),
+// M_xi [tiles, Cout] = V_xi [tiles, Cin] * U_xi [Cin, Cout], which run on the register-blocked
+// forward product. That is 16 multiply-adds per input/output channel pair for four outputs,
+// against 36 for the direct convolution: 2.25x fewer. The transforms only add and subtract (and
+// halve, for the weights), so the results differ from the direct convolution by float rounding.
+// Every transform runs on 16-float channel vectors.
+//
+//   weights: wt [9 * Cin, N] rows (ky, kx, ci), N a multiple of 16  ->  u [16][Cin][N]
+//   input:   padded image [.., W + 2, C] (rows `rowStride` floats apart, pixels C apart)
+//            -> v [16][tiles][ldv]  (ldv >= C rounded up to 16: the lanes past C are garbage,
+//            never read by the products, which reduce over the first C columns only)
+//   output:  m [16][tiles][N] -> out, the 2x2 pixels of every tile, pixels `ldo` floats apart,
+//            output rows `outRowStride` floats apart
+
+extension AVX512Kernels {
+    /// u [16][cin][n] = G g G^T for every (input channel, 16 output channels) of wt.
+    public static func winogradWeights(cin: Int, n: Int, wt: UnsafePointer<Float>, u: UnsafeMutablePointer<Float>) {
+        precondition(supports(columns: n), "AVX512Kernels.winogradWeights: \(n) columns")
+        let half = V(repeating: 0.5)
+        let xiStride = cin * n
+        for ci in 0..<cin {
+            var co = 0
+            while co < n {
+                func g(_ ky: Int, _ kx: Int) -> V { ld(wt + ((ky * 3 + kx) * cin + ci) * n + co) }
+                // Rows of G g, one kernel column at a time.
+                let g00 = g(0, 0), g10 = g(1, 0), g20 = g(2, 0)
+                let g01 = g(0, 1), g11 = g(1, 1), g21 = g(2, 1)
+                let g02 = g(0, 2), g12 = g(1, 2), g22 = g(2, 2)
+                let t1 = ((g00 + g10 + g20) * half, (g01 + g11 + g21) * half, (g02 + g12 + g22) * half)
+                let t2 = ((g00 - g10 + g20) * half, (g01 - g11 + g21) * half, (g02 - g12 + g22) * half)
+                let out = u + ci * n + co
+                /// Row i of (G g) G^T from row i of G g.
+                func store(_ i: Int, _ a: V, _ b: V, _ c: V) {
+                    st(a, out + (4 * i + 0) * xiStride)
+                    st((a + b + c) * half, out + (4 * i + 1) * xiStride)
+                    st((a - b + c) * half, out + (4 * i + 2) * xiStride)
+                    st(c, out + (4 * i + 3) * xiStride)
+                }
+                store(0, g00, g01, g02)
+                store(1, t1.0, t1.1, t1.2)
+                store(2, t2.0, t2.1, t2.2)
+                store(3, g20, g21, g22)
+                co += 16
+            }
+        }
+    }
+
+    /// v[xi][t][0..<c] = (B^T d B)[xi] of the 4x4 tile whose top-left input is at
+    /// `pad + tileRow * 2 * rowStride + tileCol * 2 * c`, for `tiles` tiles taken row by row,
+    /// `tilesPerRow` to a row, starting at tile row `firstTileRow`. Reads up to 15 floats past
+    /// the last pixel when c is not a multiple of 16.
+    public static func winogradInput(pad: UnsafePointer<Float>, rowStride: Int, channels c: Int, firstTileRow: Int,
+                                     tileRows: Int, tilesPerRow: Int, v: UnsafeMutablePointer<Float>, ldv: Int,
+                                     xiStride: Int) {
+        var t = 0
+        for ty in firstTileRow..<(firstTileRow + tileRows) {
+            for tx in 0..<tilesPerRow {
+                let base = pad + 2 * ty * rowStride + 2 * tx * c
+                let r0 = base, r1 = base + rowStride, r2 = base + 2 * rowStride, r3 = base + 3 * rowStride
+                let dst = v + t * ldv
+                var c0 = 0
+                while c0 < c {
+                    // Columns first: e[k][j] = (B^T d)[k][j].
+                    let c1 = c0 + c, c2 = c0 + 2 * c, c3 = c0 + 3 * c
+                    let d00 = ld(r0 + c0), d01 = ld(r0 + c1), d02 = ld(r0 + c2), d03 = ld(r0 + c3)
+                    let d10 = ld(r1 + c0), d11 = ld(r1 + c1), d12 = ld(r1 + c2), d13 = ld(r1 + c3)
+                    let d20 = ld(r2 + c0), d21 = ld(r2 + c1), d22 = ld(r2 + c2), d23 = ld(r2 + c3)
+                    let d30 = ld(r3 + c0), d31 = ld(r3 + c1), d32 = ld(r3 + c2), d33 = ld(r3 + c3)
+                    let e00 = d00 - d20, e01 = d01 - d21, e02 = d02 - d22, e03 = d03 - d23
+                    let e10 = d10 + d20, e11 = d11 + d21, e12 = d12 + d22, e13 = d13 + d23
+                    let e20 = d20 - d10, e21 = d21 - d11, e22 = d22 - d12, e23 = d23 - d13
+                    let e30 = d10 - d30, e31 = d11 - d31, e32 = d12 - d32, e33 = d13 - d33
+                    // Then rows: (e B)[k][j].
+                    let o = dst + c0
+                    st(e00 - e02, o); st(e01 + e02, o + xiStride); st(e02 - e01, o + 2 * xiStride); st(e01 - e03, o + 3 * xiStride)
+                    st(e10 - e12, o + 4 * xiStride); st(e11 + e12, o + 5 * xiStride)
+                    st(e12 - e11, o + 6 * xiStride); st(e11 - e13, o + 7 * xiStride)
+                    st(e20 - e22, o + 8 * xiStride); st(e21 + e22, o + 9 * xiStride)
+                    st(e22 - e21, o + 10 * xiStride); st(e21 - e23, o + 11 * xiStride)
+                    st(e30 - e32, o + 12 * xiStride); st(e31 + e32, o + 13 * xiStride)
+                    st(e32 - e31, o + 14 * xiStride); st(e31 - e33, o + 15 * xiStride)
+                    c0 += 16
+                }
+                t += 1
+            }
+        }
+    }
+
+    /// The 2x2 outputs A^T m A of every tile: pixel (2 * tileRow + i, 2 * tileCol + j) of the
+    /// chunk at `out + (2 * tileRow + i) * outRowStride + (2 * tileCol + j) * ldo` (=|+=), for
+    /// tiles row by row from tile row 0, `tilesPerRow` to a row; m [16][tiles][n] with xi
+    /// matrices `xiStride` apart.
+    public static func winogradOutput(m: UnsafePointer<Float>, xiStride: Int, n: Int, tileRows: Int, tilesPerRow: Int,
+                                      out: UnsafeMutablePointer<Float>, ldo: Int, outRowStride: Int, accumulate: Bool) {
+        precondition(supports(columns: n), "AVX512Kernels.winogradOutput: \(n) columns")
+        var t = 0
+        for ty in 0..<tileRows {
+            for tx in 0..<tilesPerRow {
+                let src = m + t * n
+                let o0 = out + 2 * ty * outRowStride + 2 * tx * ldo, o1 = o0 + outRowStride
+                var c0 = 0
+                while c0 < n {
+                    func mm(_ xi: Int) -> V { ld(src + xi * xiStride + c0) }
+                    // Columns: s[k][j] = (A^T m)[k][j].
+                    let s00 = mm(0) + mm(4) + mm(8), s01 = mm(1) + mm(5) + mm(9)
+                    let s02 = mm(2) + mm(6) + mm(10), s03 = mm(3) + mm(7) + mm(11)
+                    let s10 = mm(4) - mm(8) - mm(12), s11 = mm(5) - mm(9) - mm(13)
+                    let s12 = mm(6) - mm(10) - mm(14), s13 = mm(7) - mm(11) - mm(15)
+                    // Rows: (s A)[k][j].
+                    var y00 = s00 + s01 + s02, y01 = s01 - s02 - s03
+                    var y10 = s10 + s11 + s12, y11 = s11 - s12 - s13
+                    if accumulate {
+                        y00 += ld(o0 + c0); y01 += ld(o0 + ldo + c0)
+                        y10 += ld(o1 + c0); y11 += ld(o1 + ldo + c0)
+                    }
+                    st(y00, o0 + c0); st(y01, o0 + ldo + c0)
+                    st(y10, o1 + c0); st(y11, o1 + ldo + c0)
+                    c0 += 16
+                }
+                t += 1
+            }
+        }
+    }
+}

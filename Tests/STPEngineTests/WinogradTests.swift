@@ -1,0 +1,88 @@
+import Testing
+@testable import STPEngine
+
+// Winograd F(2x2, 3x3) (WinogradConv.swift) against the im2col + OpenBLAS reference: the forward
+// pass (fresh and accumulated, one and two workers, with the fused eval batch norm), and the
+// input gradient of the backward pass, which runs through it as a convolution with flipped
+// weights. Tolerance as for the other kernels: the sums differ by float rounding (1e-5 relative
+// for 576-term sums), a wrong transform by O(1). Shapes: 16/32/64 channels (the full CIFAR widths), odd input and output widths
+// (a pruned network's), and images large enough to be processed in several chunks of tile rows.
+
+private let winogradCases: [(cout: Int, cin: Int, height: Int, width: Int)] = [
+    (16, 16, 6, 10), (32, 32, 4, 8), (64, 64, 8, 32), (7, 15, 6, 6), (23, 33, 4, 12), (16, 8, 2, 2), (48, 17, 8, 4),
+]
+
+@Test func winogradRunsExactlyTheEvenSizedThreeByThreeStrideOneConvolutions() {
+    func g(_ cin: Int, _ h: Int, _ w: Int, kernel: Int = 3, stride: Int = 1, padding: Int = 1) -> ConvGeometry {
+        ConvGeometry(batch: 2, height: h, width: w, inChannels: cin, outChannels: 16, kernel: kernel, stride: stride, padding: padding)
+    }
+    #expect(g(16, 32, 32).usesWinograd == Winograd.enabled)
+    #expect(!g(16, 32, 32, stride: 2).usesWinograd)
+    #expect(!g(16, 7, 8).usesWinograd)          // odd output height
+    #expect(!g(3, 32, 32).usesWinograd)         // the stem: too few input channels
+    #expect(!g(16, 32, 32, kernel: 1, padding: 0).usesWinograd)
+    #expect(g(16, 32, 32).colScratchFloats(workers: 2) >= g(16, 32, 32).winogradScratchFloats(workers: 2))
+}
+
+@Test(arguments: winogradCases.indices)
+func winogradForwardMatchesTheReferenceConvolution(_ index: Int) {
+    guard FastKernels.available && Winograd.enabled else { print("skipped: no AVX-512F or STP_NO_WINOGRAD set"); return }
+    let c = winogradCases[index]
+    let g = ConvGeometry(batch: 3, height: c.height, width: c.width, inChannels: c.cin, outChannels: c.cout,
+                         kernel: 3, stride: 1, padding: 1)
+    #expect(g.usesWinograd)
+    let x = randomArray(g.inputCount, seed: 80)
+    let w = randomArray(g.outChannels * g.patchSize, seed: 81, scale: 0.3)
+    let scale = randomArray(c.cout, seed: 82), shift = randomArray(c.cout, seed: 83)
+    let residual = randomArray(g.outputCount, seed: 84)
+    func forward(fast: Bool, workers: Int, accumulate: Bool, fused: Bool) -> [Float] {
+        var y = [Float](repeating: accumulate ? 0.5 : .nan, count: g.outputCount)
+        var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers)))
+        x.withPointer { xp in w.withPointer { wp in y.withMutablePointer { yp in col.withMutablePointer { cp in
+        scale.withPointer { sp in shift.withPointer { hp in residual.withPointer { rp in
+            let epilogue = fused ? ConvEpilogue(scale: sp, shift: hp, residual: rp, relu: true) : nil
+            conv2dForward(g, x: xp, w: wp, y: yp, col: cp, workers: workers, accumulate: accumulate, fast: fast,
+                          epilogue: epilogue)
+        } } } } } } }
+        return y
+    }
+    for workers in [1, 2] {
+        for (accumulate, fused) in [(false, false), (true, false), (false, true)] {
+            let a = forward(fast: true, workers: workers, accumulate: accumulate, fused: fused)
+            let b = forward(fast: false, workers: 1, accumulate: accumulate, fused: fused)
+            let worst = zip(a, b).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .nan
+            #expect(worst <= 1e-4, "\(c), \(workers) workers, accumulate \(accumulate), fused \(fused): worst \(worst)")
+        }
+    }
+}
+
+@Test(arguments: winogradCases.indices)
+func winogradInputGradientMatchesTheReferenceConvolution(_ index: Int) {
+    guard FastKernels.available && Winograd.enabled else { print("skipped: no AVX-512F or STP_NO_WINOGRAD set"); return }
+    let c = winogradCases[index]
+    // The input gradient is a convolution of dy (cout channels) into cin channels.
+    let g = ConvGeometry(batch: 2, height: c.height, width: c.width, inChannels: c.cout, outChannels: c.cin,
+                         kernel: 3, stride: 1, padding: 1)
+    #expect(transposedGeometry(g).usesWinograd == (c.cin >= 8))
+    let w = randomArray(g.outChannels * g.patchSize, seed: 85, scale: 0.3)
+    let dy = randomArray(g.outputCount, seed: 86)
+    func inputGradient(fast: Bool, workers: Int, accumulate: Bool) -> [Float] {
+        var dx = [Float](repeating: accumulate ? -0.25 : .nan, count: g.inputCount)
+        let need = backwardDataScratchFloats(g, workers: workers)
+        var col = [Float](repeating: 0, count: max(1, need.col)), flipped = [Float](repeating: 0, count: max(1, need.flipped))
+        w.withPointer { wp in dy.withPointer { dyp in dx.withMutablePointer { dxp in
+        col.withMutablePointer { cp in flipped.withMutablePointer { fp in
+            conv2dBackwardData(g, w: wp, dy: dyp, dx: dxp, accumulate: accumulate, col: cp, flipped: fp,
+                               workers: workers, fast: fast)
+        } } } } }
+        return dx
+    }
+    for workers in [1, 2] {
+        for accumulate in [false, true] {
+            let a = inputGradient(fast: true, workers: workers, accumulate: accumulate)
+            let b = inputGradient(fast: false, workers: 1, accumulate: accumulate)
+            let worst = zip(a, b).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .nan
+            #expect(worst <= 1e-4, "\(c), \(workers) workers, accumulate \(accumulate): worst \(worst)")
+        }
+    }
+}
