@@ -132,3 +132,73 @@ extension AVX512Kernels {
         }
     }
 }
+
+// The weight gradient in the same domain. With M = U (.) V summed over Cin and Y = A^T M A,
+//   dM = A dY A^T (per tile, 2x2 -> 4x4),  dU_xi [Cin, Cout] += V_xi^T dM_xi (over the tiles),
+//   dg = G^T dU G (4x4 -> 3x3),
+// the exact gradient of the function the forward pass computes, so of the convolution.
+//
+//   output gradient: dy rows of the chunk [2 * tileRows, 2 * tilesPerRow, N] -> dm [16][tiles][N]
+//   weights:         du [16][Cin][N] -> dwt [9 * Cin, N] (+=), rows (ky, kx, ci)
+
+extension AVX512Kernels {
+    /// dm[xi][t] = (A dY A^T)[xi] of every tile's 2x2 output gradient: pixel (2 * tileRow + i,
+    /// 2 * tileCol + j) at `dy + (2 * tileRow + i) * rowStride + (2 * tileCol + j) * n`.
+    public static func winogradOutputGradient(dy: UnsafePointer<Float>, rowStride: Int, n: Int, tileRows: Int,
+                                              tilesPerRow: Int, dm: UnsafeMutablePointer<Float>, xiStride: Int) {
+        precondition(supports(columns: n), "AVX512Kernels.winogradOutputGradient: \(n) columns")
+        var t = 0
+        for ty in 0..<tileRows {
+            for tx in 0..<tilesPerRow {
+                let p0 = dy + 2 * ty * rowStride + 2 * tx * n, p1 = p0 + rowStride
+                let dst = dm + t * n
+                var c0 = 0
+                while c0 < n {
+                    let y00 = ld(p0 + c0), y01 = ld(p0 + n + c0), y10 = ld(p1 + c0), y11 = ld(p1 + n + c0)
+                    // Rows of A dY: r0 = y0, r1 = y0 + y1, r2 = y0 - y1, r3 = -y1 (per column).
+                    /// Row i of (A dY) A^T from row i (a, b) of A dY.
+                    func store(_ i: Int, _ a: V, _ b: V) {
+                        let o = dst + c0 + 4 * i * xiStride
+                        st(a, o); st(a + b, o + xiStride); st(a - b, o + 2 * xiStride); st(-b, o + 3 * xiStride)
+                    }
+                    store(0, y00, y01)
+                    store(1, y00 + y10, y01 + y11)
+                    store(2, y00 - y10, y01 - y11)
+                    store(3, -y10, -y11)
+                    c0 += 16
+                }
+                t += 1
+            }
+        }
+    }
+
+    /// dwt [(ky, kx, ci), n] += G^T du G for every input channel and 16 output channels.
+    public static func winogradWeightsGradient(cin: Int, n: Int, du: UnsafePointer<Float>, dwt: UnsafeMutablePointer<Float>) {
+        precondition(supports(columns: n), "AVX512Kernels.winogradWeightsGradient: \(n) columns")
+        let half = V(repeating: 0.5)
+        let xiStride = cin * n
+        for ci in 0..<cin {
+            var co = 0
+            while co < n {
+                let src = du + ci * n + co
+                func d(_ i: Int, _ j: Int) -> V { ld(src + (4 * i + j) * xiStride) }
+                /// Row ky of G^T du, column j.
+                func t(_ ky: Int, _ j: Int) -> V {
+                    switch ky {
+                    case 0: return d(0, j) + (d(1, j) + d(2, j)) * half
+                    case 1: return (d(1, j) - d(2, j)) * half
+                    default: return (d(1, j) + d(2, j)) * half + d(3, j)
+                    }
+                }
+                for ky in 0..<3 {
+                    let t0 = t(ky, 0), t1 = t(ky, 1), t2 = t(ky, 2), t3 = t(ky, 3)
+                    let out = dwt + (ky * 3 * cin + ci) * n + co
+                    st(ld(out) + t0 + (t1 + t2) * half, out)
+                    st(ld(out + cin * n) + (t1 - t2) * half, out + cin * n)
+                    st(ld(out + 2 * cin * n) + (t1 + t2) * half + t3, out + 2 * cin * n)
+                }
+                co += 16
+            }
+        }
+    }
+}

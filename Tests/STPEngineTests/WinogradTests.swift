@@ -4,7 +4,7 @@ import Testing
 // Winograd F(2x2, 3x3) (WinogradConv.swift) against the im2col + OpenBLAS reference: the forward
 // pass (fresh and accumulated, one and two workers, with the fused eval batch norm), and the
 // input gradient of the backward pass, which runs through it as a convolution with flipped
-// weights. Tolerance as for the other kernels: the sums differ by float rounding (1e-5 relative
+// weights, and the weight gradient computed in the Winograd domain. Tolerance as for the other kernels: the sums differ by float rounding (1e-5 relative
 // for 576-term sums), a wrong transform by O(1). Shapes: 16/32/64 channels (the full CIFAR widths), odd input and output widths
 // (a pruned network's), and images large enough to be processed in several chunks of tile rows.
 
@@ -84,5 +84,31 @@ func winogradInputGradientMatchesTheReferenceConvolution(_ index: Int) {
             let worst = zip(a, b).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .nan
             #expect(worst <= 1e-4, "\(c), \(workers) workers, accumulate \(accumulate): worst \(worst)")
         }
+    }
+}
+
+@Test(arguments: winogradCases.indices)
+func winogradWeightGradientMatchesTheReferenceConvolution(_ index: Int) {
+    guard FastKernels.available && Winograd.enabled else { print("skipped: no AVX-512F or STP_NO_WINOGRAD set"); return }
+    let c = winogradCases[index]
+    let g = ConvGeometry(batch: 3, height: c.height, width: c.width, inChannels: c.cin, outChannels: c.cout,
+                         kernel: 3, stride: 1, padding: 1)
+    let x = randomArray(g.inputCount, seed: 87)
+    let dy = randomArray(g.outputCount, seed: 88)
+    func weightGradient(fast: Bool, workers: Int) -> [Float] {
+        var dw = [Float](repeating: 0.25, count: g.outChannels * g.patchSize)
+        var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers)))
+        var scratch = [Float](repeating: 0, count: max(1, g.weightGradientScratchFloats(workers: workers)))
+        x.withPointer { xp in dy.withPointer { dyp in dw.withMutablePointer { dwp in col.withMutablePointer { cp in
+        scratch.withMutablePointer { sp in
+            conv2dBackwardWeights(g, x: xp, dy: dyp, dw: dwp, col: cp, dwScratch: sp, workers: workers, fast: fast)
+        } } } } }
+        return dw
+    }
+    let reference = weightGradient(fast: false, workers: 1)
+    for workers in [1, 2] {
+        let a = weightGradient(fast: true, workers: workers)
+        let worst = zip(a, reference).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .nan
+        #expect(worst <= 1e-4, "\(c), \(workers) workers: worst \(worst)")
     }
 }

@@ -263,6 +263,8 @@ public func conv2dBackwardWeights(_ g: ConvGeometry, x: UnsafePointer<Float>, dy
     if FastKernels.usable(fast, columns: g.outChannels) {
         if g.isPointwise {
             pointwiseWeightsAVX512(g, x: x, dy: dy, dw: dw, workers: workers)
+        } else if g.usesWinograd {
+            conv2dBackwardWeightsWinograd(g, x: x, dy: dy, dw: dw, scratch: col, workers: requested)
         } else {
             conv2dBackwardWeightsImplicit(g, x: x, dy: dy, dw: dw, scratch: col, workers: requested)
         }

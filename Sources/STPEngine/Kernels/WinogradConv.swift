@@ -4,7 +4,8 @@ import STPKernelsAVX512
 // 3x3, stride-1, padding-1 convolutions by Winograd F(2x2, 3x3) on the AVX-512 kernels (the
 // transforms are in STPKernelsAVX512/Winograd.swift). Every CIFAR ResNet convolution but the stem
 // and the two stride-2 ones is of this kind, and so are the input-gradient convolutions of the
-// backward pass (stride 1, flipped weights). 2.25x fewer multiply-adds than the direct
+// backward pass (stride 1, flipped weights); their weight gradients run in the same domain
+// (conv2dBackwardWeightsWinograd). 2.25x fewer multiply-adds than the direct
 // (implicit-GEMM) convolution, which on a CPU whose products already run near its FMA peak is
 // the only way left to make them much faster (docs/PERFORMANCE.md).
 //
@@ -22,7 +23,7 @@ public enum Winograd {
 
     /// Floats of v or m per chunk, at most: a chunk's working set stays in L2 between the
     /// transforms and the products.
-    static let chunkFloats = 32 * 1024
+    static let chunkFloats = Int(ProcessInfo.processInfo.environment["STP_WCHUNK"] ?? "") ?? 32 * 1024
 }
 
 extension ConvGeometry {
@@ -111,4 +112,58 @@ func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
             }
         }
     }
+}
+
+/// dw [Cout, 9 * Cin] += the weight gradient of a 3x3, stride-1, padding-1 convolution
+/// (g.usesWinograd) by Winograd F(2x2, 3x3): each worker reduces its images into its own du
+/// [16, Cin, Cout16], transformed back into a transposed partial [9 * Cin, Cout16] at the end.
+/// `scratch` holds g.winogradScratchFloats.
+func conv2dBackwardWeightsWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                   dw: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                   workers requested: Int) {
+    let workers = g.activeWorkers(requested)
+    let cin = g.inChannels, n = g.outChannels, oh = g.outHeight, ow = g.outWidth, k = g.patchSize
+    let n16 = FastKernels.paddedColumns(n)
+    let perWorker = g.winogradScratchFloatsPerWorker
+    let workerScratch = scratch + 16 * cin * n16
+    let tilesPerRow = g.winogradTilesPerRow, chunkRows = g.winogradChunkTileRows
+    let ldv = g.winogradInputStride, vStride = g.winogradXiStride(ldv), mStride = g.winogradXiStride(n16)
+    let imageIn = g.height * g.width * cin
+    let padRowStride = g.paddedWidth * cin
+    let du = UnsafeMutablePointer<Float>.allocate(capacity: workers * 16 * cin * n16)
+    du.initialize(repeating: 0, count: workers * 16 * cin * n16)
+    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * n16)
+    partials.initialize(repeating: 0, count: workers * k * n16)
+    defer { du.deallocate(); partials.deallocate() }
+    parallelWorkers(workers) { wk in
+        let pad = workerScratch + wk * perWorker
+        let v = pad + g.paddedImageFloats + 16
+        let dm = v + 16 * vStride
+        let rows: UnsafeMutablePointer<Float>? = n16 == n ? nil : dm + 16 * mStride
+        let myDu = du + wk * 16 * cin * n16
+        for image in splitRange(g.batch, parts: workers, wk) {
+            padImage(x + image * imageIn, g, into: pad)
+            var ty0 = 0
+            while ty0 < oh / 2 {
+                let tileRows = min(chunkRows, oh / 2 - ty0)
+                let tiles = tileRows * tilesPerRow
+                AVX512Kernels.winogradInput(pad: pad, rowStride: padRowStride, channels: cin, firstTileRow: ty0,
+                                            tileRows: tileRows, tilesPerRow: tilesPerRow, v: v, ldv: ldv, xiStride: vStride)
+                var grad = dy + (image * oh + 2 * ty0) * ow * n
+                if let rows {
+                    padColumns(grad, rows: 2 * tileRows * ow, columns: n, paddedColumns: n16, into: rows)
+                    grad = UnsafePointer(rows)
+                }
+                AVX512Kernels.winogradOutputGradient(dy: grad, rowStride: ow * n16, n: n16, tileRows: tileRows,
+                                                     tilesPerRow: tilesPerRow, dm: dm, xiStride: mStride)
+                for xi in 0..<16 {
+                    AVX512Kernels.weightGradient(rows: tiles, n: n16, k: cin, x: v + xi * vStride, ldx: ldv,
+                                                 g: dm + xi * mStride, d: myDu + xi * cin * n16)
+                }
+                ty0 += tileRows
+            }
+        }
+        AVX512Kernels.winogradWeightsGradient(cin: cin, n: n16, du: myDu, dwt: partials + wk * k * n16)
+    }
+    addTransposedPartials(partials, workers: workers, k: k, n: n, ld: n16, into: dw)
 }
