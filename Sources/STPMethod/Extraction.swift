@@ -61,6 +61,7 @@ public enum Extraction {
             }
             try copyLeading(from: src.value, shape: src.shape, to: value, shape: shape, what: "\(from) -> \(name)")
         }
+        for p in network.parameters { p.markChanged() }
         return network
     }
 

@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 @testable import STPEngine
 
 // Counts against the literature (figures in ../shared/bench/PEERS.md) and the whole network's
@@ -154,4 +155,40 @@ private func checkModelGradients(_ spec: ResNetSpec, subnet: SubnetSelection? = 
     #expect(ResNet(spec: narrow).parameterCount == direct.totalParameters)
     narrow.blockInnerWidths = [1, 2]
     #expect(throws: STPError.self) { try narrow.validate() }
+}
+
+// Eval passes reuse each convolution's packed (and Winograd-transformed) weights while the
+// weights are unchanged; every way of changing them must invalidate that: an SGD step, a write
+// through Parameter.pointer, and loading a checkpoint. After each, the eval logits must equal
+// those of a freshly built network with the same weights (which has nothing cached).
+@Test func evalOperandCacheFollowsEveryWeightChange() throws {
+    let spec = try ResNetSpec.named("resnet20", inputSize: (8, 8))
+    let batch = 2
+    let input = randomArray(batch * 8 * 8 * 3, seed: 90)
+    func logits(_ model: ResNet) -> [Float] {
+        input.withPointer { Array(UnsafeBufferPointer(start: model.forward($0, batch: batch, mode: .eval), count: batch * spec.classes)) }
+    }
+    func expectFresh(_ model: ResNet, _ what: String) {
+        let fresh = ResNet(spec: spec)
+        fresh.copyWeights(from: model)
+        #expect(logits(model) == logits(fresh), "\(what)")
+    }
+    let model = ResNet(spec: spec, seed: 1)
+    let before = logits(model)
+    #expect(logits(model) == before, "a second pass on the cache gives the same logits")
+    // A write through the parameter.
+    for p in model.parameters where p.shape.count == 4 { p.pointer[0] += 0.5 }
+    expectFresh(model, "after writing through Parameter.pointer")
+    #expect(logits(model) != before)
+    // An SGD step.
+    for p in model.parameters { for i in 0..<p.count { p.grad.pointer[i] = 0.01 * Float(i % 7) } }
+    SGD(parameters: model.parameters, options: SGDOptions()).step(model.parameters, learningRate: 0.5)
+    expectFresh(model, "after an SGD step")
+    // Loading a checkpoint of other weights.
+    let other = ResNet(spec: spec, seed: 2)
+    let bytes = [UInt8](try SafeTensorsFile.encode(tensors: ModelState.tensors(of: other, optimizer: nil)))
+    let file = try SafeTensorsFile.decode(bytes, path: "other")
+    _ = logits(model)
+    try ModelState.load(model, optimizer: nil, from: file)
+    #expect(logits(model) == logits(other), "after loading a checkpoint")
 }

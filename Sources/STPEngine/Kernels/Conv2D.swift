@@ -180,10 +180,13 @@ func addTransposedPartials(_ partials: UnsafePointer<Float>, workers: Int, k: In
 /// right after it is computed.
 /// `transposedWeight` (optional, AVX-512 path only): w already transposed and padded, [K, Cout16]
 /// (see packTransposedConvWeight), which saves the transposition when the caller has it.
+/// `winogradWeight` (optional, with `transposedWeight`): its Winograd transform
+/// (winogradTransformWeight), which saves that too when the convolution runs by Winograd.
 public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                           y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
                           workers requested: Int = 1, accumulate: Bool = false, fast: Bool = FastKernels.available,
-                          epilogue: ConvEpilogue? = nil, transposedWeight: UnsafePointer<Float>? = nil) {
+                          epilogue: ConvEpilogue? = nil, transposedWeight: UnsafePointer<Float>? = nil,
+                          winogradWeight: UnsafePointer<Float>? = nil) {
     precondition(epilogue == nil || !accumulate, "conv2dForward: an epilogue applies to a fresh output only")
     let beta: Float = accumulate ? 1 : 0
     let rowsPerImage = g.outHeight * g.outWidth
@@ -198,7 +201,7 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
     if let wt, !g.isPointwise {
         if g.usesWinograd && !g.splitsImageRows(workers: requested) {
             conv2dForwardWinograd(g, x: x, wt: wt, paddedColumns: n16, y: y, scratch: col, workers: requested,
-                                  accumulate: accumulate, epilogue: epilogue)
+                                  accumulate: accumulate, epilogue: epilogue, transformedWeight: winogradWeight)
             return
         }
         conv2dForwardImplicit(g, x: x, wt: wt, paddedColumns: n16, y: y, scratch: col, workers: requested,

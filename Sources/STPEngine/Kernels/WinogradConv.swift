@@ -23,7 +23,7 @@ public enum Winograd {
 
     /// Floats of v or m per chunk, at most: a chunk's working set stays in L2 between the
     /// transforms and the products.
-    static let chunkFloats = Int(ProcessInfo.processInfo.environment["STP_WCHUNK"] ?? "") ?? 32 * 1024
+    static let chunkFloats = 32 * 1024
 }
 
 extension ConvGeometry {
@@ -63,14 +63,24 @@ extension ConvGeometry {
     }
 }
 
+/// u [16, Cin, Cout16]: the Winograd transform G g G^T of a transposed weight wt [9 * Cin, Cout16].
+public func winogradTransformWeight(_ wt: UnsafePointer<Float>, inChannels: Int, paddedColumns: Int,
+                                    into u: UnsafeMutablePointer<Float>) {
+    AVX512Kernels.winogradWeights(cin: inChannels, n: paddedColumns, wt: wt, u: u)
+}
+
 /// y (=|+=) conv(x, w) for a 3x3, stride-1, padding-1 convolution (g.usesWinograd), with the
-/// weight given transposed (`wt` [9 * Cin, Cout16]); `scratch` holds g.winogradScratchFloats.
+/// weight given transposed (`wt` [9 * Cin, Cout16]) and, optionally, already transformed
+/// (`transformedWeight` [16, Cin, Cout16]); `scratch` holds g.winogradScratchFloats.
 func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: UnsafePointer<Float>, paddedColumns n16: Int,
                            y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                           workers requested: Int, accumulate: Bool, epilogue: ConvEpilogue? = nil) {
+                           workers requested: Int, accumulate: Bool, epilogue: ConvEpilogue? = nil,
+                           transformedWeight: UnsafePointer<Float>? = nil) {
     let cin = g.inChannels, n = g.outChannels, oh = g.outHeight, ow = g.outWidth
-    let u = scratch
-    AVX512Kernels.winogradWeights(cin: cin, n: n16, wt: wt, u: u)
+    let u = transformedWeight ?? {
+        winogradTransformWeight(wt, inChannels: cin, paddedColumns: n16, into: scratch)
+        return UnsafePointer(scratch)
+    }()
     let workerScratch = scratch + 16 * cin * n16
     let perWorker = g.winogradScratchFloatsPerWorker
     let tilesPerRow = g.winogradTilesPerRow, chunkRows = g.winogradChunkTileRows

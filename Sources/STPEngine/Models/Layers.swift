@@ -30,6 +30,13 @@ public final class ConvLayer: @unchecked Sendable {
     private let transposed = FloatBuffer()
     private let packedGrad = FloatBuffer()
     private let flippedWeight = FloatBuffer()
+    private let winogradWeight = FloatBuffer()
+    /// What `transposed` (and `winogradWeight`, when `winogradCached`) hold: the eval operand of
+    /// this weight version and slice. Inference, the search's fitness passes and batch-1
+    /// latency run the same weights many times; rebuilding the operand took 40% of a batch-1
+    /// forward pass (docs/PERFORMANCE.md).
+    private var evalOperand: (version: Int, inChannels: Int, outChannels: Int)?
+    private var winogradCached = false
     private var geometry: ConvGeometry?
     private var savedInput: UnsafePointer<Float>?
 
@@ -53,16 +60,30 @@ public final class ConvLayer: @unchecked Sendable {
         if epilogue != nil && FastKernels.usable(FastKernels.available, columns: g.outChannels) {
             // Eval: no backward will need the OHWI copy, so the AVX-512 operand is built directly.
             let n16 = FastKernels.paddedColumns(g.outChannels)
-            let wt = transposed.ensure(count: n16 * g.patchSize)
-            packTransposedConvWeight(weight.pointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
-                                     outChannels: g.outChannels, inChannels: g.inChannels, paddedColumns: n16, into: wt)
+            let key = (version: weight.version, inChannels: g.inChannels, outChannels: g.outChannels)
+            if let cached = evalOperand, cached == key {
+                verifyCachedEvalOperand(g, paddedColumns: n16)
+            } else {
+                packTransposedConvWeight(weight.readPointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
+                                         outChannels: g.outChannels, inChannels: g.inChannels, paddedColumns: n16,
+                                         into: transposed.ensure(count: n16 * g.patchSize))
+                evalOperand = key
+                winogradCached = false
+            }
+            let wt = UnsafePointer(transposed.pointer)
+            if g.usesWinograd && !winogradCached {
+                winogradTransformWeight(wt, inChannels: g.inChannels, paddedColumns: n16,
+                                        into: winogradWeight.ensure(count: 16 * g.inChannels * n16))
+                winogradCached = true
+            }
             let col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
-            conv2dForward(g, x: x, w: wt, y: y, col: col, workers: workers, epilogue: epilogue, transposedWeight: wt)
+            conv2dForward(g, x: x, w: wt, y: y, col: col, workers: workers, epilogue: epilogue, transposedWeight: wt,
+                          winogradWeight: g.usesWinograd ? UnsafePointer(winogradWeight.pointer) : nil)
             geometry = nil
             savedInput = nil
             return
         }
-        packConvWeight(weight.pointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
+        packConvWeight(weight.readPointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
                        outChannels: g.outChannels, inChannels: g.inChannels,
                        into: packed.ensure(count: g.outChannels * g.patchSize))
         let col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
@@ -94,6 +115,20 @@ public final class ConvLayer: @unchecked Sendable {
     }
 
     public var parameterCount: Int { weight.count }
+
+    /// Debug builds (the tests) check that a cached eval operand is what packing the weight now
+    /// gives: a write that bypassed `Parameter.pointer` without `markChanged` fails loudly here.
+    private func verifyCachedEvalOperand(_ g: ConvGeometry, paddedColumns n16: Int) {
+        #if DEBUG
+        let fresh = UnsafeMutablePointer<Float>.allocate(capacity: n16 * g.patchSize)
+        defer { fresh.deallocate() }
+        packTransposedConvWeight(weight.readPointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
+                                 outChannels: g.outChannels, inChannels: g.inChannels, paddedColumns: n16, into: fresh)
+        for i in 0..<(n16 * g.patchSize) where fresh[i] != transposed.pointer[i] {
+            preconditionFailure("\(weight.name): stale cached eval operand (weights written without markChanged)")
+        }
+        #endif
+    }
 }
 
 public final class BatchNormLayer: @unchecked Sendable {

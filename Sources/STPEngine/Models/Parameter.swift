@@ -18,8 +18,22 @@ public final class Parameter: @unchecked Sendable {
         grad = FloatBuffer(count: count)
     }
 
+    /// Bumped whenever the values may have changed: by every access to `pointer` (the only
+    /// mutable way in, besides `markChanged` after writing into `value` directly). Layers cache
+    /// what they derive from a parameter (the packed eval operand of a convolution) under it.
+    public private(set) var version = 0
+
     public var count: Int { value.count }
-    public var pointer: UnsafeMutablePointer<Float> { value.pointer }
+    /// The values, for writing (or reading); marks the parameter changed.
+    public var pointer: UnsafeMutablePointer<Float> {
+        version &+= 1
+        return value.pointer
+    }
+    /// The values, for reading only: does not mark the parameter changed.
+    public var readPointer: UnsafePointer<Float> { UnsafePointer(value.pointer) }
+
+    /// Marks the values changed after writing into `value` directly (a loader filling the buffer).
+    public func markChanged() { version &+= 1 }
 }
 
 /// A non-trainable tensor saved with the model (BatchNorm running statistics).

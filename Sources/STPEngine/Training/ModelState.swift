@@ -19,7 +19,10 @@ public enum ModelState {
     /// Loads every parameter and running statistic (and the momentum when an optimizer is
     /// given); a missing tensor or a wrong shape is an error naming the tensor and the file.
     public static func load(_ model: ResNet, optimizer: SGD?, from file: SafeTensorsFile) throws {
-        for p in model.parameters { try file.load(p.name, shape: p.shape, into: p.value) }
+        for p in model.parameters {
+            try file.load(p.name, shape: p.shape, into: p.value)
+            p.markChanged()
+        }
         for s in model.stateBuffers { try file.load(s.name, shape: s.shape, into: s.value) }
         if let optimizer {
             for (p, v) in zip(model.parameters, optimizer.velocity) {

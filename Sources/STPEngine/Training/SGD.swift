@@ -28,7 +28,7 @@ public final class SGD: @unchecked Sendable {
         let mu = options.momentum, nesterov = options.nesterov
         for (p, v) in zip(parameters, velocity) {
             let wd = p.decays ? options.weightDecay : 0
-            let w = p.value.pointer, g = p.grad.pointer, vp = v.pointer
+            let w = p.pointer, g = p.grad.pointer, vp = v.pointer
             for i in 0..<p.count {
                 let d = g[i] + wd * w[i]
                 let vi = mu * vp[i] + d
