@@ -100,9 +100,16 @@ extension AVX512Kernels {
     /// chunk at `out + (2 * tileRow + i) * outRowStride + (2 * tileCol + j) * ldo` (=|+=), for
     /// tiles row by row from tile row 0, `tilesPerRow` to a row; m [16][tiles][n] with xi
     /// matrices `xiStride` apart.
+    ///
+    /// With `scale` (and `shift`; not with `accumulate`) each output becomes
+    /// relu?(y * scale + shift + residual?) before it is stored: the eval-mode batch norm, residual
+    /// add and ReLU of ConvEpilogue, applied in registers; `residual` has out's layout.
     public static func winogradOutput(m: UnsafePointer<Float>, xiStride: Int, n: Int, tileRows: Int, tilesPerRow: Int,
-                                      out: UnsafeMutablePointer<Float>, ldo: Int, outRowStride: Int, accumulate: Bool) {
+                                      out: UnsafeMutablePointer<Float>, ldo: Int, outRowStride: Int, accumulate: Bool,
+                                      scale: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil,
+                                      residual: UnsafePointer<Float>? = nil, relu: Bool = false) {
         precondition(supports(columns: n), "AVX512Kernels.winogradOutput: \(n) columns")
+        precondition(scale == nil || (shift != nil && !accumulate), "AVX512Kernels.winogradOutput: epilogue")
         var t = 0
         for ty in 0..<tileRows {
             for tx in 0..<tilesPerRow {
@@ -122,6 +129,20 @@ extension AVX512Kernels {
                     if accumulate {
                         y00 += ld(o0 + c0); y01 += ld(o0 + ldo + c0)
                         y10 += ld(o1 + c0); y11 += ld(o1 + ldo + c0)
+                    }
+                    if let scale, let shift {
+                        let sc = ld(scale + c0), sh = ld(shift + c0)
+                        y00 = y00 * sc + sh; y01 = y01 * sc + sh; y10 = y10 * sc + sh; y11 = y11 * sc + sh
+                        if let residual {
+                            let r0 = residual + (o0 - out), r1 = residual + (o1 - out)
+                            y00 += ld(r0 + c0); y01 += ld(r0 + ldo + c0)
+                            y10 += ld(r1 + c0); y11 += ld(r1 + ldo + c0)
+                        }
+                        if relu {
+                            let zero = V()
+                            y00 = y00.replacing(with: zero, where: y00 .< zero); y01 = y01.replacing(with: zero, where: y01 .< zero)
+                            y10 = y10.replacing(with: zero, where: y10 .< zero); y11 = y11.replacing(with: zero, where: y11 .< zero)
+                        }
                     }
                     st(y00, o0 + c0); st(y01, o0 + ldo + c0)
                     st(y10, o1 + c0); st(y11, o1 + ldo + c0)

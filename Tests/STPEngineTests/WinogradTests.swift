@@ -35,19 +35,20 @@ func winogradForwardMatchesTheReferenceConvolution(_ index: Int) {
     let w = randomArray(g.outChannels * g.patchSize, seed: 81, scale: 0.3)
     let scale = randomArray(c.cout, seed: 82), shift = randomArray(c.cout, seed: 83)
     let residual = randomArray(g.outputCount, seed: 84)
-    func forward(fast: Bool, workers: Int, accumulate: Bool, fused: Bool) -> [Float] {
+    /// fused: 0 none, 1 batch norm + residual + ReLU, 2 batch norm alone.
+    func forward(fast: Bool, workers: Int, accumulate: Bool, fused: Int) -> [Float] {
         var y = [Float](repeating: accumulate ? 0.5 : .nan, count: g.outputCount)
         var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers)))
         x.withPointer { xp in w.withPointer { wp in y.withMutablePointer { yp in col.withMutablePointer { cp in
         scale.withPointer { sp in shift.withPointer { hp in residual.withPointer { rp in
-            let epilogue = fused ? ConvEpilogue(scale: sp, shift: hp, residual: rp, relu: true) : nil
+            let epilogue = fused == 0 ? nil : ConvEpilogue(scale: sp, shift: hp, residual: fused == 1 ? rp : nil, relu: fused == 1)
             conv2dForward(g, x: xp, w: wp, y: yp, col: cp, workers: workers, accumulate: accumulate, fast: fast,
                           epilogue: epilogue)
         } } } } } } }
         return y
     }
     for workers in [1, 2] {
-        for (accumulate, fused) in [(false, false), (true, false), (false, true)] {
+        for (accumulate, fused) in [(false, 0), (true, 0), (false, 1), (false, 2)] {
             let a = forward(fast: true, workers: workers, accumulate: accumulate, fused: fused)
             let b = forward(fast: false, workers: 1, accumulate: accumulate, fused: fused)
             let worst = zip(a, b).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .nan

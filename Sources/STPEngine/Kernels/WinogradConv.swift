@@ -116,11 +116,15 @@ func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
                                                  out: rows, ldo: n16, outRowStride: ow * n16, accumulate: false)
                     compactColumns(rows, srcStride: n16, rows: 2 * tileRows * ow, columns: n, into: y + firstPixel * n,
                                    accumulate: accumulate)
+                    epilogue?.apply(y, first: firstPixel, count: 2 * tileRows * ow, channels: n)
                 } else {
+                    // The epilogue in registers, before the outputs are stored.
                     AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: n, tileRows: tileRows, tilesPerRow: tilesPerRow,
-                                                 out: y + firstPixel * n, ldo: n, outRowStride: ow * n, accumulate: accumulate)
+                                                 out: y + firstPixel * n, ldo: n, outRowStride: ow * n, accumulate: accumulate,
+                                                 scale: epilogue?.scale, shift: epilogue?.shift,
+                                                 residual: epilogue?.residual.map { $0 + firstPixel * n },
+                                                 relu: epilogue?.relu ?? false)
                 }
-                epilogue?.apply(y, first: firstPixel, count: 2 * tileRows * ow, channels: n)
                 ty0 += tileRows
             }
         }
