@@ -27,8 +27,11 @@ public struct ConvGeometry: Equatable, Sendable {
     /// Upper bound of one chunk's col matrix, in floats (tests lower it to exercise chunking).
     public var maxColFloats: Int = ConvGeometry.defaultMaxColFloats
     /// Multiply-accumulates per worker below which a batch with fewer images than workers runs
-    /// on one worker instead of splitting rows (tests lower it to exercise the split).
-    public var rowSplitMinimumMACs: Int = 16_000_000
+    /// on one worker instead of splitting rows (tests lower it to exercise the split). On the
+    /// spinning WorkerPool a split costs a few microseconds, so every full-width CIFAR layer
+    /// (about 2.4M MACs at batch 1) splits: batch-1 ResNet-20 0.50 -> 0.43 ms. (On Dispatch,
+    /// which wakes its threads for each section, it made two threads slower than one.)
+    public var rowSplitMinimumMACs: Int = 1_000_000
 
     public init(batch: Int, height: Int, width: Int, inChannels: Int, outChannels: Int,
                 kernel: Int, stride: Int, padding: Int) {
@@ -199,7 +202,7 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
     defer { ownWeight?.deallocate() }
     let wt = transposedWeight ?? ownWeight.map { UnsafePointer($0) }
     if let wt, !g.isPointwise {
-        if g.usesWinograd && !g.splitsImageRows(workers: requested) {
+        if g.usesWinograd {
             conv2dForwardWinograd(g, x: x, wt: wt, paddedColumns: n16, y: y, scratch: col, workers: requested,
                                   accumulate: accumulate, epilogue: epilogue, transformedWeight: winogradWeight)
             return

@@ -73,10 +73,8 @@ func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
         }
     }
     if g.splitsImageRows(workers: requested) {
-        // Fewer images than workers (batch-1 inference of a large image): the workers share
-        // each image's rows. Only for large convolutions: waking a worker costs tens of
-        // microseconds, more than a CIFAR layer's whole batch-1 convolution (measured: batch-1
-        // ResNet-20 took 1.50 ms on two threads with every layer split, 0.90 ms on one).
+        // Fewer images than workers (batch-1 inference): the workers share each image's rows,
+        // for convolutions of at least rowSplitMinimumMACs per worker (see ConvGeometry).
         let workers = min(requested, oh)
         for image in 0..<g.batch {
             padImage(x + image * imageIn, g, into: scratch)

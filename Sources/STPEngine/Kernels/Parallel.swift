@@ -44,10 +44,13 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 /// Work below this many rows runs on the calling thread: dispatch costs more than it saves.
 let parallelRowThreshold = 4096
 
-/// Runs body(worker) for worker in 0..<count concurrently (count <= ComputeThreads.workers).
+/// Runs body(worker) for worker in 0..<count concurrently (count <= ComputeThreads.workers): on
+/// the engine's spinning WorkerPool, or on Dispatch when the pool is busy (a nested or a second
+/// concurrent section).
 @inline(__always)
 func parallelWorkers(_ count: Int, _ body: (Int) -> Void) {
     if count <= 1 { body(0); return }
+    if WorkerPool.shared.perform(count, body) { return }
     withoutActuallyEscaping(body) { body in
         let shared = UncheckedSendable(body)
         DispatchQueue.concurrentPerform(iterations: count) { shared.value($0) }

@@ -60,9 +60,16 @@ extension ConvGeometry {
     /// fall into the same L1 set (with power-of-two strides they did: 8 ways for 16 streams).
     func winogradXiStride(_ columns: Int) -> Int { winogradChunkTileRows * winogradTilesPerRow * columns + 16 }
 
-    /// Floats of scratch conv2dForwardWinograd needs: the transformed weight, then each worker's.
+    /// Floats of scratch conv2dForwardWinograd needs: the transformed weight, then each worker's
+    /// (every worker's, as a batch smaller than the workers splits each image between them).
     public func winogradScratchFloats(workers: Int) -> Int {
-        16 * inChannels * FastKernels.paddedColumns(outChannels) + activeWorkers(workers) * winogradScratchFloatsPerWorker
+        16 * inChannels * FastKernels.paddedColumns(outChannels) + max(1, workers) * winogradScratchFloatsPerWorker
+    }
+
+    /// Whether the forward pass splits each image's tile rows across the workers: with fewer
+    /// images than workers, for convolutions of at least `rowSplitMinimumMACs` per worker.
+    func splitsWinogradTileRows(workers: Int) -> Bool {
+        batch < workers && outHeight / 2 >= workers && macs >= workers * rowSplitMinimumMACs
     }
 }
 
@@ -86,45 +93,65 @@ func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
     }()
     let workerScratch = scratch + 16 * cin * n16
     let perWorker = g.winogradScratchFloatsPerWorker
-    let tilesPerRow = g.winogradTilesPerRow, chunkRows = g.winogradChunkTileRows
-    let ldv = g.winogradInputStride
+    let tilesPerRow = g.winogradTilesPerRow
+    let ldv = g.winogradInputStride, vStride = g.winogradXiStride(ldv), mStride = g.winogradXiStride(n16)
     let imageIn = g.height * g.width * cin
     let padRowStride = g.paddedWidth * cin
+    /// Output tile rows ty0..<ty0 + tileRows of `image` from its padded copy `pad`, with worker
+    /// `wk`'s v and m.
+    func chunk(image: Int, ty0: Int, tileRows: Int, pad: UnsafePointer<Float>, wk: Int) {
+        let v = workerScratch + wk * perWorker + g.paddedImageFloats + 16
+        let m = v + 16 * vStride
+        let rows: UnsafeMutablePointer<Float>? = n16 == n ? nil : m + 16 * mStride
+        let tiles = tileRows * tilesPerRow
+        AVX512Kernels.winogradInput(pad: pad, rowStride: padRowStride, channels: cin, firstTileRow: ty0,
+                                    tileRows: tileRows, tilesPerRow: tilesPerRow, v: v, ldv: ldv, xiStride: vStride)
+        for xi in 0..<16 {
+            AVX512Kernels.product(m: tiles, n: n16, k: cin, a: v + xi * vStride, lda: ldv,
+                                  b: u + xi * cin * n16, c: m + xi * mStride, ldc: n16, accumulate: false)
+        }
+        let firstPixel = (image * oh + 2 * ty0) * ow
+        if let rows {
+            AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: n16, tileRows: tileRows, tilesPerRow: tilesPerRow,
+                                         out: rows, ldo: n16, outRowStride: ow * n16, accumulate: false)
+            compactColumns(rows, srcStride: n16, rows: 2 * tileRows * ow, columns: n, into: y + firstPixel * n,
+                           accumulate: accumulate)
+            epilogue?.apply(y, first: firstPixel, count: 2 * tileRows * ow, channels: n)
+        } else {
+            // The epilogue in registers, before the outputs are stored.
+            AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: n, tileRows: tileRows, tilesPerRow: tilesPerRow,
+                                         out: y + firstPixel * n, ldo: n, outRowStride: ow * n, accumulate: accumulate,
+                                         scale: epilogue?.scale, shift: epilogue?.shift,
+                                         residual: epilogue?.residual.map { $0 + firstPixel * n },
+                                         relu: epilogue?.relu ?? false)
+        }
+    }
+    let tileRowsPerImage = oh / 2
+    if g.splitsWinogradTileRows(workers: requested) {
+        // Fewer images than workers (batch-1 inference): the workers share each image's chunks,
+        // reading one padded copy.
+        let rowsPerChunk = min(g.winogradChunkTileRows, (tileRowsPerImage + requested - 1) / requested)
+        for image in 0..<g.batch {
+            padImage(x + image * imageIn, g, into: workerScratch)
+            parallelWorkers(requested) { wk in
+                var ty0 = wk * rowsPerChunk
+                while ty0 < tileRowsPerImage {
+                    chunk(image: image, ty0: ty0, tileRows: min(rowsPerChunk, tileRowsPerImage - ty0), pad: workerScratch, wk: wk)
+                    ty0 += requested * rowsPerChunk
+                }
+            }
+        }
+        return
+    }
     let workers = g.activeWorkers(requested)
     parallelWorkers(workers) { wk in
         let pad = workerScratch + wk * perWorker
-        let v = pad + g.paddedImageFloats + 16
-        let vStride = g.winogradXiStride(ldv)
-        let m = v + 16 * vStride
-        let mStride = g.winogradXiStride(n16)
-        let rows: UnsafeMutablePointer<Float>? = n16 == n ? nil : m + 16 * mStride
         for image in splitRange(g.batch, parts: workers, wk) {
             padImage(x + image * imageIn, g, into: pad)
             var ty0 = 0
-            while ty0 < oh / 2 {
-                let tileRows = min(chunkRows, oh / 2 - ty0)
-                let tiles = tileRows * tilesPerRow
-                AVX512Kernels.winogradInput(pad: pad, rowStride: padRowStride, channels: cin, firstTileRow: ty0,
-                                            tileRows: tileRows, tilesPerRow: tilesPerRow, v: v, ldv: ldv, xiStride: vStride)
-                for xi in 0..<16 {
-                    AVX512Kernels.product(m: tiles, n: n16, k: cin, a: v + xi * vStride, lda: ldv,
-                                          b: u + xi * cin * n16, c: m + xi * mStride, ldc: n16, accumulate: false)
-                }
-                let firstPixel = (image * oh + 2 * ty0) * ow
-                if let rows {
-                    AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: n16, tileRows: tileRows, tilesPerRow: tilesPerRow,
-                                                 out: rows, ldo: n16, outRowStride: ow * n16, accumulate: false)
-                    compactColumns(rows, srcStride: n16, rows: 2 * tileRows * ow, columns: n, into: y + firstPixel * n,
-                                   accumulate: accumulate)
-                    epilogue?.apply(y, first: firstPixel, count: 2 * tileRows * ow, channels: n)
-                } else {
-                    // The epilogue in registers, before the outputs are stored.
-                    AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: n, tileRows: tileRows, tilesPerRow: tilesPerRow,
-                                                 out: y + firstPixel * n, ldo: n, outRowStride: ow * n, accumulate: accumulate,
-                                                 scale: epilogue?.scale, shift: epilogue?.shift,
-                                                 residual: epilogue?.residual.map { $0 + firstPixel * n },
-                                                 relu: epilogue?.relu ?? false)
-                }
+            while ty0 < tileRowsPerImage {
+                let tileRows = min(g.winogradChunkTileRows, tileRowsPerImage - ty0)
+                chunk(image: image, ty0: ty0, tileRows: tileRows, pad: pad, wk: wk)
                 ty0 += tileRows
             }
         }
