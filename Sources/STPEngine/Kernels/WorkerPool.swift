@@ -32,7 +32,9 @@ final class WorkerPool: @unchecked Sendable {
     init(threads: Int) {
         self.threads = threads
         for index in 0..<threads {
-            let thread = Thread { [unowned self] in self.run(worker: index + 1) }
+            // The threads hold the pool: a pool lives as long as the process (an unowned
+            // reference would trap if a pool were released while a thread still spun on it).
+            let thread = Thread { self.run(worker: index + 1) }
             thread.name = "stp-worker-\(index + 1)"
             thread.start()
         }
