@@ -2,7 +2,8 @@
 // stp: pruning convolutional networks by stimulative training, with a live terminal explorer.
 //
 // Layering (a module never imports one above it):
-//   CBLAS, CZlib            C shims over system libraries (static inline wrappers, no logic)
+//   CBLAS, CZlibShim,       C shims over system libraries (static inline wrappers, no logic;
+//   CJPEG, CPNG             CZlibShim is not CZlib: ZIPFoundation has a module of that name)
 //   STPKernelsAVX512        register-blocked conv products, compiled for AVX-512 (used only when
 //                           the CPU has it; the engine checks at run time)
 //   STPEngine               tensors, kernels, ResNets, SGD, data sets, checkpoints, runtime, ONNX
@@ -31,6 +32,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Reads (and, in tests, writes) the zip archives of torch.save's current format.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         .systemLibrary(
@@ -39,9 +42,19 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .systemLibrary(
-            name: "CZlib",
+            name: "CZlibShim",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
+            name: "CJPEG",
+            pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg62-turbo-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
         ),
         .systemLibrary(
             name: "CCurses",
@@ -54,7 +67,8 @@ let package = Package(
         ),
         .target(
             name: "STPEngine",
-            dependencies: ["CBLAS", "CZlib", "STPKernelsAVX512"],
+            dependencies: ["CBLAS", "CZlibShim", "CJPEG", "CPNG", "STPKernelsAVX512",
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: fastMath
         ),
         .target(
@@ -77,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "STPEngineTests",
-            dependencies: ["STPEngine"]
+            dependencies: ["STPEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         .testTarget(
             name: "STPMethodTests",

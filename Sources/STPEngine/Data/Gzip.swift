@@ -1,7 +1,7 @@
 // gzip / zlib decompression over the system zlib (for MNIST .gz files and the CIFAR .tar.gz
 // archives), plus gzip compression for writing test fixtures and caches.
 
-import CZlib
+import CZlibShim
 
 public enum Gzip {
     /// True when `bytes` starts with the gzip magic number 1f 8b.
