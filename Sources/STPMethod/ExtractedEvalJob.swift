@@ -30,6 +30,9 @@ public enum ExtractedEvalJob {
         }
         let config = try TrainingConfig.fromJSON(configText, source: run.recordPath)
         let dataSpec = options.data ?? config.data
+        guard !dataSpec.isEmpty else {
+            throw STPError(.argument, "\(options.runPath) records no data set (it was imported without --data); give --data, e.g. --data cifar10:PATH")
+        }
         let data = try DataSource(parsing: dataSpec).load()
         let normalization = Trainer.normalization(of: record) ?? Normalization.compute(from: data.train)
         guard options.batch >= 1 else { throw STPError(.argument, "--batch must be at least 1") }

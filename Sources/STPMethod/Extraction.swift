@@ -93,10 +93,14 @@ public enum Extraction {
 }
 
 /// An extracted network with what rebuilds it: saved as `model.safetensors` (weights and BN
-/// statistics under PyTorch names) and `architecture.json` (the extracted spec, the architecture
-/// and the supernet it came from), both written atomically.
+/// statistics under stp's names, what stp reads), `pytorch.safetensors` (the same tensors under
+/// the key names of the network the user brought, or of the usual PyTorch code for its shape;
+/// `scripts/load_pruned.py` builds the matching torch.nn.Module from architecture.json and loads
+/// it) and `architecture.json` (the extracted spec, the architecture, the supernet it came from,
+/// the key names and the input normalisation), all written atomically.
 public struct ExtractedModel: Sendable {
     public static let weightsFile = "model.safetensors"
+    public static let pytorchWeightsFile = "pytorch.safetensors"
     public static let descriptionFile = "architecture.json"
     public static let formatVersion = 1
 
@@ -116,6 +120,10 @@ public struct ExtractedModel: Sendable {
         public var source: String
         public var macs: Int
         public var parameters: Int
+        /// The key names of `pytorch.safetensors` (absent in files written before it existed).
+        public var pytorchKeys: KeyConvention?
+        /// The input normalisation the network expects (pixels scaled to 0...1 first).
+        public var normalization: Normalization?
     }
 
     public let info: Info
@@ -139,15 +147,30 @@ public struct ExtractedModel: Sendable {
         self.network = network
     }
 
-    /// Writes the weights, then the description (each atomically) into `directory`, creating it.
-    public func save(to directory: String) throws {
+    /// Writes the weights (stp's names, then PyTorch's), then the description (each atomically)
+    /// into `directory`, creating it. `convention` names the PyTorch tensors (default: the
+    /// natural one for the network's shape); `normalization` is recorded for PyTorch users.
+    public func save(to directory: String, normalization: Normalization? = nil, convention: KeyConvention? = nil) throws {
+        var info = self.info
+        info.pytorchKeys = convention ?? KeyConvention.natural(for: spec)
+        info.normalization = normalization
         try AtomicFile.createDirectory(directory)
         let weights = (directory as NSString).appendingPathComponent(Self.weightsFile)
         let json = (directory as NSString).appendingPathComponent(Self.descriptionFile)
-        try SafeTensorsFile.write(tensors: ModelState.tensors(of: network, optimizer: nil),
+        let tensors = ModelState.tensors(of: network, optimizer: nil)
+        try SafeTensorsFile.write(tensors: tensors,
                                   metadata: ["format": info.format, "architecture": architecture.text,
                                              "model": spec.name],
                                   to: weights)
+        let keys = info.pytorchKeys ?? .stp
+        let renamed = tensors.map { t in
+            SafeTensor(name: keys.externalName(of: t.name, spec: spec), dtype: t.dtype, shape: t.shape, bytes: t.bytes)
+        }
+        // "format": "pt" is what safetensors' torch loader writes; it tells readers the layout is PyTorch's.
+        try SafeTensorsFile.write(tensors: renamed,
+                                  metadata: ["format": "pt", "architecture": architecture.text, "model": spec.name,
+                                             "key_convention": keys.rawValue],
+                                  to: (directory as NSString).appendingPathComponent(Self.pytorchWeightsFile))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var data: Data

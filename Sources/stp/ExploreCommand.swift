@@ -40,7 +40,7 @@ struct Explore: ParsableCommand {
         }
         try reportingErrors {
             var o = ExplorerOptions()
-            training.apply(to: &o.training)
+            try training.apply(to: &o.training)
             stimulative.apply(to: &o.stimulative)
             o.budget = budget
             o.search.population = population

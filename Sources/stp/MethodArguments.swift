@@ -8,22 +8,53 @@ import STPMethod
 struct TrainingArguments: ParsableArguments {
     @Option(help: "Data: builtin[:seed=N,train=N,test=N], cifar10:PATH, cifar100:PATH, mnist:PATH, fashion-mnist:PATH.")
     var data = DataSource.default.spec
-    @Option(help: "Model: \(ResNetSpec.knownNames.joined(separator: ", ")).") var model = "resnet20"
+    @Option(help: "Model: \(ResNetSpec.knownNames.joined(separator: ", ")) (default: resnet20, or the --init network's).")
+    var model: String?
+    @Option(name: .customLong("init"), help: ArgumentHelp(
+        "Start from this trained network: a PyTorch checkpoint (.th/.pt/.pth), a safetensors file, or a directory written by stp import or stp train.",
+        valueName: "FILE|DIR"))
+    var initialNetwork: String?
+    @Option(help: "Input normalisation: \(Normalization.specForms) (default: the --init network's, else the training set's statistics).")
+    var normalization: String?
     @Option(help: "Training epochs.") var epochs = 30
     @Option(help: "Batch size.") var batch = 128
-    @Option(help: "Peak learning rate (cosine schedule).") var lr: Float = 0.1
+    @Option(help: "Peak learning rate, cosine schedule (default: \(TrainingConfig.scratchLearningRate) from scratch, \(TrainingConfig.fromTrainedLearningRate) with --init).")
+    var lr: Float?
     @Option(help: "Random seed (training and search).") var seed: UInt64 = 0
     @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?
 
-    /// Sets the compute threads and fills `config` (model, data, epochs, batch, schedule, seed).
-    func apply(to config: inout TrainingConfig) {
+    /// Sets the compute threads and fills `config` (model, data, initial network, normalisation,
+    /// epochs, batch, schedule, seed).
+    func apply(to config: inout TrainingConfig) throws {
         if let threads { ComputeThreads.set(workers: threads) }
-        config.model = model
+        try applyInitialNetwork(initialNetwork, model: model, normalization: normalization, data: data, to: &config)
         config.data = data
         config.epochs = epochs
         config.batchSize = batch
-        config.schedule = LearningRateSchedule(kind: .cosine, base: lr, totalEpochs: Double(epochs))
+        config.schedule = LearningRateSchedule(kind: .cosine, base: lr ?? config.defaultLearningRate, totalEpochs: Double(epochs))
         config.seed = seed
+    }
+}
+
+/// Sets the model, the initial network and the normalisation of `config`: the model defaults to
+/// the --init network's (which is read here, so a wrong path or file fails before any data loads).
+func applyInitialNetwork(_ path: String?, model: String?, normalization: String?, data: String,
+                         to config: inout TrainingConfig) throws {
+    if let path {
+        let initial = try InitialNetwork.load(path)
+        config.model = model ?? initial.modelName
+        config.shortcut = initial.shortcut
+        config.initialWeights = path
+        let assumed = initial.convention != nil && normalization == nil && initial.normalization == InitialNetwork.assumedNormalization
+        Console.standardError.writeLine("init: \(initial.summary); input normalisation "
+                                        + (normalization != nil ? "as given" : (initial.normalization?.summary ?? "from the data"))
+                                        + (assumed ? " (assumed: the file states none; give --normalization if it differs)" : ""))
+    } else {
+        config.model = model ?? "resnet20"
+    }
+    if let normalization {
+        let kind = data.split(separator: ":").first.map { $0.lowercased() } ?? ""
+        config.normalization = try Normalization.parse(normalization, channels: kind.hasSuffix("mnist") ? 1 : 3)
     }
 }
 

@@ -45,7 +45,7 @@ struct Prune: ParsableCommand {
             var o = PruneOptions()
             o.methods = try Prune.methods(method)
             o.budgets = budget.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            training.apply(to: &o.training)
+            try training.apply(to: &o.training)
             stimulative.apply(to: &o.stimulative)
             o.outputPath = output
             o.overwrite = overwrite

@@ -5,13 +5,22 @@ import STPMethod
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train a ResNet with cross-entropy and SGD.")
 
-    @Option(help: "Model: \(ResNetSpec.knownNames.joined(separator: ", ")).") var model = "resnet20"
-    @Option(help: "Shortcut of blocks that change shape: zero-pad or projection.") var shortcut: ShortcutKind = .zeroPad
+    @Option(help: "Model: \(ResNetSpec.knownNames.joined(separator: ", ")) (default: resnet20, or the --init network's).")
+    var model: String?
+    @Option(name: .customLong("init"), help: ArgumentHelp(
+        "Start from this trained network: a PyTorch checkpoint (.th/.pt/.pth), a safetensors file, or a directory written by stp import or stp train.",
+        valueName: "FILE|DIR"))
+    var initialNetwork: String?
+    @Option(help: "Input normalisation: \(Normalization.specForms) (default: the --init network's, else the training set's statistics).")
+    var normalization: String?
+    @Option(help: "Shortcut of blocks that change shape: zero-pad or projection (default: zero-pad, or the --init network's).")
+    var shortcut: ShortcutKind?
     @Option(help: "Data: builtin[:seed=N,train=N,test=N], cifar10:PATH, cifar100:PATH, mnist:PATH, fashion-mnist:PATH.")
     var data = DataSource.default.spec
     @Option(help: "Epochs.") var epochs = 30
     @Option(help: "Batch size.") var batch = 128
-    @Option(help: "Peak learning rate.") var lr: Float = 0.1
+    @Option(help: "Peak learning rate (default: \(TrainingConfig.scratchLearningRate) from scratch, \(TrainingConfig.fromTrainedLearningRate) with --init).")
+    var lr: Float?
     @Option(help: "Learning-rate schedule: cosine, step or constant.") var schedule: LearningRateSchedule.Kind = .cosine
     @Option(help: "Linear warm-up, in epochs.") var warmup: Double = 0
     @Option(help: "Step schedule milestones in epochs, comma-separated (e.g. 15,25).") var milestones = ""
@@ -48,12 +57,14 @@ struct Train: ParsableCommand {
             if let threads { ComputeThreads.set(workers: threads) }
             var options = TrainJobOptions()
             var c = TrainingConfig()
-            c.model = model
-            c.shortcut = shortcut
+            if resume == nil {
+                try applyInitialNetwork(initialNetwork, model: model, normalization: normalization, data: data, to: &c)
+            }
+            if let shortcut { c.shortcut = shortcut }
             c.data = data
             c.epochs = epochs
             c.batchSize = batch
-            c.schedule = LearningRateSchedule(kind: schedule, base: lr, warmupEpochs: warmup,
+            c.schedule = LearningRateSchedule(kind: schedule, base: lr ?? c.defaultLearningRate, warmupEpochs: warmup,
                                               milestones: try parseMilestones(milestones), gamma: gamma,
                                               totalEpochs: Double(epochs))
             c.optimizer = SGDOptions(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)

@@ -138,6 +138,9 @@ public enum ONNXExportJob {
 
     /// Image height and width of a --data spec's data set (MNIST: the standard 28x28 files).
     public static func imageSize(ofDataSpec data: String) throws -> (height: Int, width: Int) {
+        guard !data.isEmpty else {
+            throw STPError(.argument, "the run records no data set (an imported model without --data); give --input-size")
+        }
         switch try DataSource(parsing: data) {
         case .builtin: return (BuiltinShapes.side, BuiltinShapes.side)
         case .cifar10, .cifar100: return (32, 32)

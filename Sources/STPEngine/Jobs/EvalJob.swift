@@ -36,6 +36,9 @@ public enum EvalJob {
         }
         let config = try TrainingConfig.fromJSON(configText, source: run.recordPath)
         let dataSpec = options.data ?? config.data
+        guard !dataSpec.isEmpty else {
+            throw STPError(.argument, "\(options.runPath) records no data set (it was imported without --data); give --data, e.g. --data cifar10:PATH")
+        }
         let data = try DataSource(parsing: dataSpec).load()
         let spec = try config.modelSpec(for: data.test)
         let model = ResNet(spec: spec)

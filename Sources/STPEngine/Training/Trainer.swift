@@ -56,6 +56,8 @@ public final class Trainer: @unchecked Sendable {
         return try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8))
     }
     public static let configKey = "training_config"
+    /// The network a run started from (--init), for people reading run.json.
+    public static let initialNetworkKey = "initialized_from"
 
     /// A new run. `runPath` nil trains without saving anything.
     public convenience init(config: TrainingConfig, data: DataSplits, runPath: String?, overwrite: Bool = false) throws {
@@ -69,6 +71,9 @@ public final class Trainer: @unchecked Sendable {
     public static func resume(runPath: String, split: ((DataSplits, RunRecord) throws -> DataSplits)? = nil) throws -> Trainer {
         let run = try RunDirectory.open(at: runPath)
         let (record, checkpoint) = try run.load()
+        if record.configuration[ImportJob.sourceKey] != nil {
+            throw STPError(.checkpoint, "\(run.path) holds a network imported by stp import, not a run to continue; start a run from it with --init \(run.path)")
+        }
         guard let configText = record.configuration[configKey] else {
             throw STPError(.checkpoint, "\(run.recordPath): no '\(configKey)' in configuration; not a run written by stp train")
         }
@@ -101,12 +106,22 @@ public final class Trainer: @unchecked Sendable {
         spec = try config.modelSpec(for: data.train)
         model = ResNet(spec: spec, seed: config.seed)
         optimizer = SGD(parameters: model.parameters, options: config.optimizer)
+        // A new run from a trained network (--init) starts from its weights; a resumed one from
+        // its own checkpoint (loaded below), never from the initial network again.
+        let initial = try record == nil ? config.initialWeights.map { try InitialNetwork.load($0) } : nil
+        try initial?.apply(to: model)
         let normalization: Normalization
         if let text = record?.configuration[Trainer.normalizationKey] {
-            guard let decoded = try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8)) else {
-                throw STPError(.checkpoint, "\(run?.recordPath ?? "run.json"): unreadable '\(Trainer.normalizationKey)'")
+            guard let decoded = try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8)), decoded.isValid,
+                  decoded.channels == data.train.channels else {
+                throw STPError(.checkpoint, "\(run?.recordPath ?? "run.json"): '\(Trainer.normalizationKey)' is not a valid mean and std for \(data.train.channels) channels: \(text)")
             }
             normalization = decoded
+        } else if let given = config.normalization ?? initial?.normalization {
+            guard given.channels == data.train.channels else {
+                throw STPError(.argument, "the normalisation has \(given.channels) channels but \(config.data) has \(data.train.channels)")
+            }
+            normalization = given
         } else {
             normalization = Normalization.compute(from: data.train)
         }
@@ -134,6 +149,11 @@ public final class Trainer: @unchecked Sendable {
                 rng: SeededRandom(seed: config.seed), configuration: [Trainer.configKey: try config.jsonString(),
                                                                       Trainer.normalizationKey: normText],
                 wallSeconds: 0, history: [])
+            if let initial {
+                self.record.configuration[Trainer.initialNetworkKey] = initial.path
+                // Exports give the pruned network back under the names the user's network had.
+                if let convention = initial.convention { self.record.configuration[ImportJob.conventionKey] = convention.rawValue }
+            }
         }
         if let run {
             metricsLog = try MetricsLog(path: run.metricsPath)

@@ -17,11 +17,25 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Training images on which BN statistics are re-estimated before every evaluation (0: off,
     /// evaluate with the running statistics of training).
     public var recalibrationImages: Int = 0
+    /// The trained network the run starts from (`--init`: a PyTorch or safetensors file, or a
+    /// directory written by stp import or stp train); nil starts from a random initialisation.
+    public var initialWeights: String?
+    /// The input normalisation, when given (`--normalization`); nil takes the initial network's,
+    /// else the training set's own statistics.
+    public var normalization: Normalization?
 
     public init() {}
 
+    /// Peak learning rates of the cosine schedule: from a random initialisation, and from a
+    /// trained network (--init), where 0.1 would first destroy what the network knows
+    /// (docs/TRAINING.md has the measurement behind the second).
+    public static let scratchLearningRate: Float = 0.1
+    public static let fromTrainedLearningRate: Float = 0.01
+    public var defaultLearningRate: Float { initialWeights == nil ? Self.scratchLearningRate : Self.fromTrainedLearningRate }
+
     enum CodingKeys: String, CodingKey {
         case model, shortcut, data, epochs, batchSize, schedule, optimizer, labelSmoothing, augmentation, seed, recalibrationImages
+        case initialWeights, normalization
     }
 
     public init(from decoder: Decoder) throws {
@@ -38,6 +52,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         seed = try c.decode(UInt64.self, forKey: .seed)
         // Added after the first runs were written; older records mean "off".
         recalibrationImages = try c.decodeIfPresent(Int.self, forKey: .recalibrationImages) ?? 0
+        initialWeights = try c.decodeIfPresent(String.self, forKey: .initialWeights)
+        normalization = try c.decodeIfPresent(Normalization.self, forKey: .normalization)
     }
 
     public func validate() throws {
@@ -48,6 +64,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard recalibrationImages >= 0 else { throw STPError(.argument, "--recalibration-images must not be negative") }
         guard optimizer.weightDecay >= 0, (0..<1).contains(optimizer.momentum) else {
             throw STPError(.argument, "--momentum must be in [0, 1) and --weight-decay non-negative")
+        }
+        if let normalization, !normalization.isValid {
+            throw STPError(.argument, "--normalization needs finite means and positive standard deviations (got \(normalization.summary))")
         }
     }
 

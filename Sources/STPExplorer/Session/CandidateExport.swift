@@ -32,12 +32,13 @@ enum CandidateExport {
     }
 
     static func run(supernet: ResNet, architecture: Architecture, calibrator: BatchNormCalibrator,
-                    testLoader: BatchLoader, runPath: String, normalization: Normalization, dataSpec: String) throws -> CandidateExportResult {
+                    testLoader: BatchLoader, runPath: String, normalization: Normalization, dataSpec: String,
+                    convention: KeyConvention? = nil) throws -> CandidateExportResult {
         let extracted = try ExtractedModel(supernet: supernet, architecture: architecture, source: runPath)
         calibrator.recalibrate(extracted.network, subnet: nil)
         let test = evaluate(extracted.network, loader: testLoader)
         let dir = directory(runPath: runPath, architecture: architecture, macs: extracted.info.macs)
-        try extracted.save(to: dir)
+        try extracted.save(to: dir, normalization: normalization, convention: convention)
         var onnx = ONNXExportOptions(foldBatchNorm: true)
         let normText = String(decoding: try JSONEncoder().encode(normalization), as: UTF8.self)
         onnx.metadata = ["stp.data": dataSpec, "stp.architecture": architecture.text, "stp.normalization": normText]
