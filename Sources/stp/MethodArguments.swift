@@ -5,9 +5,29 @@ import STPMethod
 // Options that `stp prune` and `stp explore` share, with the same names and defaults. The search's
 // sizes are not here: the explorer's defaults are smaller so a search finishes in seconds.
 
+/// The image-folder options of `--data folder:PATH`, shared by every command that trains.
+struct FolderArguments: ParsableArguments {
+    @Option(name: .customLong("input-size"), help: "Image folders: the network's input height and width (default 32; 224 for ImageNet-size ResNets).")
+    var inputSize: Int?
+    @Option(name: .customLong("val-fraction"), help: "Image folders without a val/ folder: the share of train/ held out as the test set (default 0.1).")
+    var valFraction: Double?
+    @Flag(name: .customLong("skip-bad-images"), help: "Image folders: skip (and count) files that are not readable images instead of stopping.")
+    var skipBadImages = false
+
+    /// `data` with these options applied; the full spec of an image folder (every option written
+    /// out, so a resumed run means the same), any other spec unchanged.
+    func resolve(_ data: String) throws -> String {
+        let source = try DataSource(parsing: data)
+        let adjusted = try source.withFolderOptions(inputSize: inputSize, valFraction: valFraction, skipBadImages: skipBadImages)
+        if case .folder = adjusted { return adjusted.spec }
+        return data
+    }
+}
+
 struct TrainingArguments: ParsableArguments {
-    @Option(help: "Data: builtin[:seed=N,train=N,test=N], cifar10:PATH, cifar100:PATH, mnist:PATH, fashion-mnist:PATH.")
+    @Option(help: "Data: builtin[:seed=N,train=N,test=N], cifar10:PATH, cifar100:PATH, mnist:PATH, fashion-mnist:PATH, folder:PATH (PATH/train/CLASS/*.jpg|png, PATH/val/CLASS/...).")
     var data = DataSource.default.spec
+    @OptionGroup var folder: FolderArguments
     @Option(help: "Model: \(ResNetSpec.knownNames.joined(separator: ", ")) (default: resnet20, or the --init network's).")
     var model: String?
     @Option(name: .customLong("init"), help: ArgumentHelp(
@@ -28,7 +48,7 @@ struct TrainingArguments: ParsableArguments {
     func apply(to config: inout TrainingConfig) throws {
         if let threads { ComputeThreads.set(workers: threads) }
         try applyInitialNetwork(initialNetwork, model: model, normalization: normalization, data: data, to: &config)
-        config.data = data
+        config.data = try folder.resolve(data)
         config.epochs = epochs
         config.batchSize = batch
         config.schedule = LearningRateSchedule(kind: .cosine, base: lr ?? config.defaultLearningRate, totalEpochs: Double(epochs))
@@ -45,7 +65,7 @@ func applyInitialNetwork(_ path: String?, model: String?, normalization: String?
         config.model = model ?? initial.modelName
         config.shortcut = initial.shortcut
         config.initialWeights = path
-        let assumed = initial.convention != nil && normalization == nil && initial.normalization == InitialNetwork.assumedNormalization
+        let assumed = normalization == nil && initial.normalizationAssumed
         Console.standardError.writeLine("init: \(initial.summary); input normalisation "
                                         + (normalization != nil ? "as given" : (initial.normalization?.summary ?? "from the data"))
                                         + (assumed ? " (assumed: the file states none; give --normalization if it differs)" : ""))

@@ -15,8 +15,9 @@ struct Train: ParsableCommand {
     var normalization: String?
     @Option(help: "Shortcut of blocks that change shape: zero-pad or projection (default: zero-pad, or the --init network's).")
     var shortcut: ShortcutKind?
-    @Option(help: "Data: builtin[:seed=N,train=N,test=N], cifar10:PATH, cifar100:PATH, mnist:PATH, fashion-mnist:PATH.")
+    @Option(help: "Data: builtin[:seed=N,train=N,test=N], cifar10:PATH, cifar100:PATH, mnist:PATH, fashion-mnist:PATH, folder:PATH (PATH/train/CLASS/*.jpg|png, PATH/val/CLASS/...).")
     var data = DataSource.default.spec
+    @OptionGroup var folder: FolderArguments
     @Option(help: "Epochs.") var epochs = 30
     @Option(help: "Batch size.") var batch = 128
     @Option(help: "Peak learning rate (default: \(TrainingConfig.scratchLearningRate) from scratch, \(TrainingConfig.fromTrainedLearningRate) with --init).")
@@ -61,7 +62,7 @@ struct Train: ParsableCommand {
                 try applyInitialNetwork(initialNetwork, model: model, normalization: normalization, data: data, to: &c)
             }
             if let shortcut { c.shortcut = shortcut }
-            c.data = data
+            c.data = try folder.resolve(data)
             c.epochs = epochs
             c.batchSize = batch
             c.schedule = LearningRateSchedule(kind: schedule, base: lr ?? c.defaultLearningRate, warmupEpochs: warmup,

@@ -1,6 +1,11 @@
 // The training input pipeline: per-channel normalisation, random crop and flip, and a seeded
 // per-epoch shuffle, filling caller-owned NHWC Float batches.
 //
+// Two kinds of crop. A data set stored at the network's input size (CIFAR, MNIST, built-in) is
+// padded with black and cropped back to its size. A data set stored with a margin
+// (`ImageDataset.cropSize`, image folders) has a cropSize window cut out of each image: a random
+// one in training, the centred one in evaluation.
+//
 // Everything random is a pure function of (seed, epoch, batch): the order of epoch e comes from
 // a generator seeded by (seed, e) alone, and the augmentation of batch b of epoch e from one
 // seeded by (seed, e, b). A resumed run therefore sees exactly the batches it would have seen.
@@ -61,7 +66,10 @@ public struct Normalization: Codable, Sendable, Equatable {
 }
 
 /// Training-time augmentation. Crop: pad `cropPadding` black pixels on every side and take a
-/// random crop of the original size (0 turns it off). Flip: mirror left-right with probability 1/2.
+/// random crop of the original size (0 turns it off); for a data set stored with a margin around
+/// its crop size the random window ranges over the whole stored image instead (the margin does
+/// the padding's work) and `cropPadding` only turns it on (> 0) or off (0: the centred window).
+/// Flip: mirror left-right with probability 1/2.
 public struct Augmentation: Codable, Sendable, Equatable {
     public var cropPadding: Int
     public var horizontalFlip: Bool
@@ -119,8 +127,8 @@ public final class BatchLoader: @unchecked Sendable {
                     augmentation: .none, shuffle: false, dropLast: false)
     }
 
-    /// Floats in one full batch (batchSize * height * width * channels).
-    public var batchElementCount: Int { batchSize * dataset.imageSize }
+    /// Floats in one full batch (batchSize * inputHeight * inputWidth * channels).
+    public var batchElementCount: Int { batchSize * dataset.inputImageSize }
 
     public var batchesPerEpoch: Int {
         dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
@@ -169,6 +177,10 @@ public final class BatchLoader: @unchecked Sendable {
         var rng = SeededRandom(seed: BatchLoader.mix(BatchLoader.mix(seed ^ 0xA5A5_5A5A_C3C3_3C3C, UInt64(bitPattern: Int64(epoch))),
                                                      UInt64(batch)))
         labels.removeAll(keepingCapacity: true)
+        if let crop = dataset.cropSize {
+            fillTrainingWindows(crop: crop, images: order[start..<(start + count)], rng: &rng, pixels: pixels, labels: &labels)
+            return count
+        }
         let pad = augmentation.cropPadding
         for k in 0..<count {
             let index = order[start + k]
@@ -184,7 +196,25 @@ public final class BatchLoader: @unchecked Sendable {
         return count
     }
 
-    /// Fills evaluation batch `batch`: images in data-set order, no augmentation.
+    /// The training windows of a data set stored with a margin: a random crop x crop window
+    /// anywhere in the stored image (the centred one when cropping is off), then the flip.
+    private func fillTrainingWindows(crop: Int, images: ArraySlice<Int>, rng: inout SeededRandom,
+                                     pixels: UnsafeMutablePointer<Float>, labels: inout [Int32]) {
+        let marginX = dataset.width - crop, marginY = dataset.height - crop
+        for (k, index) in images.enumerated() {
+            var x0 = marginX / 2, y0 = marginY / 2
+            if augmentation.cropPadding > 0 {
+                x0 = Int(rng.next() % UInt64(marginX + 1))
+                y0 = Int(rng.next() % UInt64(marginY + 1))
+            }
+            let flip = augmentation.horizontalFlip && (rng.next() >> 63) == 1
+            writeWindow(index, into: pixels + k * dataset.inputImageSize, originX: x0, originY: y0, flip: flip)
+            labels.append(dataset.labels[index])
+        }
+    }
+
+    /// Fills evaluation batch `batch`: images in data-set order, no augmentation (the centred
+    /// window of a data set stored with a margin).
     @discardableResult
     public func fillEvaluationBatch(batch: Int, pixels: UnsafeMutablePointer<Float>, labels: inout [Int32]) -> Int {
         precondition(batch >= 0 && batch < evaluationBatchCount, "batch \(batch) outside 0..<\(evaluationBatchCount)")
@@ -192,10 +222,39 @@ public final class BatchLoader: @unchecked Sendable {
         let count = min(batchSize, dataset.count - start)
         labels.removeAll(keepingCapacity: true)
         for k in 0..<count {
-            writeImage(start + k, into: pixels + k * dataset.imageSize, shiftX: 0, shiftY: 0, flip: false)
+            if let crop = dataset.cropSize {
+                writeWindow(start + k, into: pixels + k * dataset.inputImageSize,
+                            originX: (dataset.width - crop) / 2, originY: (dataset.height - crop) / 2, flip: false)
+            } else {
+                writeImage(start + k, into: pixels + k * dataset.imageSize, shiftX: 0, shiftY: 0, flip: false)
+            }
             labels.append(dataset.labels[start + k])
         }
         return count
+    }
+
+    /// out[y][x] = normalised source[originY + y][originX + (flip ? crop-1-x : x)] for the
+    /// crop x crop window, which lies inside the stored image.
+    @inline(__always)
+    private func writeWindow(_ index: Int, into out: UnsafeMutablePointer<Float>, originX: Int, originY: Int, flip: Bool) {
+        let w = dataset.width, c = dataset.channels
+        let crop = dataset.cropSize!
+        dataset.pixels.withUnsafeBufferPointer { px in
+            scale.withUnsafeBufferPointer { sc in
+                offset.withUnsafeBufferPointer { of in
+                    let src = px.baseAddress! + index * dataset.imageSize
+                    for y in 0..<crop {
+                        let row = out + y * crop * c
+                        let srcRow = src + ((originY + y) * w + originX) * c
+                        for x in 0..<crop {
+                            let s = srcRow + (flip ? crop - 1 - x : x) * c
+                            let o = row + x * c
+                            for ch in 0..<c { o[ch] = Float(s[ch]) * sc[ch] + of[ch] }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// out[y][x] = normalised source[y + shiftY][(flip ? W-1-x : x) + shiftX], black outside.

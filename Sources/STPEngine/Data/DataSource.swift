@@ -3,8 +3,12 @@
 //   builtin                          the procedural shapes (default sizes and seed 0)
 //   builtin:seed=N,train=N,test=N    any subset of the options, in any order
 //   cifar10[:PATH]  cifar100[:PATH]  mnist[:PATH]  fashion-mnist[:PATH]
+//   folder:PATH                      your own images: PATH/train/CLASS/*.jpg|jpeg|png, and
+//   folder[size=N,val=F,seed=N,skip-bad]:PATH   PATH/val/CLASS/... if there is one (else a
+//                                    stratified val=F of train is held out); see ImageFolderOptions
 //
-// Without a PATH the file-based sets are read from the `stp data get` cache directory.
+// Without a PATH the file-based sets are read from the `stp data get` cache directory. Only the
+// first colon separates the kind from PATH, so a PATH may hold colons and commas.
 
 public enum DataSource: Sendable, Equatable, CustomStringConvertible {
     case builtin(seed: UInt64, train: Int, test: Int)
@@ -12,8 +16,9 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
     case cifar100(path: String)
     case mnist(path: String)
     case fashionMNIST(path: String)
+    case folder(path: String, options: ImageFolderOptions)
 
-    public static let validKinds = ["builtin", "cifar10", "cifar100", "mnist", "fashion-mnist"]
+    public static let validKinds = ["builtin", "cifar10", "cifar100", "mnist", "fashion-mnist", "folder"]
     public static let `default` = DataSource.builtin(seed: 0, train: 10_000, test: 2_000)
 
     public init(dataset: DownloadableDataset, path: String) {
@@ -62,6 +67,18 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
                 }
             }
             self = .builtin(seed: seed, train: train, test: test)
+        case _ where kind == "folder" || kind.hasPrefix("folder["):
+            var options = ImageFolderOptions()
+            if kind != "folder" {
+                guard kind.hasSuffix("]") else {
+                    throw STPError(.argument, "--data \(spec): the folder options need a closing ']' before the colon, as in folder[size=64,val=0.1]:PATH")
+                }
+                options = try ImageFolderOptions.parse(String(kind.dropFirst("folder[".count).dropLast()), spec: spec)
+            }
+            guard let path = argument, !path.isEmpty else {
+                throw STPError(.argument, "--data \(spec): an image folder needs its PATH, as in folder:PATH (holding train/CLASS/*.jpg)")
+            }
+            self = .folder(path: DataFile.expandTilde(path), options: options)
         default:
             guard let dataset = DownloadableDataset(rawValue: kind) else {
                 throw STPError(.argument, "--data \(spec): unknown data set '\(kind)'; expected one of "
@@ -81,7 +98,34 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         case let .cifar100(path): return try CIFARLoader.load(.cifar100, directory: path)
         case let .mnist(path): return try MNISTLoader.load(.mnist, directory: path)
         case let .fashionMNIST(path): return try MNISTLoader.load(.fashionMNIST, directory: path)
+        case let .folder(path, options): return try ImageFolderLoader.load(path: path, options: options).splits
         }
+    }
+
+    /// Loads like `load()`, which reports to standard error; an image folder reports its
+    /// decoding progress and its log lines ("read the cache", "skipped N unreadable images") to
+    /// `console` instead, nil keeping it quiet.
+    public func load(reporting console: Console?) throws -> DataSplits {
+        guard case let .folder(path, options) = self else { return try load() }
+        return try ImageFolderLoader.load(path: path, options: options, progress: console,
+                                          log: { line in console?.writeLine(line) }).splits
+    }
+
+    /// This source with the image-folder options of the command line applied: `inputSize` and
+    /// `valFraction` replace the spec's when given, `skipBadImages` turns skipping on (false
+    /// keeps the spec's choice). Any of them on another kind of data set is an error.
+    public func withFolderOptions(inputSize: Int?, valFraction: Double?, skipBadImages: Bool) throws -> DataSource {
+        guard case .folder(let path, var options) = self else {
+            if inputSize == nil && valFraction == nil && !skipBadImages { return self }
+            let given = [inputSize.map { "--input-size \($0)" }, valFraction.map { "--val-fraction \($0)" },
+                         skipBadImages ? "--skip-bad-images" : nil].compactMap { $0 }
+            throw STPError(.argument, given.joined(separator: ", ") + ": only for an image folder (--data folder:PATH); the data set is \(description)")
+        }
+        if let inputSize { options.inputSize = inputSize }
+        if let valFraction { options.valFraction = valFraction }
+        if skipBadImages { options.skipBadImages = true }
+        try options.validate()
+        return .folder(path: path, options: options)
     }
 
     /// The spec that parses back to this source.
@@ -92,10 +136,12 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         case let .cifar100(path): "cifar100:\(path)"
         case let .mnist(path): "mnist:\(path)"
         case let .fashionMNIST(path): "fashion-mnist:\(path)"
+        case let .folder(path, options): "folder[\(options.specText)]:\(path)"
         }
     }
 
-    /// For logs, e.g. "built-in shapes (seed 0, 10000 train / 2000 test)" or "CIFAR-10 from /data".
+    /// For logs, e.g. "built-in shapes (seed 0, 10000 train / 2000 test)", "CIFAR-10 from /data"
+    /// or "image folder /pets (32x32 input, val 0.1, seed 0)".
     public var description: String {
         switch self {
         case let .builtin(seed, train, test): "built-in shapes (seed \(seed), \(train) train / \(test) test)"
@@ -103,6 +149,9 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         case let .cifar100(path): "CIFAR-100 from \(path)"
         case let .mnist(path): "MNIST from \(path)"
         case let .fashionMNIST(path): "Fashion-MNIST from \(path)"
+        case let .folder(path, o):
+            "image folder \(path) (\(o.inputSize)x\(o.inputSize) input, val \(o.valFraction), seed \(o.splitSeed)"
+                + (o.skipBadImages ? ", skipping unreadable images)" : ")")
         }
     }
 }

@@ -145,6 +145,7 @@ public enum ONNXExportJob {
         case .builtin: return (BuiltinShapes.side, BuiltinShapes.side)
         case .cifar10, .cifar100: return (32, 32)
         case .mnist, .fashionMNIST: return (28, 28)
+        case let .folder(_, options): return (options.inputSize, options.inputSize)
         }
     }
 

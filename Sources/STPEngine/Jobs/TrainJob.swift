@@ -40,7 +40,7 @@ public enum TrainJob {
         } else {
             let t0 = monotonicSeconds()
             let data = try DataSource(parsing: options.config.data).load()
-            console.writeLine("data: \(options.config.data): \(data.train.count) train / \(data.test.count) test images, \(data.train.height)x\(data.train.width)x\(data.train.channels), \(data.train.classCount) classes (loaded in \(String(format: "%.1f", monotonicSeconds() - t0)) s)")
+            console.writeLine("data: \(options.config.data): \(data.train.count) train / \(data.test.count) test images, \(data.train.inputHeight)x\(data.train.inputWidth)x\(data.train.channels), \(data.train.classCount) classes (loaded in \(String(format: "%.1f", monotonicSeconds() - t0)) s)")
             let path = options.runPath ?? defaultRunPath(model: options.config.model, data: options.config.data)
             trainer = try Trainer(config: options.config, data: data, runPath: path, overwrite: options.overwrite)
         }

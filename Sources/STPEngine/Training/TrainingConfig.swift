@@ -70,9 +70,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// The network for `data`: its input is what the batch pipeline feeds, the crop of a data
+    /// set stored with a margin (image folders) rather than the stored image.
     public func modelSpec(for data: ImageDataset) throws -> ResNetSpec {
         var spec = try ResNetSpec.named(model, inputChannels: data.channels, classes: data.classCount,
-                                        inputSize: (data.height, data.width), shortcut: shortcut)
+                                        inputSize: (data.inputHeight, data.inputWidth), shortcut: shortcut)
         spec.name = model
         return spec
     }
