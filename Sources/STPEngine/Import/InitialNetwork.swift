@@ -23,6 +23,9 @@ public struct InitialNetwork: @unchecked Sendable {
     public let normalization: Normalization?
     /// The key names the network came with, if it was imported.
     public let convention: KeyConvention?
+    /// True when the network is a file that states no normalisation, so `normalization` is
+    /// `assumedNormalization` rather than something the user or the file said.
+    public var normalizationAssumed = false
 
     /// What the weights of an imported file assume when the file does not say: ImageNet's mean
     /// and std, which torchvision's models and the common CIFAR ResNet code bases use.
@@ -48,7 +51,8 @@ public struct InitialNetwork: @unchecked Sendable {
         }
         let imported = try ImportedNetwork.read(path: path)
         return InitialNetwork(path: path, modelName: imported.spec.name, shortcut: imported.spec.shortcut, source: .imported(imported),
-                              normalization: imported.normalization ?? assumedNormalization, convention: imported.convention)
+                              normalization: imported.normalization ?? assumedNormalization, convention: imported.convention,
+                              normalizationAssumed: imported.normalization == nil)
     }
 
     /// Copies the weights and running statistics into `model`, which must be the same network
@@ -88,7 +92,7 @@ public struct InitialNetwork: @unchecked Sendable {
     public var summary: String {
         let kind: String
         switch source {
-        case .runDirectory: kind = "stp run"
+        case .runDirectory: kind = "stp model directory"
         case .imported(let n): kind = "\(n.format), \(n.convention.rawValue) key names"
         }
         return "\(modelName) from \(path) (\(kind))"

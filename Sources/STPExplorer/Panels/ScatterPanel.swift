@@ -43,7 +43,7 @@ enum ScatterPanel {
     }
 
     static func draw(_ grid: inout CellGrid, _ rect: Rect, _ c: RenderContext) {
-        guard var plot = plotArea(rect, c), let space = c.snapshot.space else { return }
+        guard var plot = plotArea(rect, c), c.snapshot.space != nil else { return }
         let s = c.snapshot
         let g = c.glyphs
         if rect.height >= 8 {
