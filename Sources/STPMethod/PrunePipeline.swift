@@ -223,7 +223,8 @@ private final class PruneContext {
 
     func makeCalibrator(_ trainer: Trainer) -> BatchNormCalibrator {
         BatchNormCalibrator(dataset: splits.train, images: o.recalibrationImages,
-                            batchSize: config.batchSize, normalization: trainer.trainLoader.normalization)
+                            batchSize: config.batchSize, normalization: trainer.trainLoader.normalization,
+                            augmentation: config.augmentation)
     }
 
     func methodConfig(_ kind: MethodConfig.Kind) -> MethodConfig {

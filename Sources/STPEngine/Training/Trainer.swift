@@ -160,7 +160,8 @@ public final class Trainer: @unchecked Sendable {
         }
         if config.recalibrationImages > 0 {
             calibrator = BatchNormCalibrator(dataset: data.train, images: config.recalibrationImages,
-                                             batchSize: config.batchSize, normalization: normalization)
+                                             batchSize: config.batchSize, normalization: normalization,
+                                             augmentation: config.augmentation)
         }
     }
 

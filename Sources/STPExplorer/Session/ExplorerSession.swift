@@ -129,7 +129,8 @@ final class SessionEngine: @unchecked Sendable {
         self.heldOut = heldOut
         space = objective.space
         calibrator = BatchNormCalibrator(dataset: trainer.data.train, images: options.recalibrationImages,
-                                         batchSize: trainer.config.batchSize, normalization: trainer.trainLoader.normalization)
+                                         batchSize: trainer.config.batchSize, normalization: trainer.trainLoader.normalization,
+                                         augmentation: trainer.config.augmentation)
         let budgetText = options.budget ?? trainer.record.configuration[ExplorerOptions.budgetKey] ?? ExplorerOptions.defaultBudget
         budget = try Budget.resolve(budgetText, for: space, tolerance: options.search.tolerance)
         paused = options.startPaused
