@@ -200,14 +200,15 @@ func importedSharedModelsGivePyTorchsLogits(model: String, file: String) throws 
     #expect(imported.spec.name == model)
     #expect(imported.format == ImportedStateDict.Format.torchLegacy.rawValue)
     #expect(imported.convention == .cifar)
-    let (shape, pixels) = try reference.uint8s("images_u8")
+    // Raw 0...255 values (stored as float32 despite the name).
+    let (shape, pixels) = try reference.floats("images_u8")
     #expect(shape == [16, 3, 32, 32])
     let expected = try reference.floats("logits_" + model, expectingShape: [16, 10]).values
     // NCHW bytes -> NHWC floats, normalised with the models' ImageNet statistics (README there).
     let norm = Normalization.imagenet
     var nhwc = [Float](repeating: 0, count: pixels.count)
     for n in 0..<16 { for c in 0..<3 { for y in 0..<32 { for x in 0..<32 {
-        nhwc[((n * 32 + y) * 32 + x) * 3 + c] = (Float(pixels[((n * 3 + c) * 32 + y) * 32 + x]) / 255 - norm.mean[c]) / norm.std[c]
+        nhwc[((n * 32 + y) * 32 + x) * 3 + c] = (pixels[((n * 3 + c) * 32 + y) * 32 + x] / 255 - norm.mean[c]) / norm.std[c]
     } } } }
     let actual = nhwc.withUnsafeBufferPointer {
         Array(UnsafeBufferPointer(start: imported.network.forward($0.baseAddress!, batch: 16, mode: .eval), count: 160))
