@@ -184,6 +184,9 @@ final class SessionEngine: @unchecked Sendable {
     func run() {
         snap.phase = phaseNow()
         log(.info, "\(trainer.config.model) on \(trainer.config.data): \(trainer.data.train.count) training images (\(heldOut.count) held out for the search), \(trainer.config.epochs) epochs, run \(trainer.runDirectory?.path ?? "-")")
+        if let initial = trainer.record.configuration[Trainer.initialNetworkKey] {
+            log(.info, "started from the trained network \(initial), peak learning rate \(trainer.config.schedule.base); inputs normalised with \(trainer.trainLoader.normalization.summary)")
+        }
         updateReference()
         publish(force: true)
         do {
