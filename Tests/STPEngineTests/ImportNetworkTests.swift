@@ -217,3 +217,19 @@ func importedSharedModelsGivePyTorchsLogits(model: String, file: String) throws 
     for (a, e) in zip(actual, expected) { worst = max(worst, abs(a - e) / max(abs(e), 1)) }
     #expect(worst < 1e-4, "\(model): largest relative difference from PyTorch's logits \(worst)")
 }
+
+@Test func anStpCheckpointImportsWithoutItsOptimizerState() throws {
+    let original = try randomNetwork("resnet20")
+    let sgd = SGD(parameters: original.parameters, options: SGDOptions())
+    let tensors = ModelState.tensors(of: original, optimizer: sgd).map {
+        ImportedTensor(name: $0.name, shape: $0.shape, values: $0.bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, dtype: "float32")
+    }
+    let dict = ImportedStateDict(path: "checkpoint.safetensors", format: .safetensors, tensors: tensors, metadata: ["model": "resnet20"])
+    let imported = try ImportedNetwork.match(dict)
+    #expect(imported.convention == .stp)
+    #expect(logits(imported.network) == logits(original))
+    // Without the model's name, stp's block numbering does not say where stages begin.
+    var unnamed = dict
+    unnamed.metadata = [:]
+    #expect(errorText { _ = try ImportedNetwork.match(unnamed) }.contains("give --model"))
+}

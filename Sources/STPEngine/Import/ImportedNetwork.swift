@@ -6,7 +6,7 @@
 // Either everything matches or nothing is loaded: missing, unexpected and mis-shaped keys are
 // collected and reported in one error, each with its name, the shape stp expects and the shape
 // found. `module.` prefixes (DataParallel) are dropped; `num_batches_tracked` is ignored (stp's
-// batch norm uses a fixed momentum). Non-finite weights and negative running variances are
+// batch norm uses a fixed momentum), and so is the optimizer state of an stp checkpoint. Non-finite weights and negative running variances are
 // refused: such a network cannot compute anything meaningful, and evaluating it would only hide that.
 
 import Foundation
@@ -37,7 +37,8 @@ public struct ImportedNetwork: @unchecked Sendable {
         var tensors = [String: ImportedTensor]()
         for t in dict.tensors {
             let name = t.name.hasPrefix("module.") ? String(t.name.dropFirst("module.".count)) : t.name
-            if name.hasSuffix("num_batches_tracked") { continue }
+            // Batch counters and an stp checkpoint's optimizer state are not part of the network.
+            if name.hasSuffix("num_batches_tracked") || name.hasPrefix(ModelState.velocityPrefix) { continue }
             guard tensors[name] == nil else {
                 throw STPError.file(.checkpoint, path, "holds tensor \(name) twice (once with a module. prefix)")
             }
