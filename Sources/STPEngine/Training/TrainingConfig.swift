@@ -30,7 +30,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// trained network (--init), where 0.1 would first destroy what the network knows
     /// (docs/TRAINING.md has the measurement behind the second).
     public static let scratchLearningRate: Float = 0.1
-    public static let fromTrainedLearningRate: Float = 0.01
+    public static let fromTrainedLearningRate: Float = 0.03
     public var defaultLearningRate: Float { initialWeights == nil ? Self.scratchLearningRate : Self.fromTrainedLearningRate }
 
     enum CodingKeys: String, CodingKey {
