@@ -106,6 +106,7 @@ public struct RunRecord: Codable, Equatable, Sendable {
     /// `path`, the field and the value.
     public func validateResumable(epochs: Int, stepsPerEpoch: Int, path: String) throws {
         func fail(_ what: String) -> STPError { STPError.file(.checkpoint, path, what) }
+        func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
         guard totalEpochs == epochs else {
             throw fail("totalEpochs is \(totalEpochs) but \(Trainer.configKey).epochs is \(epochs); expected the same number")
         }
@@ -114,10 +115,10 @@ public struct RunRecord: Codable, Equatable, Sendable {
         }
         let totalSteps = epochs * stepsPerEpoch
         guard (0...totalSteps).contains(stepsCompleted) else {
-            throw fail("stepsCompleted is \(stepsCompleted); expected 0 to \(totalSteps) (\(epochs) epochs of \(stepsPerEpoch) steps)")
+            throw fail("stepsCompleted is \(stepsCompleted); expected 0 to \(totalSteps) (\(count(epochs, "epoch")) of \(count(stepsPerEpoch, "step")))")
         }
         guard stepsCompleted / stepsPerEpoch == epochsCompleted else {
-            throw fail("epochsCompleted is \(epochsCompleted) but stepsCompleted \(stepsCompleted) at \(stepsPerEpoch) steps per epoch makes \(stepsCompleted / stepsPerEpoch) whole epochs; expected the two to agree")
+            throw fail("epochsCompleted is \(epochsCompleted) but stepsCompleted \(stepsCompleted) at \(stepsPerEpoch) steps per epoch makes \(count(stepsCompleted / stepsPerEpoch, "whole epoch")); expected the two to agree")
         }
         guard rng.state.count == 4 else {
             throw fail("rng.state has \(rng.state.count) words \(rng.state); expected the 4 words of a xoshiro256** state")
