@@ -33,8 +33,11 @@ public enum ExtractedEvalJob {
         guard !dataSpec.isEmpty else {
             throw STPError(.argument, "\(options.runPath) records no data set (it was imported without --data); give --data, e.g. --data cifar10:PATH")
         }
-        let data = try DataSource(parsing: dataSpec).load()
-        let normalization = Trainer.normalization(of: record) ?? Normalization.compute(from: data.train)
+        let source = try options.data.map { try DataSource(parsing: $0) }
+            ?? DataSource(recorded: dataSpec, field: Trainer.configKey + ".data", source: run.recordPath)
+        let data = try source.load()
+        let normalization = try Trainer.normalization(of: record, path: run.recordPath, channels: data.test.channels)
+            ?? Normalization.compute(from: data.train)
         guard options.batch >= 1 else { throw STPError(.argument, "--batch must be at least 1") }
         let loader = BatchLoader.evaluation(dataset: data.test, batchSize: options.batch, normalization: normalization)
         let result = evaluate(extracted.network, loader: loader)

@@ -150,6 +150,47 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: run + "/checkpoint.safetensors"), "no broken checkpoint was written")
     }
 
+    @Test func aBrokenRunRecordIsAnErrorBeforeAnyTerminalWork() throws {
+        // The explorer resumes through Trainer.resume: the same checks, as an error to show.
+        let run = NSTemporaryDirectory() + "stp-explorer-broken-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        var o = Self.options(run: run)
+        o.startPaused = true
+        let session = try ExplorerSession(options: o)
+        session.start()
+        session.send(.quit)
+        #expect(session.waitUntilStopped(seconds: 60))
+        var again = Self.options(run: run)
+        again.resumePath = run
+        func message() -> String {
+            do {
+                _ = try ExplorerSession(options: again)
+                return ""
+            } catch {
+                return (error as? STPError)?.message ?? "\(error)"
+            }
+        }
+        let directory = try RunDirectory.open(at: run)
+        let (good, checkpoint) = try directory.load()
+        var record = good
+        record.configuration[ExplorerOptions.heldOutKey] = "100000"
+        try directory.save(tensors: checkpoint.allTensors, record: record)
+        #expect(message() == run + "/run.json: '\(ExplorerOptions.heldOutKey)' is 100000; expected a count of held-out training images from 0 to 319")
+
+        record = good
+        var config = try TrainingConfig.fromJSON(record.configuration[Trainer.configKey]!, source: "run.json")
+        config.batchSize = 0
+        record.configuration[Trainer.configKey] = try config.jsonString()
+        try directory.save(tensors: checkpoint.allTensors, record: record)
+        #expect(message() == run + "/run.json: training_config.batchSize is 0; expected at least 2, for batch statistics")
+
+        record = good
+        record.configuration[ExplorerOptions.budgetKey] = "150%"
+        try directory.save(tensors: checkpoint.allTensors, record: record)
+        let budget = message()
+        #expect(budget.hasPrefix(run + "/run.json: '\(ExplorerOptions.budgetKey)' is 150%: "), "\(budget)")
+    }
+
     @Test func badBudgetAtStartIsAnErrorBeforeAnyTerminalWork() {
         var o = Self.options(run: NSTemporaryDirectory() + "stp-explorer-bad-\(UUID().uuidString)")
         o.budget = "keep 0.1%"

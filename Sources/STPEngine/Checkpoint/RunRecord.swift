@@ -97,6 +97,37 @@ public struct RunRecord: Codable, Equatable, Sendable {
         self.history = history
     }
 
+    // MARK: Checks before resuming
+
+    /// Throws unless a run of `epochs` epochs of `stepsPerEpoch` steps can continue from this
+    /// record's progress and generator state: the counts are within the run, agree with each
+    /// other (a record is only saved between steps, so the whole epochs are the steps divided
+    /// by the steps per epoch) and the state is one xoshiro256** can be in. The error names
+    /// `path`, the field and the value.
+    public func validateResumable(epochs: Int, stepsPerEpoch: Int, path: String) throws {
+        func fail(_ what: String) -> STPError { STPError.file(.checkpoint, path, what) }
+        func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+        guard totalEpochs == epochs else {
+            throw fail("totalEpochs is \(totalEpochs) but \(Trainer.configKey).epochs is \(epochs); expected the same number")
+        }
+        guard (0...epochs).contains(epochsCompleted) else {
+            throw fail("epochsCompleted is \(epochsCompleted); expected 0 to \(epochs) (the run's epochs)")
+        }
+        let totalSteps = epochs * stepsPerEpoch
+        guard (0...totalSteps).contains(stepsCompleted) else {
+            throw fail("stepsCompleted is \(stepsCompleted); expected 0 to \(totalSteps) (\(count(epochs, "epoch")) of \(count(stepsPerEpoch, "step")))")
+        }
+        guard stepsCompleted / stepsPerEpoch == epochsCompleted else {
+            throw fail("epochsCompleted is \(epochsCompleted) but stepsCompleted \(stepsCompleted) at \(stepsPerEpoch) steps per epoch makes \(count(stepsCompleted / stepsPerEpoch, "whole epoch")); expected the two to agree")
+        }
+        guard rng.state.count == 4 else {
+            throw fail("rng.state has \(rng.state.count) words \(rng.state); expected the 4 words of a xoshiro256** state")
+        }
+        guard rng.state.contains(where: { $0 != 0 }) else {
+            throw fail("rng.state is all zeros, a state xoshiro256** never reaches; expected the generator state stp saved")
+        }
+    }
+
     // MARK: Encoding
 
     /// Losses can diverge to NaN or infinity; JSON has no such numbers, so they become strings.

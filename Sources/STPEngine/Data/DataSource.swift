@@ -90,6 +90,19 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Parses a spec read from a file (`field` of `source`, e.g. a run record's training
+    /// configuration): an error names the file, the field and the spec.
+    public init(recorded spec: String, field: String, source: String,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        do {
+            try self.init(parsing: spec, environment: environment)
+        } catch let e as STPError {
+            let prefix = "--data \(spec): "
+            let detail = e.message.hasPrefix(prefix) ? String(e.message.dropFirst(prefix.count)) : e.message
+            throw STPError.file(.checkpoint, source, "\(field) is \"\(spec)\", not a data spec stp reads: \(detail)")
+        }
+    }
+
     public func load() throws -> DataSplits {
         switch self {
         case let .builtin(seed, train, test):

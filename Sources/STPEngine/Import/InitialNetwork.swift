@@ -39,10 +39,7 @@ public struct InitialNetwork: @unchecked Sendable {
         if isDirectory.boolValue {
             let run = try RunDirectory.open(at: path)
             let (record, checkpoint) = try run.load()
-            let normalization = Trainer.normalization(of: record)
-            if record.configuration[Trainer.normalizationKey] != nil && normalization == nil {
-                throw STPError.file(.checkpoint, run.recordPath, "the recorded normalization is not a valid mean and std")
-            }
+            let normalization = try Trainer.normalization(of: record, path: run.recordPath)
             let convention = record.configuration[ImportJob.conventionKey].flatMap(KeyConvention.init(rawValue:))
             let config = try record.configuration[Trainer.configKey].map { try TrainingConfig.fromJSON($0, source: run.recordPath) }
             let shortcut = config?.shortcut ?? record.model.options["shortcut"].flatMap(ShortcutKind.init(rawValue:)) ?? .zeroPad

@@ -77,6 +77,21 @@ extension Normalization {
         mean.count == std.count && !mean.isEmpty && mean.allSatisfy(\.isFinite) && std.allSatisfy { $0.isFinite && $0 > 0 }
     }
 
+    /// What makes this normalisation unusable for images of `channels` channels (nil: not
+    /// checked), in words naming the value; nil when it is valid.
+    public func problem(channels: Int? = nil) -> String? {
+        if mean.isEmpty { return "it has no channels (mean is empty)" }
+        if mean.count != std.count { return "it has \(mean.count) means but \(std.count) standard deviations; expected one of each per channel" }
+        if let channels, mean.count != channels {
+            return "it has \(mean.count) channels but the images have \(channels)"
+        }
+        if let i = mean.firstIndex(where: { !$0.isFinite }) { return "mean[\(i)] is \(mean[i]); expected a finite number" }
+        if let i = std.firstIndex(where: { !($0.isFinite && $0 > 0) }) {
+            return "std[\(i)] is \(std[i]); expected a positive finite standard deviation"
+        }
+        return nil
+    }
+
     /// Text a person reads in a log line.
     public var summary: String {
         func list(_ v: [Float]) -> String { v.map { String(format: "%.4g", $0) }.joined(separator: ", ") }

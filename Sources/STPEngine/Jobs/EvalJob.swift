@@ -39,11 +39,16 @@ public enum EvalJob {
         guard !dataSpec.isEmpty else {
             throw STPError(.argument, "\(options.runPath) records no data set (it was imported without --data); give --data, e.g. --data cifar10:PATH")
         }
-        let data = try DataSource(parsing: dataSpec).load()
+        let source = try options.data.map { try DataSource(parsing: $0) }
+            ?? DataSource(recorded: dataSpec, field: Trainer.configKey + ".data", source: run.recordPath)
+        let data = try source.load()
         let spec = try config.modelSpec(for: data.test)
         let model = ResNet(spec: spec)
+        // Refuses non-finite weights and negative variances, and an invalid normalisation: either
+        // makes every logit NaN, which must be an error rather than an accuracy.
         try ModelState.load(model, optimizer: nil, from: checkpoint)
-        let normalization = Trainer.normalization(of: record) ?? Normalization.compute(from: data.train)
+        let normalization = try Trainer.normalization(of: record, path: run.recordPath, channels: data.test.channels)
+            ?? Normalization.compute(from: data.train)
         guard options.batch >= 1 else { throw STPError(.argument, "--batch must be at least 1") }
         let loader = BatchLoader.evaluation(dataset: data.test, batchSize: options.batch, normalization: normalization)
         let result = evaluate(model, loader: loader)

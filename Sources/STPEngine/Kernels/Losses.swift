@@ -70,14 +70,21 @@ public func klDivergenceForwardBackward(teacher: UnsafePointer<Float>, student: 
     return Float(T * T * total / Double(batch))
 }
 
-/// Number of rows whose label is among the `k` largest logits (ties count against).
+/// Number of rows whose label is among the `k` largest logits (ties count against). A row with
+/// a NaN logit has no ranking and counts as wrong: every comparison with NaN is false, so
+/// without this check a broken network (NaN weights or inputs) would score 100%.
 public func topKCorrect(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, classes: Int, k: Int) -> Int {
     var correct = 0
-    for n in 0..<batch {
+    rows: for n in 0..<batch {
         let z = logits + n * classes
-        let target = z[Int(labels[n])]
+        let label = Int(labels[n])
+        let target = z[label]
+        if target.isNaN { continue }
         var above = 0
-        for j in 0..<classes where j != Int(labels[n]) && z[j] >= target { above += 1 }
+        for j in 0..<classes where j != label {
+            if z[j].isNaN { continue rows }
+            if z[j] >= target { above += 1 }
+        }
         if above < k { correct += 1 }
     }
     return correct

@@ -50,10 +50,26 @@ public final class Trainer: @unchecked Sendable {
 
     public static let normalizationKey = "normalization"
 
-    /// The input normalisation a run recorded (nil for records without one).
-    public static func normalization(of record: RunRecord) -> Normalization? {
+    /// The input normalisation a run recorded (nil for records without one), checked: an
+    /// unreadable one, one with a non-finite mean or a non-positive standard deviation, or one
+    /// with other than `channels` channels (when given) is an error naming `path` (the record),
+    /// the field and the value. An invalid normalisation turns every image into NaN.
+    public static func normalization(of record: RunRecord, path: String, channels: Int? = nil) throws -> Normalization? {
         guard let text = record.configuration[normalizationKey] else { return nil }
-        return try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8))
+        let decoder = JSONDecoder()
+        let strings = RunRecord.nonFinite
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: strings.positive, negativeInfinity: strings.negative, nan: strings.nan)
+        let normalization: Normalization
+        do {
+            normalization = try decoder.decode(Normalization.self, from: Data(text.utf8))
+        } catch {
+            throw STPError.file(.checkpoint, path, "'\(normalizationKey)' is \(text), not a readable mean and std: \(RunRecord.describe(error))")
+        }
+        if let problem = normalization.problem(channels: channels) {
+            throw STPError.file(.checkpoint, path, "'\(normalizationKey)' is \(text): \(problem)")
+        }
+        return normalization
     }
     public static let configKey = "training_config"
     /// The network a run started from (--init), for people reading run.json.
@@ -77,12 +93,24 @@ public final class Trainer: @unchecked Sendable {
         guard let configText = record.configuration[configKey] else {
             throw STPError(.checkpoint, "\(run.recordPath): no '\(configKey)' in configuration; not a run written by stp train")
         }
+        // Every value the run continues with is checked before it is used: a record edited by
+        // hand or damaged must be refused with its field named, not crash (a batch of 0 divides
+        // by zero) or train on silently.
         let config = try TrainingConfig.fromJSON(configText, source: run.recordPath)
-        let loaded = try DataSource(parsing: config.data).load()
+        try config.validateRecorded(source: run.recordPath)
+        if config.model.lowercased() != record.model.name.lowercased() {
+            throw STPError.file(.checkpoint, run.recordPath, "\(configKey).model is \(config.model) but model.name is \(record.model.name); expected the same model")
+        }
+        let loaded = try DataSource(recorded: config.data, field: configKey + ".data", source: run.recordPath).load()
         let data = try split.map { try $0(loaded, record) } ?? loaded
         guard data.train.count == record.data.trainCount, data.test.count == record.data.testCount else {
             throw STPError(.checkpoint, "\(run.recordPath): the run was trained on \(record.data.trainCount)/\(record.data.testCount) images of \(config.data), but it now has \(data.train.count)/\(data.test.count)")
         }
+        let stepsPerEpoch = data.train.count / config.batchSize
+        guard stepsPerEpoch >= 1 else {
+            throw STPError.file(.checkpoint, run.recordPath, "\(configKey).batchSize is \(config.batchSize); expected at most the \(data.train.count) training images of \(config.data)")
+        }
+        try record.validateResumable(epochs: config.epochs, stepsPerEpoch: stepsPerEpoch, path: run.recordPath)
         return try Trainer(config: config, data: data, run: run, checkpoint: checkpoint, record: record)
     }
 
@@ -111,12 +139,9 @@ public final class Trainer: @unchecked Sendable {
         let initial = try record == nil ? config.initialWeights.map { try InitialNetwork.load($0) } : nil
         try initial?.apply(to: model)
         let normalization: Normalization
-        if let text = record?.configuration[Trainer.normalizationKey] {
-            guard let decoded = try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8)), decoded.isValid,
-                  decoded.channels == data.train.channels else {
-                throw STPError(.checkpoint, "\(run?.recordPath ?? "run.json"): '\(Trainer.normalizationKey)' is not a valid mean and std for \(data.train.channels) channels: \(text)")
-            }
-            normalization = decoded
+        if let record, let recorded = try Trainer.normalization(of: record, path: run?.recordPath ?? RunDirectory.File.record.rawValue,
+                                                                channels: data.train.channels) {
+            normalization = recorded
         } else if let given = config.normalization ?? initial?.normalization {
             guard given.channels == data.train.channels else {
                 throw STPError(.argument, "the normalisation has \(given.channels) channels but \(config.data) has \(data.train.channels)")

@@ -56,18 +56,67 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         normalization = try c.decodeIfPresent(Normalization.self, forKey: .normalization)
     }
 
+    /// The most epochs a run may have: far beyond any real schedule, and small enough that
+    /// epochs times steps per epoch cannot overflow.
+    public static let maxEpochs = 1_000_000
+    /// The largest random-crop padding, in pixels (far beyond any image stp reads).
+    public static let maxCropPadding = 4096
+
+    /// A value the configuration cannot train with: the command-line option that sets it, its
+    /// key in the training configuration of run.json, the value found and what was expected.
+    public struct Problem: Sendable, Equatable {
+        public var option: String
+        public var field: String
+        public var value: String
+        public var expected: String
+    }
+
+    /// Every value this configuration cannot train with, in field order (empty when it is valid).
+    /// The data spec is checked apart (`DataSource(parsing:)` says what is wrong with it).
+    public var problems: [Problem] {
+        var out = [Problem]()
+        func require(_ ok: Bool, _ option: String, _ field: String, _ value: Any, _ expected: String) {
+            if !ok { out.append(Problem(option: option, field: field, value: "\(value)", expected: expected)) }
+        }
+        require(ResNetSpec.knownNames.contains(model.lowercased()), "--model", "model", model,
+                "one of \(ResNetSpec.knownNames.joined(separator: ", "))")
+        require((1...Self.maxEpochs).contains(epochs), "--epochs", "epochs", epochs, "a number of epochs from 1 to \(Self.maxEpochs)")
+        require(batchSize >= 2, "--batch", "batchSize", batchSize, "at least 2, for batch statistics")
+        require(schedule.base.isFinite && schedule.base > 0, "--lr", "schedule.base", schedule.base, "a positive finite number")
+        require(schedule.warmupEpochs.isFinite && schedule.warmupEpochs >= 0, "--warmup", "schedule.warmupEpochs",
+                schedule.warmupEpochs, "a non-negative finite number of epochs")
+        if let i = schedule.milestones.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+            require(false, "--milestones", "schedule.milestones[\(i)]", schedule.milestones[i], "a non-negative finite number of epochs")
+        }
+        require(schedule.gamma.isFinite && schedule.gamma >= 0, "--gamma", "schedule.gamma", schedule.gamma, "a non-negative finite factor")
+        require(optimizer.momentum.isFinite && (0..<1).contains(optimizer.momentum), "--momentum", "optimizer.momentum",
+                optimizer.momentum, "a number in [0, 1)")
+        require(optimizer.weightDecay.isFinite && optimizer.weightDecay >= 0, "--weight-decay", "optimizer.weightDecay",
+                optimizer.weightDecay, "a non-negative finite number")
+        require((0..<1).contains(labelSmoothing), "--label-smoothing", "labelSmoothing", labelSmoothing, "a number in [0, 1)")
+        require((0...Self.maxCropPadding).contains(augmentation.cropPadding), "--crop-padding", "augmentation.cropPadding",
+                augmentation.cropPadding, "a number of pixels from 0 to \(Self.maxCropPadding)")
+        require(recalibrationImages >= 0, "--recalibration-images", "recalibrationImages", recalibrationImages, "a count of at least 0")
+        if let normalization {
+            require(normalization.isValid, "--normalization", "normalization", normalization.summary,
+                    "one finite mean and one positive finite standard deviation per channel")
+        }
+        return out
+    }
+
+    /// Checks the options of a new run; the error names the command-line option and the value.
     public func validate() throws {
-        guard epochs >= 1 else { throw STPError(.argument, "--epochs must be at least 1 (got \(epochs))") }
-        guard batchSize >= 2 else { throw STPError(.argument, "--batch must be at least 2 for batch statistics (got \(batchSize))") }
-        guard schedule.base > 0, schedule.base.isFinite else { throw STPError(.argument, "--lr must be a positive number (got \(schedule.base))") }
-        guard (0..<1).contains(labelSmoothing) else { throw STPError(.argument, "--label-smoothing must be in [0, 1) (got \(labelSmoothing))") }
-        guard recalibrationImages >= 0 else { throw STPError(.argument, "--recalibration-images must not be negative") }
-        guard optimizer.weightDecay >= 0, (0..<1).contains(optimizer.momentum) else {
-            throw STPError(.argument, "--momentum must be in [0, 1) and --weight-decay non-negative")
+        if let p = problems.first { throw STPError(.argument, "\(p.option) must be \(p.expected) (got \(p.value))") }
+    }
+
+    /// Checks a configuration read from a run record (`source`, where it is `Trainer.configKey`)
+    /// before a run continues from it, data spec included: the error names the file, the field
+    /// and the value.
+    public func validateRecorded(source: String) throws {
+        if let p = problems.first {
+            throw STPError.file(.checkpoint, source, "\(Trainer.configKey).\(p.field) is \(p.value); expected \(p.expected)")
         }
-        if let normalization, !normalization.isValid {
-            throw STPError(.argument, "--normalization needs finite means and positive standard deviations (got \(normalization.summary))")
-        }
+        _ = try DataSource(recorded: data, field: Trainer.configKey + ".data", source: source)
     }
 
     /// The network for `data`: its input is what the batch pipeline feeds, the crop of a data
@@ -85,11 +134,17 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 
+    /// Parses the configuration a run record holds. Non-finite numbers are read as run.json
+    /// writes them ("nan", "inf", "-inf"), so that validation can name them.
     public static func fromJSON(_ text: String, source: String) throws -> TrainingConfig {
+        let decoder = JSONDecoder()
+        let strings = RunRecord.nonFinite
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: strings.positive, negativeInfinity: strings.negative, nan: strings.nan)
         do {
-            return try JSONDecoder().decode(TrainingConfig.self, from: Data(text.utf8))
+            return try decoder.decode(TrainingConfig.self, from: Data(text.utf8))
         } catch {
-            throw STPError(.checkpoint, "\(source): the training configuration is not readable (\(error))")
+            throw STPError.file(.checkpoint, source, "'\(Trainer.configKey)' is not a readable training configuration: \(RunRecord.describe(error))")
         }
     }
 }

@@ -88,7 +88,13 @@ final class SessionEngine: @unchecked Sendable {
         if let resume = options.resumePath {
             var dataset: ImageDataset?
             trainer = try Trainer.resume(runPath: resume, split: { loaded, record in
-                heldOutCount = Int(record.configuration[ExplorerOptions.heldOutKey] ?? "") ?? 0
+                if let text = record.configuration[ExplorerOptions.heldOutKey] {
+                    guard let count = Int(text), (0..<loaded.train.count).contains(count) else {
+                        throw STPError.file(.checkpoint, RunDirectory(path: resume).recordPath,
+                                            "'\(ExplorerOptions.heldOutKey)' is \(text); expected a count of held-out training images from 0 to \(loaded.train.count - 1)")
+                    }
+                    heldOutCount = count
+                }
                 dataset = loaded.train
                 let keep = loaded.train.count - heldOutCount
                 return heldOutCount > 0 ? DataSplits(train: loaded.train.subset(Array(0..<keep)), test: loaded.test) : loaded
@@ -131,8 +137,16 @@ final class SessionEngine: @unchecked Sendable {
         calibrator = BatchNormCalibrator(dataset: trainer.data.train, images: options.recalibrationImages,
                                          batchSize: trainer.config.batchSize, normalization: trainer.trainLoader.normalization,
                                          augmentation: trainer.config.augmentation)
-        let budgetText = options.budget ?? trainer.record.configuration[ExplorerOptions.budgetKey] ?? ExplorerOptions.defaultBudget
-        budget = try Budget.resolve(budgetText, for: space, tolerance: options.search.tolerance)
+        if options.budget == nil, let recorded = trainer.record.configuration[ExplorerOptions.budgetKey],
+           let run = trainer.runDirectory {
+            do {
+                budget = try Budget.resolve(recorded, for: space, tolerance: options.search.tolerance)
+            } catch let e as STPError {
+                throw STPError.file(.checkpoint, run.recordPath, "'\(ExplorerOptions.budgetKey)' is \(recorded): \(e.message)")
+            }
+        } else {
+            budget = try Budget.resolve(options.budget ?? ExplorerOptions.defaultBudget, for: space, tolerance: options.search.tolerance)
+        }
         paused = options.startPaused
         let epochs = trainer.config.epochs
         firstSearchEpoch = min(epochs, max(1, Int((Double(epochs) * options.stimulativeFraction).rounded())))
