@@ -7,7 +7,9 @@ import STPEngine
 //   slimming: a global threshold on BN |gamma| chooses how many and which channels each block keeps.
 // Channel choices other than "the first k" are realised by permuting a block's inner channels
 // (conv1 filters, its BN, conv2's input channels) so the chosen ones come first; the network's
-// function is unchanged by the permutation, and first-k slicing then keeps exactly them.
+// function is unchanged by the permutation, and first-k slicing then keeps exactly them. The
+// permutation is made in place, so a network that other methods also read (one CE run serves
+// uniform and l1-filter) is permuted as a copy (PrunePipeline's baselineChoice).
 
 public enum Baselines {
     /// The widest uniform-ratio, full-depth architecture at or below the budget (nil if none is).
@@ -33,8 +35,8 @@ public enum Baselines {
         return a
     }
 
-    /// Puts each kept block's chosen inner channels first. `order[b]` lists block b's inner
-    /// channels, most important first (a permutation of 0..<innerWidth).
+    /// Puts each kept block's chosen inner channels first, in place. `order[b]` lists block b's
+    /// inner channels, most important first (a permutation of 0..<innerWidth).
     public static func reorderInnerChannels(_ model: ResNet, order: [[Int]]) {
         for (b, block) in model.blocks.enumerated() {
             let perm = order[b]

@@ -174,8 +174,9 @@ private final class PruneContext {
     let splits: DataSplits
     let heldOut: ImageDataset
     /// The full network's test result per trainer: the results chosen from one trained network
-    /// (every budget of a baseline) evaluate it once, not once per result. Channel reordering
-    /// by l1-filter and slimming preserves the network's function, so the figure stays valid.
+    /// (every budget of a baseline) evaluate it once, not once per result. l1-filter and slimming
+    /// read their channels from a permuted copy of the trainer's network with the same function,
+    /// so the trainer's figure is theirs too.
     private var fullTests: [ObjectIdentifier: EvaluationResult] = [:]
 
     init(_ o: PruneOptions, console: Console, shouldStop: @escaping () -> Bool) throws {
@@ -274,28 +275,38 @@ private final class PruneContext {
         // The trunk trains on to the end only for the methods that choose from it at the end.
         let baselines = methods.filter { $0 != .stp }
         if !baselines.isEmpty { trunkSeconds += try train(trunk, label: kind.rawValue, untilEpoch: config.epochs) }
-        // Uniform first: l1-filter then permutes the trunk's channels (function-preserving).
+        // Each method chooses from its own view of the trained weights (see baselineChoice): the
+        // trunk's network is never permuted, so neither the order of the methods nor their
+        // sharing one trained network can carry one method's channel choice into another's.
         for method in baselines {
             let t0 = monotonicSeconds()
-            let architectures = try baselineArchitectures(method, model: trunk.model)
+            let (network, architectures) = try baselineChoice(method, trained: trunk.model)
             let choosing = monotonicSeconds() - t0
             results[method] = try architectures.enumerated().map { i, architecture in
-                try finish(method: method, budgetIndex: i, trainer: trunk, architecture: architecture,
+                try finish(method: method, budgetIndex: i, trainer: trunk, network: network, architecture: architecture,
                            fitness: nil, evaluations: 0, dependedSeconds: trunkSeconds + choosing)
             }
         }
         return results
     }
 
-    /// The baseline's architecture at every budget; permutes the model's channels where the
-    /// method chooses channels other than the first ones.
-    func baselineArchitectures(_ method: PruneOptions.Method, model: ResNet) throws -> [Architecture] {
+    /// The baseline's architecture at every budget, and the network it is read from. Methods that
+    /// keep channels other than the first ones (slimming, l1-filter) get a copy of `trained` with
+    /// the chosen channels permuted first (same function); the others read `trained` itself,
+    /// which is left untouched.
+    func baselineChoice(_ method: PruneOptions.Method, trained: ResNet) throws -> (network: ResNet, architectures: [Architecture]) {
+        let model: ResNet
         switch method {
-        case .slimming: Baselines.reorderInnerChannels(model, order: Baselines.gammaOrder(model))
-        case .l1Filter: Baselines.reorderInnerChannels(model, order: Baselines.l1Order(model))
-        default: break
+        case .slimming:
+            model = trained.copy()
+            Baselines.reorderInnerChannels(model, order: Baselines.gammaOrder(model))
+        case .l1Filter:
+            model = trained.copy()
+            Baselines.reorderInnerChannels(model, order: Baselines.l1Order(model))
+        default:
+            model = trained
         }
-        return try budgets.map { budget in
+        let architectures: [Architecture] = try budgets.map { budget in
             if method == .slimming {
                 guard let a = Baselines.slimmingArchitecture(model, space: space, window: budget.window) else {
                     throw STPError(.budget, "no |gamma| threshold meets the budget \(budget)")
@@ -307,6 +318,7 @@ private final class PruneContext {
             }
             return a
         }
+        return (model, architectures)
     }
 
     /// stp from the trunk at its first search: one search per budget on the shared weights (the
@@ -372,16 +384,21 @@ private final class PruneContext {
     }
 
     /// Extracts, recalibrates and evaluates one result (no gradient step after training) and
-    /// writes its report. `dependedSeconds`: the training and search time this result built on.
-    func finish(method: PruneOptions.Method, budgetIndex: Int, trainer: Trainer, architecture: Architecture,
-                fitness: Double?, evaluations: Int, dependedSeconds: Double) throws -> PruneReport {
+    /// writes its report. `network`: what the architecture's first channels are read from, the
+    /// trainer's network unless the method permuted a copy of it (baselineChoice); the relative
+    /// sparsity is measured on it too. The full test accuracy is the trainer's network's, which
+    /// such a copy computes unchanged. `dependedSeconds`: the training and search time this
+    /// result built on.
+    func finish(method: PruneOptions.Method, budgetIndex: Int, trainer: Trainer, network: ResNet? = nil,
+                architecture: Architecture, fitness: Double?, evaluations: Int, dependedSeconds: Double) throws -> PruneReport {
         let t0 = monotonicSeconds()
         let budget = budgets[budgetIndex]
         let path = resultPath(method, budgetIndex)
-        let sparsity = try RelativeSparsity.measure(trainer.model, architecture: architecture)
+        let network = network ?? trainer.model
+        let sparsity = try RelativeSparsity.measure(network, architecture: architecture)
         let fullTest = fullTests[ObjectIdentifier(trainer)] ?? trainer.evaluateTest()
         fullTests[ObjectIdentifier(trainer)] = fullTest
-        let extracted = try ExtractedModel(supernet: trainer.model, architecture: architecture,
+        let extracted = try ExtractedModel(supernet: network, architecture: architecture,
                                            source: trainer.runDirectory?.path ?? o.outputPath)
         makeCalibrator(trainer).recalibrate(extracted.network, subnet: nil)
         let test = evaluate(extracted.network, loader: trainer.testLoader)

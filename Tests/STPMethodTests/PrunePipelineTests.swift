@@ -99,3 +99,75 @@ func prunePipelineMeetsTheBudgetAndSavesAReloadableNetwork(method: PruneOptions.
     o.methods = [.uniform, .uniform]
     #expect(throws: STPError.self) { try PrunePipeline.runAll(o, console: Console(fileDescriptor: 2, isTerminal: false)) }
 }
+
+/// The output filters of a conv weight [out, in, kh, kw].
+private func filters(_ w: Parameter) -> [[Float]] {
+    let per = w.count / w.shape[0], a = w.value.array
+    return (0..<w.shape[0]).map { Array(a[($0 * per)..<(($0 + 1) * per)]) }
+}
+
+/// Per input channel of a conv weight, the weights every output filter gives it.
+private func inputSlices(_ w: Parameter) -> [[Float]] {
+    let out = w.shape[0], cin = w.shape[1], taps = w.count / (out * cin), a = w.value.array
+    var slices = [[Float]](repeating: [], count: cin)
+    for c in 0..<cin {
+        for o in 0..<out {
+            let start = (o * cin + c) * taps
+            slices[c] += a[start..<(start + taps)]
+        }
+    }
+    return slices
+}
+
+// uniform and l1-filter share one trained network; l1-filter's channel choice (a permutation of
+// that network) must not reach uniform, whichever runs first (`--method all` runs l1-filter first).
+@Test(arguments: [[PruneOptions.Method.uniform, .l1Filter], [.l1Filter, .uniform]])
+func uniformAndL1FilterKeepTheirOwnChannelsOfTheSharedNetwork(methods: [PruneOptions.Method]) throws {
+    let root = temporaryDirectory("prune-order")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    var o = tinyOptions(.uniform, output: root)
+    o.methods = methods
+    o.budgets = ["50%", "70%"]
+    o.training.data = "builtin:seed=5,train=80,test=20"
+    o.training.epochs = 1
+    o.fitnessImages = 20
+    o.recalibrationImages = 20
+    let summary = try PrunePipeline.runAll(o, console: Console(fileDescriptor: 2, isTerminal: false))
+    #expect(summary.reports.count == 4)
+    let trained = try SavedRun.load(root + "/train-standard").model
+    let l1View = trained.copy()
+    Baselines.reorderInnerChannels(l1View, order: Baselines.l1Order(l1View))
+    for report in summary.reports {
+        let extracted = try ExtractedModel.load(from: report.extractedPath)
+        let blocks = extracted.network.blocks
+        try #require(blocks.count == trained.blocks.count, "uniform widths keep every block")
+        for (b, (block, full)) in zip(blocks, trained.blocks).enumerated() {
+            let kept = filters(block.units[0].conv.weight), all = filters(full.units[0].conv.weight)
+            #expect(kept.count < all.count, "\(report.method) at \(report.budget): block \(b) is pruned")
+            // The trained filter each kept one is; conv2's input channels must follow it.
+            let sources = kept.map { all.firstIndex(of: $0) }
+            #expect(!sources.contains(nil), "\(report.method) at \(report.budget): block \(b) keeps trained filters")
+            let next = inputSlices(block.units[1].conv.weight), allNext = inputSlices(full.units[1].conv.weight)
+            for (i, s) in sources.enumerated() { if let s { #expect(next[i] == allNext[s]) } }
+            if report.method == "uniform" {
+                #expect(sources == Array(0..<kept.count), "uniform at \(report.budget): block \(b) keeps the first channels")
+            } else {
+                let l1 = all.map { $0.reduce(0) { $0 + abs($1) } }
+                let largest = Set((0..<all.count).sorted { l1[$0] > l1[$1] }.prefix(kept.count))
+                #expect(Set(sources.compactMap { $0 }) == largest, "l1-filter at \(report.budget): block \(b) keeps its largest-L1 filters")
+            }
+        }
+        // Relative sparsity is measured on the method's own view of the trained network.
+        let view = report.method == "uniform" ? trained : l1View
+        let expected = try RelativeSparsity.measure(view, architecture: extracted.architecture).meanWeightRatio
+        #expect(abs((report.relativeSparsity ?? .nan) - (expected ?? .nan)) < 1e-9, "\(report.method) at \(report.budget)")
+    }
+    for budget in o.budgets {
+        let uniform = try #require(summary.reports.first { $0.method == "uniform" && $0.budget == budget })
+        let l1 = try #require(summary.reports.first { $0.method == "l1-filter" && $0.budget == budget })
+        // Keeping the largest filters gives the larger kept/dropped ratio (equal only if the first
+        // channels happened to be the largest in every layer).
+        #expect((l1.relativeSparsity ?? 0) > (uniform.relativeSparsity ?? .infinity), "at \(budget)")
+        #expect(l1.fullTestTop1 == uniform.fullTestTop1, "one trained network")
+    }
+}
