@@ -28,14 +28,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "Data: builtin[:seed=N,train=N,test=N], cifar10:PATH, cifar100:PATH, mnist:PATH, fashion-mnist:PATH, folder:PATH (PATH/train/CLASS/*.jpg|png, PATH/val/CLASS/...).")
     var data = DataSource.default.spec
     @OptionGroup var folder: FolderArguments
-    @Option(help: "Model: \(ResNetSpec.knownNames.joined(separator: ", ")) (default: resnet20, or the --init network's).")
-    var model: String?
-    @Option(name: .customLong("init"), help: ArgumentHelp(
-        "Start from this trained network: a PyTorch checkpoint (.th/.pt/.pth), a safetensors file, or a directory written by stp import or stp train.",
-        valueName: "FILE|DIR"))
-    var initialNetwork: String?
-    @Option(help: "Input normalisation: \(Normalization.specForms) (default: the --init network's, else the training set's statistics).")
-    var normalization: String?
+    @OptionGroup var network: NetworkArguments
     @Option(help: "Training epochs.") var epochs = 30
     @Option(help: "Batch size.") var batch = 128
     @Option(help: "Peak learning rate, cosine schedule (default: \(TrainingConfig.scratchLearningRate) from scratch, \(TrainingConfig.fromTrainedLearningRate) with --init).")
@@ -47,7 +40,7 @@ struct TrainingArguments: ParsableArguments {
     /// epochs, batch, schedule, seed).
     func apply(to config: inout TrainingConfig) throws {
         if let threads { ComputeThreads.set(workers: threads) }
-        try applyInitialNetwork(initialNetwork, model: model, normalization: normalization, data: data, to: &config)
+        try network.apply(data: data, to: &config)
         config.data = try folder.resolve(data)
         config.epochs = epochs
         config.batchSize = batch
@@ -56,10 +49,28 @@ struct TrainingArguments: ParsableArguments {
     }
 }
 
-/// Sets the model, the initial network and the normalisation of `config`: the model defaults to
-/// the --init network's (which is read here, so a wrong path or file fails before any data loads).
-func applyInitialNetwork(_ path: String?, model: String?, normalization: String?, data: String,
-                         to config: inout TrainingConfig) throws {
+/// The network a run trains: its model, the trained network it starts from and its input
+/// normalisation (stp train, prune and explore).
+struct NetworkArguments: ParsableArguments {
+    @Option(help: "Model: \(ResNetSpec.knownNames.joined(separator: ", ")) (default: resnet20, or the --init network's).")
+    var model: String?
+    @Option(name: .customLong("init"), help: ArgumentHelp(
+        "Start from this trained network: a PyTorch checkpoint (.th/.pt/.pth), a safetensors file, or a directory written by stp import or stp train.",
+        valueName: "FILE|DIR"))
+    var initialNetwork: String?
+    @Option(help: "Input normalisation: \(Normalization.specForms) (default: the --init network's, else the training set's statistics).")
+    var normalization: String?
+
+    /// Sets the model, the initial network and the normalisation of `config`: the model defaults
+    /// to the --init network's (which is read here, so a wrong path or file fails before any data
+    /// loads).
+    func apply(data: String, to config: inout TrainingConfig) throws {
+        try applyInitialNetwork(initialNetwork, model: model, normalization: normalization, data: data, to: &config)
+    }
+}
+
+private func applyInitialNetwork(_ path: String?, model: String?, normalization: String?, data: String,
+                                 to config: inout TrainingConfig) throws {
     if let path {
         let initial = try InitialNetwork.load(path)
         config.model = model ?? initial.modelName

@@ -5,14 +5,7 @@ import STPMethod
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train a ResNet with cross-entropy and SGD.")
 
-    @Option(help: "Model: \(ResNetSpec.knownNames.joined(separator: ", ")) (default: resnet20, or the --init network's).")
-    var model: String?
-    @Option(name: .customLong("init"), help: ArgumentHelp(
-        "Start from this trained network: a PyTorch checkpoint (.th/.pt/.pth), a safetensors file, or a directory written by stp import or stp train.",
-        valueName: "FILE|DIR"))
-    var initialNetwork: String?
-    @Option(help: "Input normalisation: \(Normalization.specForms) (default: the --init network's, else the training set's statistics).")
-    var normalization: String?
+    @OptionGroup var network: NetworkArguments
     @Option(help: "Shortcut of blocks that change shape: zero-pad or projection (default: zero-pad, or the --init network's).")
     var shortcut: ShortcutKind?
     @Option(help: "Data: builtin[:seed=N,train=N,test=N], cifar10:PATH, cifar100:PATH, mnist:PATH, fashion-mnist:PATH, folder:PATH (PATH/train/CLASS/*.jpg|png, PATH/val/CLASS/...).")
@@ -59,7 +52,7 @@ struct Train: ParsableCommand {
             var options = TrainJobOptions()
             var c = TrainingConfig()
             if resume == nil {
-                try applyInitialNetwork(initialNetwork, model: model, normalization: normalization, data: data, to: &c)
+                try network.apply(data: data, to: &c)
             }
             if let shortcut { c.shortcut = shortcut }
             c.data = try folder.resolve(data)
