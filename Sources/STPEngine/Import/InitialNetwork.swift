@@ -55,7 +55,7 @@ public struct InitialNetwork: @unchecked Sendable {
     /// Copies the weights and running statistics into `model`, which must be the same network
     /// (model, classes, input channels, widths).
     public func apply(to model: ResNet) throws {
-        guard model.spec.name == modelName || model.spec.name.hasPrefix(modelName) else {
+        guard model.spec.name == modelName else {
             throw STPError.file(.checkpoint, path, "--init holds a \(modelName) but the run trains a \(model.spec.name); leave out --model or give --model \(modelName)")
         }
         switch source {
