@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -8,7 +9,7 @@ private let weights: [SafeTensor] = [
 ]
 
 @Test func runDirectoryLayoutCreateAndOverwrite() throws {
-    let root = try checkpointTestDirectory()
+    let root = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: root) }
     let run = try RunDirectory.create(at: root + "/runs/r1/")
     #expect(run.path == root + "/runs/r1")
@@ -22,7 +23,7 @@ private let weights: [SafeTensor] = [
     #expect(run.existingFiles == [.checkpoint, .record, .log] && run.holdsRun)
 
     // An existing run is not overwritten unless asked.
-    let refused = checkpointErrorMessage { try RunDirectory.create(at: run.path) }
+    let refused = errorText { try RunDirectory.create(at: run.path) }
     #expect(refused.contains(run.path) && refused.contains("already holds a run (checkpoint.safetensors, run.json, log.txt)"), "\(refused)")
     #expect(run.existingFiles == [.checkpoint, .record, .log])
 
@@ -33,17 +34,17 @@ private let weights: [SafeTensor] = [
     // A directory with only a log (say, a run that failed before its first save) is fine to reuse.
     try AtomicFile.write("x", to: run.logPath)
     #expect(!run.holdsRun)
-    #expect(checkpointErrorMessage { try RunDirectory.create(at: run.path) }.contains("already holds a run (log.txt)"))
+    #expect(errorText { try RunDirectory.create(at: run.path) }.contains("already holds a run (log.txt)"))
 }
 
 @Test func runDirectoryOpenSaveLoadAndMismatch() throws {
-    let root = try checkpointTestDirectory()
+    let root = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: root) }
-    let missingDir = checkpointErrorMessage { _ = try RunDirectory.open(at: root + "/nope") }
+    let missingDir = errorText { _ = try RunDirectory.open(at: root + "/nope") }
     #expect(missingDir.contains(root + "/nope") && missingDir.contains("no such directory"), "\(missingDir)")
 
     let run = try RunDirectory.create(at: root + "/r")
-    let empty = checkpointErrorMessage { _ = try RunDirectory.open(at: run.path) }
+    let empty = errorText { _ = try RunDirectory.open(at: run.path) }
     #expect(empty.contains("checkpoint.safetensors and run.json are missing"), "\(empty)")
 
     var record = sampleRunRecord()
@@ -59,7 +60,7 @@ private let weights: [SafeTensor] = [
     var other = record
     other.model.name = "resnet56"
     try other.write(to: run.recordPath)
-    let model = checkpointErrorMessage { _ = try run.load() }
+    let model = errorText { _ = try run.load() }
     #expect(model.contains(run.checkpointPath) && model.contains("model \"resnet20\"")
         && model.contains(run.recordPath + " records model \"resnet56\""), "\(model)")
 
@@ -68,11 +69,11 @@ private let weights: [SafeTensor] = [
     try SafeTensorsFile.write(tensors: weights, metadata: RunDirectory.checkpointMetadata(for: record), to: run.checkpointPath)
     record.epochsCompleted = 2
     try record.write(to: run.recordPath)
-    let epoch = checkpointErrorMessage { _ = try run.load() }
+    let epoch = errorText { _ = try run.load() }
     #expect(epoch.contains("epochs_completed = 3 but \(run.recordPath) records 2"), "\(epoch)")
 
     // A checkpoint that stp did not write.
     try SafeTensorsFile.write(tensors: weights, to: run.checkpointPath)
-    let foreign = checkpointErrorMessage { _ = try run.load() }
+    let foreign = errorText { _ = try run.load() }
     #expect(foreign.contains(run.checkpointPath) && foreign.contains("expected \"model\" in the __metadata__"), "\(foreign)")
 }
