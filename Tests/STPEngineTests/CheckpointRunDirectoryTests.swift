@@ -52,8 +52,13 @@ private let weights: [SafeTensor] = [
     let opened = try RunDirectory.open(at: run.path)
     let (loadedRecord, checkpoint) = try opened.load()
     #expect(loadedRecord.model.name == "resnet20" && loadedRecord.stepsCompleted == 782)
-    #expect(checkpoint.metadata == ["model": "resnet20", "epochs_completed": "2", "steps_completed": "782",
-                                    "stp_format": "1", "method": "stimulative"])
+    var metadata = checkpoint.metadata
+    let savedRecord = metadata.removeValue(forKey: RunDirectory.recordKey)
+    #expect(metadata == ["model": "resnet20", "epochs_completed": "2", "steps_completed": "782",
+                         "stp_format": "1", "method": "stimulative"])
+    // (compared as JSON: the sample history holds a NaN)
+    #expect(try savedRecord.map { try RunRecord.decode(Data($0.utf8), path: "run_record").encoded() } == record.encoded(),
+            "the checkpoint carries its run.json")
     #expect(try checkpoint.floats("conv1.weight", expectingShape: [2, 1, 1, 1]).values == [0.5, -0.5])
 
     // A record from another model.
@@ -76,4 +81,36 @@ private let weights: [SafeTensor] = [
     try SafeTensorsFile.write(tensors: weights, to: run.checkpointPath)
     let foreign = errorText { _ = try run.load() }
     #expect(foreign.contains(run.checkpointPath) && foreign.contains("expected \"model\" in the __metadata__"), "\(foreign)")
+}
+
+// A process killed between the two files of a save (scripts/kill_test.sh does it to stp train)
+// leaves the new checkpoint beside the previous run.json: the run loads with the record saved in
+// the checkpoint, and a record of another run is still refused.
+@Test func saveInterruptedBeforeTheRecordLoadsTheCheckpointsRecord() throws {
+    let root = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let run = try RunDirectory.create(at: root + "/r")
+    var record = sampleRunRecord()
+    try run.save(tensors: weights, record: record)
+    let previous = try Data(contentsOf: URL(fileURLWithPath: run.recordPath))
+    record.epochsCompleted += 1
+    record.stepsCompleted += 391
+    try run.save(tensors: weights, record: record)
+    try AtomicFile.write(previous, to: run.recordPath)  // run.json as before the second save
+
+    let (loaded, checkpoint) = try RunDirectory.open(at: run.path).load()
+    #expect(try loaded.encoded() == record.encoded())  // as JSON: the sample history holds a NaN
+    #expect(checkpoint.metadata[RunDirectory.epochsKey] == String(record.epochsCompleted))
+    #expect(try run.readRecord().encoded() == record.encoded(), "loading completes the interrupted save")
+
+    // run.json of another model, or ahead of the checkpoint: no silent fix.
+    var other = try RunRecord.decode(previous, path: "previous")
+    other.model.name = "resnet56"
+    try other.write(to: run.recordPath)
+    #expect(errorText { _ = try run.load() }.contains("records model \"resnet56\""))
+    var ahead = record
+    ahead.epochsCompleted += 1
+    ahead.stepsCompleted += 391
+    try ahead.write(to: run.recordPath)
+    #expect(errorText { _ = try run.load() }.contains("the save was interrupted between the two files"))
 }
