@@ -114,3 +114,22 @@ private let weights: [SafeTensor] = [
     try ahead.write(to: run.recordPath)
     #expect(errorText { _ = try run.load() }.contains("the save was interrupted between the two files"))
 }
+
+// Killed between the two files of the first save: only the checkpoint is there. It carries its
+// record, so the run opens (and run.json is written); a checkpoint without one still does not.
+@Test func firstSaveInterruptedBeforeTheRecordOpensFromTheCheckpoint() throws {
+    let root = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let run = try RunDirectory.create(at: root + "/r")
+    let record = sampleRunRecord()
+    try run.save(tensors: weights, record: record)
+    try FileManager.default.removeItem(atPath: run.recordPath)
+    let (loaded, _) = try RunDirectory.open(at: run.path).load()
+    #expect(try loaded.encoded() == record.encoded())  // as JSON: the sample history holds a NaN
+    #expect(run.exists(.record))
+
+    try FileManager.default.removeItem(atPath: run.recordPath)
+    try SafeTensorsFile.write(tensors: weights, metadata: RunDirectory.checkpointMetadata(for: record), to: run.checkpointPath)
+    let missing = errorText { _ = try RunDirectory.open(at: run.path) }
+    #expect(missing.contains("run.json is missing"), "\(missing)")
+}

@@ -74,7 +74,8 @@ public struct RunDirectory: Sendable, Equatable {
         return run
     }
 
-    /// Opens an existing run for resuming: the directory must hold both a checkpoint and a record.
+    /// Opens an existing run for resuming: the directory must hold both a checkpoint and a record
+    /// (or a checkpoint that carries its record, which is then written to run.json).
     public static func open(at path: String) throws -> RunDirectory {
         let run = RunDirectory(path: path)
         var isDirectory: ObjCBool = false
@@ -82,6 +83,15 @@ public struct RunDirectory: Sendable, Equatable {
             throw STPError.file(.checkpoint, run.path, "expected a run directory, but there is no such directory")
         }
         let missing = [File.checkpoint, .record].filter { !run.exists($0) }
+        // A checkpoint without run.json: the run's first save was interrupted between its two
+        // files. The checkpoint carries its record; writing it completes that save.
+        if missing == [.record], let checkpoint = try? run.readCheckpoint(),
+           let text = checkpoint.metadata[recordKey],
+           let record = try? RunRecord.decode(Data(text.utf8), path: checkpoint.path + " (" + recordKey + ")"),
+           (try? verify(checkpoint: checkpoint, record: record, recordPath: run.recordPath)) != nil,
+           (try? record.write(to: run.recordPath)) != nil {
+            return run
+        }
         guard missing.isEmpty else {
             throw STPError.file(.checkpoint, run.path,
                                 "expected a run directory holding \(File.checkpoint.rawValue) and \(File.record.rawValue), but \(missing.map(\.rawValue).joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") missing")
