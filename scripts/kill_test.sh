@@ -8,8 +8,9 @@
 #     temporary file of an atomic write (".checkpoint.safetensors.tmp-*", ".run.json.tmp-*", see
 #     AtomicFile.swift) appears, for each epoch's save of each file.
 # After each kill: when the directory holds a checkpoint, `stp eval` must load it and
-# `stp train --resume` must continue the run to its end (and `stp eval` load the result), also
-# when the kill came between the checkpoint and run.json of a save; when the kill came before the
+# `stp train --resume` must continue the run to its end (and `stp eval` load the result, and
+# metrics.jsonl log each epoch once), also when the kill came between the checkpoint and run.json
+# of a save; when the kill came before the
 # first save, `stp eval` must fail with a clear error (exit 1, "stp: error: ..."), not crash. A leftover temporary file is allowed (a kill mid-write leaves
 # one; readers ignore it) and is counted.
 #
@@ -50,7 +51,7 @@ checkpoint_epochs_of() {
 
 # Checks the run directory after a kill. $1: the directory, $2: a label for messages.
 check_after_kill() {
-    local dir=$1 what=$2 rc out temps
+    local dir=$1 what=$2 rc out temps e count
     kills=$((kills + 1))
     temps=$(find "$dir" -maxdepth 1 -name '.*.tmp-*' 2>/dev/null | wc -l)
     if [ "$temps" -gt 0 ]; then during_save=$((during_save + 1)); leftover=$((leftover + temps)); fi
@@ -64,6 +65,11 @@ check_after_kill() {
         out=$("$bin" train --resume "$dir" --threads 1 2>&1) || fail "$what: stp train --resume failed: $out"
         [ "$(epochs_of "$dir")" = "$epochs" ] || fail "$what: the resumed run did not reach epoch $epochs (run.json: $(epochs_of "$dir"))"
         out=$("$bin" eval "$dir" 2>&1) || fail "$what: stp eval of the resumed run failed: $out"
+        # Each epoch's metrics are logged once, also the epoch that was logged and then redone.
+        for e in $(seq 1 "$epochs"); do
+            count=$(grep -c "^{\"epoch\":$e,\"imagesPerSecond\"" "$dir/metrics.jsonl" || true)
+            [ "$count" = 1 ] || fail "$what: metrics.jsonl logs epoch $e $count times"
+        done
         resumed=$((resumed + 1))
     else
         # Killed before the first save: the directory holds no run, and saying so must be an

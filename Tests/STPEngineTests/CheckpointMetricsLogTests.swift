@@ -92,3 +92,20 @@ private func epoch(_ i: Int, loss: Double = 1.5) -> EpochMetrics {
     let cannot = errorText { _ = try MetricsLog(path: dir + "/no/dir/m.jsonl") }
     #expect(cannot.contains(dir + "/no/dir/m.jsonl") && cannot.contains("No such file or directory"), "\(cannot)")
 }
+
+// A run killed after logging an epoch but before saving its checkpoint redoes that epoch when
+// resumed: the lines of epochs after the record's are dropped first, so that each is logged once.
+@Test func dropEpochsAfterRemovesTheLinesOfUnsavedEpochs() throws {
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/metrics.jsonl"
+    let lines = ["{\"epoch\":1,\"loss\":2}", "{\"note\":\"no epoch\"}", "{\"epoch\":2,\"loss\":1.5}", "{\"epoch\":2,\"sparsity\":1}"]
+    try AtomicFile.write(lines.joined(separator: "\n") + "\n{\"epoch\":3,\"lo", to: path)
+    try MetricsLog.dropEpochs(after: 2, path: path)
+    #expect(String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+        == lines.joined(separator: "\n") + "\n{\"epoch\":3,\"lo", "a partial last line is left to MetricsLog.init")
+    try MetricsLog.dropEpochs(after: 1, path: path)
+    #expect(String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+        == lines[0] + "\n" + lines[1] + "\n{\"epoch\":3,\"lo")
+    try MetricsLog.dropEpochs(after: 0, path: dir + "/none.jsonl")  // no file: nothing to do
+}
