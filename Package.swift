@@ -89,18 +89,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Helpers the three test targets share: expectClose, error messages, temporary
+        // directories, seeded random arrays, and the shared folder (SharedFiles).
+        .target(
+            name: "STPTestSupport",
+            dependencies: ["STPEngine"],
+            path: "Tests/STPTestSupport"
+        ),
         .testTarget(
             name: "STPEngineTests",
-            dependencies: ["STPEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+            dependencies: ["STPEngine", "STPTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         .testTarget(
             name: "STPMethodTests",
-            dependencies: ["STPMethod", "STPEngine"],
+            dependencies: ["STPMethod", "STPEngine", "STPTestSupport"],
             swiftSettings: fastMath
         ),
         .testTarget(
             name: "STPExplorerTests",
-            dependencies: ["STPExplorer", "STPMethod", "STPEngine"]
+            dependencies: ["STPExplorer", "STPMethod", "STPEngine", "STPTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -61,11 +62,11 @@ private func setElement(_ tensors: inout [SafeTensor], _ name: String, _ index: 
 }
 
 private func resumeError(_ run: String) -> String {
-    checkpointErrorMessage { _ = try Trainer.resume(runPath: run) }
+    errorText { _ = try Trainer.resume(runPath: run) }
 }
 
 private func evalError(_ run: String) -> String {
-    checkpointErrorMessage { _ = try EvalJob.run(EvalJobOptions(runPath: run)) }
+    errorText { _ = try EvalJob.run(EvalJobOptions(runPath: run)) }
 }
 
 @Test func theValidRunResumesAndEvaluates() throws {
@@ -181,7 +182,7 @@ private func evalError(_ run: String) -> String {
     // stp eval --data replaces the recorded spec: its own errors are the option's.
     var options = EvalJobOptions(runPath: run)
     options.data = "nonsense"
-    #expect(checkpointErrorMessage { _ = try EvalJob.run(options) }.hasPrefix("--data nonsense: unknown data set"))
+    #expect(errorText { _ = try EvalJob.run(options) }.hasPrefix("--data nonsense: unknown data set"))
 
     try editConfig(run) { $0.data = tinyConfig().data; $0.model = "resnet99" }
     #expect(resumeError(run).contains("training_config.model is resnet99; expected one of resnet20, "))
@@ -222,7 +223,7 @@ private func evalError(_ run: String) -> String {
     var config = tinyConfig()
     config.initialWeights = run
     let data = try DataSource(parsing: config.data).load()
-    #expect(checkpointErrorMessage { _ = try Trainer(config: config, data: data, runPath: nil) } == evaluated)
+    #expect(errorText { _ = try Trainer(config: config, data: data, runPath: nil) } == evaluated)
 }
 
 @Test func evalReadsOnlyWhatItNeedsSoAnImportedModelWithZeroEpochsEvaluates() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -8,7 +9,7 @@ private func epoch(_ i: Int, loss: Double = 1.5) -> EpochMetrics {
 }
 
 @Test func metricsLogWritesSortedLinesAndReadsThemBack() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/metrics.jsonl"
     let log = try MetricsLog(path: path)
@@ -19,7 +20,7 @@ private func epoch(_ i: Int, loss: Double = 1.5) -> EpochMetrics {
     try log.append(["z": 1.0, "a": 2.0])
     try log.sync()
     log.close()
-    #expect(checkpointErrorMessage { try log.append(epoch(9)) }.contains("closed"))
+    #expect(errorText { try log.append(epoch(9)) }.contains("closed"))
 
     let text = try String(contentsOfFile: path, encoding: .utf8)
     let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -40,7 +41,7 @@ private func epoch(_ i: Int, loss: Double = 1.5) -> EpochMetrics {
 }
 
 @Test func metricsLogToleratesATruncatedLastLine() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/metrics.jsonl"
     let log = try MetricsLog(path: path)
@@ -68,26 +69,43 @@ private func epoch(_ i: Int, loss: Double = 1.5) -> EpochMetrics {
 }
 
 @Test func metricsLogReportsCorruptMiddleLines() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/metrics.jsonl"
     let first = "{\"epoch\":0,\"loss\":1}\n"
     try AtomicFile.write(first + "\n{\"epoch\":1,\"loss\":}\n{\"epoch\":2,\"loss\":3}\n", to: path)
-    let syntax = checkpointErrorMessage { _ = try MetricsLog.read([String: Double].self, path: path) }
+    let syntax = errorText { _ = try MetricsLog.read([String: Double].self, path: path) }
     // Line 3 (after a blank line), at the '}' where a value was expected.
     let offset = first.utf8.count + 1 + 18
     #expect(syntax == "\(path):3: at byte \(offset): corrupt metrics line, not valid JSON: expected a JSON value, found '}'", "\(syntax)")
 
     try AtomicFile.write(first + "{\"epoch\":\"one\",\"loss\":2}\n" + first, to: path)
-    let type = checkpointErrorMessage { _ = try MetricsLog.read([String: Double].self, path: path) }
+    let type = errorText { _ = try MetricsLog.read([String: Double].self, path: path) }
     #expect(type.hasPrefix("\(path):2: at byte \(first.utf8.count): corrupt metrics line: at key epoch: expected a number"), "\(type)")
 
     // A complete last line (it has its newline) that is corrupt is not a truncation.
     try AtomicFile.write(first + "{\"epoch\":\n", to: path)
-    #expect(checkpointErrorMessage { _ = try MetricsLog.read([String: Double].self, path: path) }.contains(":2: at byte"))
+    #expect(errorText { _ = try MetricsLog.read([String: Double].self, path: path) }.contains(":2: at byte"))
 
-    let none = checkpointErrorMessage { _ = try MetricsLog.read([String: Double].self, path: dir + "/none.jsonl") }
+    let none = errorText { _ = try MetricsLog.read([String: Double].self, path: dir + "/none.jsonl") }
     #expect(none.contains(dir + "/none.jsonl") && none.contains("no such file"))
-    let cannot = checkpointErrorMessage { _ = try MetricsLog(path: dir + "/no/dir/m.jsonl") }
+    let cannot = errorText { _ = try MetricsLog(path: dir + "/no/dir/m.jsonl") }
     #expect(cannot.contains(dir + "/no/dir/m.jsonl") && cannot.contains("No such file or directory"), "\(cannot)")
+}
+
+// A run killed after logging an epoch but before saving its checkpoint redoes that epoch when
+// resumed: the lines of epochs after the record's are dropped first, so that each is logged once.
+@Test func dropEpochsAfterRemovesTheLinesOfUnsavedEpochs() throws {
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/metrics.jsonl"
+    let lines = ["{\"epoch\":1,\"loss\":2}", "{\"note\":\"no epoch\"}", "{\"epoch\":2,\"loss\":1.5}", "{\"epoch\":2,\"sparsity\":1}"]
+    try AtomicFile.write(lines.joined(separator: "\n") + "\n{\"epoch\":3,\"lo", to: path)
+    try MetricsLog.dropEpochs(after: 2, path: path)
+    #expect(String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+        == lines.joined(separator: "\n") + "\n{\"epoch\":3,\"lo", "a partial last line is left to MetricsLog.init")
+    try MetricsLog.dropEpochs(after: 1, path: path)
+    #expect(String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+        == lines[0] + "\n" + lines[1] + "\n{\"epoch\":3,\"lo")
+    try MetricsLog.dropEpochs(after: 0, path: dir + "/none.jsonl")  // no file: nothing to do
 }

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -8,7 +9,7 @@ private let weights: [SafeTensor] = [
 ]
 
 @Test func runDirectoryLayoutCreateAndOverwrite() throws {
-    let root = try checkpointTestDirectory()
+    let root = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: root) }
     let run = try RunDirectory.create(at: root + "/runs/r1/")
     #expect(run.path == root + "/runs/r1")
@@ -22,7 +23,7 @@ private let weights: [SafeTensor] = [
     #expect(run.existingFiles == [.checkpoint, .record, .log] && run.holdsRun)
 
     // An existing run is not overwritten unless asked.
-    let refused = checkpointErrorMessage { try RunDirectory.create(at: run.path) }
+    let refused = errorText { try RunDirectory.create(at: run.path) }
     #expect(refused.contains(run.path) && refused.contains("already holds a run (checkpoint.safetensors, run.json, log.txt)"), "\(refused)")
     #expect(run.existingFiles == [.checkpoint, .record, .log])
 
@@ -33,17 +34,17 @@ private let weights: [SafeTensor] = [
     // A directory with only a log (say, a run that failed before its first save) is fine to reuse.
     try AtomicFile.write("x", to: run.logPath)
     #expect(!run.holdsRun)
-    #expect(checkpointErrorMessage { try RunDirectory.create(at: run.path) }.contains("already holds a run (log.txt)"))
+    #expect(errorText { try RunDirectory.create(at: run.path) }.contains("already holds a run (log.txt)"))
 }
 
 @Test func runDirectoryOpenSaveLoadAndMismatch() throws {
-    let root = try checkpointTestDirectory()
+    let root = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: root) }
-    let missingDir = checkpointErrorMessage { _ = try RunDirectory.open(at: root + "/nope") }
+    let missingDir = errorText { _ = try RunDirectory.open(at: root + "/nope") }
     #expect(missingDir.contains(root + "/nope") && missingDir.contains("no such directory"), "\(missingDir)")
 
     let run = try RunDirectory.create(at: root + "/r")
-    let empty = checkpointErrorMessage { _ = try RunDirectory.open(at: run.path) }
+    let empty = errorText { _ = try RunDirectory.open(at: run.path) }
     #expect(empty.contains("checkpoint.safetensors and run.json are missing"), "\(empty)")
 
     var record = sampleRunRecord()
@@ -51,15 +52,20 @@ private let weights: [SafeTensor] = [
     let opened = try RunDirectory.open(at: run.path)
     let (loadedRecord, checkpoint) = try opened.load()
     #expect(loadedRecord.model.name == "resnet20" && loadedRecord.stepsCompleted == 782)
-    #expect(checkpoint.metadata == ["model": "resnet20", "epochs_completed": "2", "steps_completed": "782",
-                                    "stp_format": "1", "method": "stimulative"])
+    var metadata = checkpoint.metadata
+    let savedRecord = metadata.removeValue(forKey: RunDirectory.recordKey)
+    #expect(metadata == ["model": "resnet20", "epochs_completed": "2", "steps_completed": "782",
+                         "stp_format": "1", "method": "stimulative"])
+    // (compared as JSON: the sample history holds a NaN)
+    #expect(try savedRecord.map { try RunRecord.decode(Data($0.utf8), path: "run_record").encoded() } == record.encoded(),
+            "the checkpoint carries its run.json")
     #expect(try checkpoint.floats("conv1.weight", expectingShape: [2, 1, 1, 1]).values == [0.5, -0.5])
 
     // A record from another model.
     var other = record
     other.model.name = "resnet56"
     try other.write(to: run.recordPath)
-    let model = checkpointErrorMessage { _ = try run.load() }
+    let model = errorText { _ = try run.load() }
     #expect(model.contains(run.checkpointPath) && model.contains("model \"resnet20\"")
         && model.contains(run.recordPath + " records model \"resnet56\""), "\(model)")
 
@@ -68,11 +74,62 @@ private let weights: [SafeTensor] = [
     try SafeTensorsFile.write(tensors: weights, metadata: RunDirectory.checkpointMetadata(for: record), to: run.checkpointPath)
     record.epochsCompleted = 2
     try record.write(to: run.recordPath)
-    let epoch = checkpointErrorMessage { _ = try run.load() }
+    let epoch = errorText { _ = try run.load() }
     #expect(epoch.contains("epochs_completed = 3 but \(run.recordPath) records 2"), "\(epoch)")
 
     // A checkpoint that stp did not write.
     try SafeTensorsFile.write(tensors: weights, to: run.checkpointPath)
-    let foreign = checkpointErrorMessage { _ = try run.load() }
+    let foreign = errorText { _ = try run.load() }
     #expect(foreign.contains(run.checkpointPath) && foreign.contains("expected \"model\" in the __metadata__"), "\(foreign)")
+}
+
+// A process killed between the two files of a save (scripts/kill_test.sh does it to stp train)
+// leaves the new checkpoint beside the previous run.json: the run loads with the record saved in
+// the checkpoint, and a record of another run is still refused.
+@Test func saveInterruptedBeforeTheRecordLoadsTheCheckpointsRecord() throws {
+    let root = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let run = try RunDirectory.create(at: root + "/r")
+    var record = sampleRunRecord()
+    try run.save(tensors: weights, record: record)
+    let previous = try Data(contentsOf: URL(fileURLWithPath: run.recordPath))
+    record.epochsCompleted += 1
+    record.stepsCompleted += 391
+    try run.save(tensors: weights, record: record)
+    try AtomicFile.write(previous, to: run.recordPath)  // run.json as before the second save
+
+    let (loaded, checkpoint) = try RunDirectory.open(at: run.path).load()
+    #expect(try loaded.encoded() == record.encoded())  // as JSON: the sample history holds a NaN
+    #expect(checkpoint.metadata[RunDirectory.epochsKey] == String(record.epochsCompleted))
+    #expect(try run.readRecord().encoded() == record.encoded(), "loading completes the interrupted save")
+
+    // run.json of another model, or ahead of the checkpoint: no silent fix.
+    var other = try RunRecord.decode(previous, path: "previous")
+    other.model.name = "resnet56"
+    try other.write(to: run.recordPath)
+    #expect(errorText { _ = try run.load() }.contains("records model \"resnet56\""))
+    var ahead = record
+    ahead.epochsCompleted += 1
+    ahead.stepsCompleted += 391
+    try ahead.write(to: run.recordPath)
+    #expect(errorText { _ = try run.load() }.contains("the save was interrupted between the two files"))
+}
+
+// Killed between the two files of the first save: only the checkpoint is there. It carries its
+// record, so the run opens (and run.json is written); a checkpoint without one still does not.
+@Test func firstSaveInterruptedBeforeTheRecordOpensFromTheCheckpoint() throws {
+    let root = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let run = try RunDirectory.create(at: root + "/r")
+    let record = sampleRunRecord()
+    try run.save(tensors: weights, record: record)
+    try FileManager.default.removeItem(atPath: run.recordPath)
+    let (loaded, _) = try RunDirectory.open(at: run.path).load()
+    #expect(try loaded.encoded() == record.encoded())  // as JSON: the sample history holds a NaN
+    #expect(run.exists(.record))
+
+    try FileManager.default.removeItem(atPath: run.recordPath)
+    try SafeTensorsFile.write(tensors: weights, metadata: RunDirectory.checkpointMetadata(for: record), to: run.checkpointPath)
+    let missing = errorText { _ = try RunDirectory.open(at: run.path) }
+    #expect(missing.contains("run.json is missing"), "\(missing)")
 }

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -19,7 +20,7 @@ func sampleRunRecord() -> RunRecord {
 }
 
 @Test func runRecordRoundTrips() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/run.json"
     let record = sampleRunRecord()
@@ -42,7 +43,7 @@ func sampleRunRecord() -> RunRecord {
 @Test func malformedRunRecordsNameFileAndKeyPath() throws {
     let good = String(decoding: try sampleRunRecord().encoded(), as: UTF8.self)
     func message(_ text: String) -> String {
-        checkpointErrorMessage { _ = try RunRecord.decode(Data(text.utf8), path: "runs/a/run.json") }
+        errorText { _ = try RunRecord.decode(Data(text.utf8), path: "runs/a/run.json") }
     }
     let wrongType = message(good.replacingOccurrences(of: "\"testTop1\" : 0.1,", with: "\"testTop1\" : \"high\","))
     #expect(wrongType.hasPrefix("runs/a/run.json: malformed run record: at key history[1].testTop1: expected a number"), "\(wrongType)")
@@ -71,6 +72,6 @@ func sampleRunRecord() -> RunRecord {
     let noVersion = message("{\"model\": {}}")
     #expect(noVersion.contains("not a run record: missing key \"formatVersion\""), "\(noVersion)")
 
-    let absent = checkpointErrorMessage { _ = try RunRecord.read(path: "/nonexistent/run.json") }
+    let absent = errorText { _ = try RunRecord.read(path: "/nonexistent/run.json") }
     #expect(absent == "/nonexistent/run.json: cannot read the run record: no such file", "\(absent)")
 }

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -17,7 +18,7 @@ private func sampleTensors() -> [SafeTensor] {
 private let sampleMetadata = ["model": "resnet20", "epoch": "3", "quote\"and\\slash": "line\nbreak ü 🙂"]
 
 @Test func safeTensorsRoundTripsEveryDTypeAndMetadata() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/t.safetensors"
     try SafeTensorsFile.write(tensors: sampleTensors(), metadata: sampleMetadata, to: path)
@@ -79,19 +80,19 @@ private let sampleMetadata = ["model": "resnet20", "epoch": "3", "quote\"and\\sl
 }
 
 @Test func safeTensorsEncodeRejectsInconsistentTensors() throws {
-    let bad = checkpointErrorMessage {
+    let bad = errorText {
         _ = try SafeTensorsFile.encode(tensors: [SafeTensor(name: "w", dtype: .f32, shape: [2, 3], bytes: [0, 0, 0, 0])],
                                        path: "out.safetensors")
     }
     #expect(bad.contains("out.safetensors") && bad.contains("\"w\"") && bad.contains("4 bytes") && bad.contains("24 bytes"))
-    let twice = checkpointErrorMessage {
+    let twice = errorText {
         _ = try SafeTensorsFile.encode(tensors: [.uint8("a", shape: [1], [1]), .uint8("a", shape: [1], [2])])
     }
     #expect(twice.contains("\"a\" twice"))
 }
 
 @Test func safeTensorsTruncatedFilesNameFileAndNumbers() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let good = [UInt8](try SafeTensorsFile.encode(tensors: sampleTensors(), metadata: sampleMetadata))
     let headerLength = good[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
@@ -100,24 +101,24 @@ private let sampleMetadata = ["model": "resnet20", "epoch": "3", "quote\"and\\sl
 
     for cut in [0, 3, 7] {
         try AtomicFile.write(Array(good[..<cut]), to: path)
-        let m = checkpointErrorMessage { _ = try SafeTensorsFile.read(path: path) }
+        let m = errorText { _ = try SafeTensorsFile.read(path: path) }
         #expect(m.contains(path) && m.contains("at byte 0") && m.contains("only \(cut) bytes"), "\(m)")
     }
     for cut in [8, 9, dataStart / 2, dataStart - 1] {
         try AtomicFile.write(Array(good[..<cut]), to: path)
-        let m = checkpointErrorMessage { _ = try SafeTensorsFile.read(path: path) }
+        let m = errorText { _ = try SafeTensorsFile.read(path: path) }
         #expect(m.contains(path) && m.contains("header length \(headerLength)")
             && m.contains("file size \(cut)"), "\(m)")
     }
     // Cut inside the data section: the last tensor now ends past it.
     for cut in [dataStart + 1, good.count - 1] {
         try AtomicFile.write(Array(good[..<cut]), to: path)
-        let m = checkpointErrorMessage { _ = try SafeTensorsFile.read(path: path) }
+        let m = errorText { _ = try SafeTensorsFile.read(path: path) }
         #expect(m.contains(path) && m.contains("outside the data section of \(cut - dataStart) bytes"), "\(m)")
     }
     // Cutting exactly at the data start leaves a header that points past the end.
     try AtomicFile.write(Array(good[..<dataStart]), to: path)
-    #expect(checkpointErrorMessage { _ = try SafeTensorsFile.read(path: path) }.contains("outside the data section of 0 bytes"))
+    #expect(errorText { _ = try SafeTensorsFile.read(path: path) }.contains("outside the data section of 0 bytes"))
 }
 
 @Test func safeTensorsHeaderLengthAndJSONCorruption() throws {
@@ -125,15 +126,15 @@ private let sampleMetadata = ["model": "resnet20", "epoch": "3", "quote\"and\\sl
     var flipped = good
     flipped[5] ^= 0x40  // header length becomes 2^46 + n
     let n = flipped[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-    let m1 = checkpointErrorMessage { _ = try SafeTensorsFile.decode(flipped, path: "f.safetensors") }
+    let m1 = errorText { _ = try SafeTensorsFile.decode(flipped, path: "f.safetensors") }
     #expect(m1.contains("f.safetensors") && m1.contains("header length \(n)") && m1.contains("file size \(good.count)"), "\(m1)")
 
     var broken = good
     broken[8] = UInt8(ascii: "[")  // `["__metadata__":` breaks at the ':' (byte 8 + 15)
-    let m2 = checkpointErrorMessage { _ = try SafeTensorsFile.decode(broken, path: "j.safetensors") }
+    let m2 = errorText { _ = try SafeTensorsFile.decode(broken, path: "j.safetensors") }
     #expect(m2.contains("j.safetensors: at byte 23") && m2.contains("not valid JSON") && m2.contains("found ':'"), "\(m2)")
 
-    let m3 = checkpointErrorMessage {
+    let m3 = errorText {
         _ = try SafeTensorsFile.decode(rawSafeTensors(header: #"{"a": {"dtype": "F32", "shape": [1] "data_offsets": [0, 4]}}"#,
                                                       data: [0, 0, 0, 0]), path: "k.safetensors")
     }
@@ -142,14 +143,14 @@ private let sampleMetadata = ["model": "resnet20", "epoch": "3", "quote\"and\\sl
 
     var notUTF8 = rawSafeTensors(header: #"{"__metadata__": {"x": "ab"}}"#, data: [])
     notUTF8[8 + 24] = 0xFF
-    let m4 = checkpointErrorMessage { _ = try SafeTensorsFile.decode(notUTF8, path: "u.safetensors") }
+    let m4 = errorText { _ = try SafeTensorsFile.decode(notUTF8, path: "u.safetensors") }
     #expect(m4.contains("u.safetensors: at byte 32") && m4.contains("not valid UTF-8"), "\(m4)")
 
-    let m5 = checkpointErrorMessage {
+    let m5 = errorText {
         _ = try SafeTensorsFile.decode(rawSafeTensors(header: "[1, 2]", data: []), path: "v.safetensors")
     }
     #expect(m5.contains("expected the header to be a JSON object"), "\(m5)")
-    let m6 = checkpointErrorMessage {
+    let m6 = errorText {
         _ = try SafeTensorsFile.decode(rawSafeTensors(header: #"{"a": 1, "a": 2}"#, data: []), path: "d.safetensors")
     }
     #expect(m6.contains("duplicate key \"a\""), "\(m6)")
@@ -157,7 +158,7 @@ private let sampleMetadata = ["model": "resnet20", "epoch": "3", "quote\"and\\sl
 
 @Test func safeTensorsRejectsBadTensorEntries() throws {
     func message(_ header: String, _ dataCount: Int) -> String {
-        checkpointErrorMessage {
+        errorText {
             _ = try SafeTensorsFile.decode(rawSafeTensors(header: header, data: .init(repeating: 0, count: dataCount)),
                                            path: "bad.safetensors")
         }
@@ -186,21 +187,21 @@ private let sampleMetadata = ["model": "resnet20", "epoch": "3", "quote\"and\\sl
 
 @Test func safeTensorsLookupErrors() throws {
     let file = try SafeTensorsFile.decode([UInt8](try SafeTensorsFile.encode(tensors: sampleTensors())), path: "m.safetensors")
-    let missing = checkpointErrorMessage { _ = try file.floats("conv.bias") }
+    let missing = errorText { _ = try file.floats("conv.bias") }
     #expect(missing.contains("m.safetensors") && missing.contains("no tensor named \"conv.bias\"")
         && missing.contains("7 tensors") && missing.contains("\"conv.weight\""), "\(missing)")
-    let shape = checkpointErrorMessage { _ = try file.floats("conv.weight", expectingShape: [2, 1, 3, 3]) }
+    let shape = errorText { _ = try file.floats("conv.weight", expectingShape: [2, 1, 3, 3]) }
     #expect(shape.contains("m.safetensors") && shape.contains("\"conv.weight\" has shape [2, 1, 2, 2], expected [2, 1, 3, 3]"), "\(shape)")
-    let type = checkpointErrorMessage { _ = try file.floats("labels") }
+    let type = errorText { _ = try file.floats("labels") }
     #expect(type.contains("\"labels\" is I32, expected F32 or F64"), "\(type)")
     let wide = try SafeTensorsFile.decode([UInt8](try SafeTensorsFile.encode(tensors: [.int64("big", shape: [2], [1, 1 << 40])])), path: "w")
-    #expect(checkpointErrorMessage { _ = try wide.int32s("big") }.contains("element 1 = 1099511627776 does not fit in Int32"))
-    let none = checkpointErrorMessage { _ = try SafeTensorsFile.read(path: "/nonexistent/x.safetensors") }
+    #expect(errorText { _ = try wide.int32s("big") }.contains("element 1 = 1099511627776 does not fit in Int32"))
+    let none = errorText { _ = try SafeTensorsFile.read(path: "/nonexistent/x.safetensors") }
     #expect(none.contains("/nonexistent/x.safetensors") && none.contains("no such file"), "\(none)")
 }
 
 @Test func atomicWriteLeavesNoTempFileAndKeepsOldContentOnFailure() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/c.safetensors"
     try SafeTensorsFile.write(tensors: sampleTensors(), metadata: ["v": "1"], to: path)
@@ -210,7 +211,7 @@ private let sampleMetadata = ["model": "resnet20", "epoch": "3", "quote\"and\\sl
     let before = try Data(contentsOf: URL(fileURLWithPath: path))
 
     // A failed encode does not touch the old file.
-    let m = checkpointErrorMessage {
+    let m = errorText {
         try SafeTensorsFile.write(tensors: [SafeTensor(name: "x", dtype: .f64, shape: [3], bytes: [1])], to: path)
     }
     #expect(m.contains(path) && m.contains("needs 24 bytes"))
@@ -219,25 +220,25 @@ private let sampleMetadata = ["model": "resnet20", "epoch": "3", "quote\"and\\sl
 
     // A failed rename (target is a non-empty directory) removes the temporary file.
     try AtomicFile.createDirectory(dir + "/occupied/inner")
-    let r = checkpointErrorMessage { try AtomicFile.write([1, 2, 3], to: dir + "/occupied") }
+    let r = errorText { try AtomicFile.write([1, 2, 3], to: dir + "/occupied") }
     #expect(r.contains(dir + "/occupied") && r.contains("cannot rename"), "\(r)")
     #expect(directoryListing(dir) == ["c.safetensors", "occupied"])
 
     // A missing directory is reported with the path and the errno text.
-    let d = checkpointErrorMessage { try AtomicFile.write("x", to: dir + "/missing/f.txt") }
+    let d = errorText { try AtomicFile.write("x", to: dir + "/missing/f.txt") }
     #expect(d.contains(dir + "/missing/f.txt") && d.contains("No such file or directory"), "\(d)")
 
     // createDirectory is idempotent and refuses a path that is a file.
     try AtomicFile.createDirectory(dir + "/a/b/c")
     try AtomicFile.createDirectory(dir + "/a/b/c")
-    #expect(checkpointErrorMessage { try AtomicFile.createDirectory(path) }.contains("a file with that name exists"))
+    #expect(errorText { try AtomicFile.createDirectory(path) }.contains("a file with that name exists"))
 }
 
 private let fixtureDirectory = SharedFiles.fixtures
 
-@Test(.enabled(if: FileManager.default.fileExists(atPath: fixtureDirectory + "/resnet20_ce_step.safetensors")
-                && FileManager.default.fileExists(atPath: fixtureDirectory + "/resnet20_stimulative_step.safetensors"),
-               "PyTorch fixtures not present"),
+@Test(.enabled(if: SharedFiles.available(fixtureDirectory + "/resnet20_ce_step.safetensors",
+                                          fixtureDirectory + "/resnet20_stimulative_step.safetensors"),
+               "needs the PyTorch fixtures in ../shared/fixtures"),
       arguments: ["resnet20_ce_step", "resnet20_stimulative_step"])
 func readsPyTorchFixtures(name: String) throws {
     let path = "\(fixtureDirectory)/\(name).safetensors"

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -84,7 +85,7 @@ private func fakeCIFAR10Archive(extra: [(name: String, contents: [UInt8])] = [])
         let archive = fakeCIFAR10Archive()
         dir.write("copy.tar.gz", archive)
         let cache = dir.file("cache")
-        let m = dataErrorMessage { _ = try DataDownloader.get(.cifar10, from: dir.file("copy.tar.gz"), cacheDirectory: cache) }
+        let m = errorMessage { _ = try DataDownloader.get(.cifar10, from: dir.file("copy.tar.gz"), cacheDirectory: cache) }
         #expect(m?.hasPrefix(dir.file("copy.tar.gz")) == true)
         #expect(m?.contains("expected c32a1d4ab5d03f1284b67883e8d87530, got \(MD5.hexDigest(archive))") == true)
         #expect(m?.contains("--no-verify") == true)
@@ -114,19 +115,22 @@ private func fakeCIFAR10Archive(extra: [(name: String, contents: [UInt8])] = [])
         let splits = try MNISTLoader.load(.fashionMNIST, directory: out)
         #expect(splits.train.labels == [1, 2, 3] && splits.test.labels == [4])
         // A file (not a directory) is not a valid source for the four MNIST files.
-        let m = dataErrorMessage { _ = try DataDownloader.get(.mnist, from: dir.file("src/" + MNISTLoader.fileStems[0] + ".gz"),
+        let m = errorMessage { _ = try DataDownloader.get(.mnist, from: dir.file("src/" + MNISTLoader.fileStems[0] + ".gz"),
                                                               cacheDirectory: dir.file("c3")) }
         #expect(m?.contains("expected a directory holding") == true)
         // The official digests reject these stand-in files, naming the file.
-        let bad = dataErrorMessage { _ = try DataDownloader.get(.mnist, from: dir.file("src"), cacheDirectory: dir.file("c4")) }
+        let bad = errorMessage { _ = try DataDownloader.get(.mnist, from: dir.file("src"), cacheDirectory: dir.file("c4")) }
         #expect(bad?.contains("expected f68b3c2dcbeaaa9fbdd348bbdeb94873") == true)
     }
 
-    @Test func downloadsOverHTTPFromALocalServer() throws {
-        // Needs python3 for a throwaway HTTP server; skipped without it.
-        guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-                ?? ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ $0 + "/python3" })
-                    .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return }
+    // Needs python3 for a throwaway HTTP server.
+    static let python3 = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+        ?? ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ $0 + "/python3" })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+
+    @Test(.enabled(if: python3 != nil, "needs python3 (for a local HTTP server)"))
+    func downloadsOverHTTPFromALocalServer() throws {
+        let python = try #require(Self.python3)
         let dir = DataTempDir()
         defer { dir.cleanup() }
         let archive = fakeCIFAR10Archive()
@@ -159,7 +163,7 @@ private func fakeCIFAR10Archive(extra: [(name: String, contents: [UInt8])] = [])
         #expect(try CIFARLoader.load(.cifar10, directory: out).train.count == 10)
         #expect(try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".") }.isEmpty)
         // --from a base URL; a missing file gives the HTTP status.
-        let m = dataErrorMessage { _ = try DataDownloader.get(.cifar10, from: base + "missing/", cacheDirectory: dir.file("c2")) }
+        let m = errorMessage { _ = try DataDownloader.get(.cifar10, from: base + "missing/", cacheDirectory: dir.file("c2")) }
         #expect(m?.contains("HTTP 404") == true)
     }
 }

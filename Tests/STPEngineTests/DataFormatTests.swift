@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -46,20 +47,20 @@ import Testing
         let data = (0..<20000).map { _ in UInt8(truncatingIfNeeded: rng.next() & 0x0F) }
         let gz = Gzip.compress(data)
         let truncated = Array(gz.prefix(gz.count / 2))
-        let m1 = dataErrorMessage { _ = try Gzip.decompress(truncated, path: "/d/t.gz") }
+        let m1 = errorMessage { _ = try Gzip.decompress(truncated, path: "/d/t.gz") }
         #expect(m1?.hasPrefix("/d/t.gz: at byte ") == true)
         #expect(m1?.contains("truncated") == true)
         var corrupt = gz
         for i in 20..<60 { corrupt[i] ^= 0xA5 }
-        let m2 = dataErrorMessage { _ = try Gzip.decompress(corrupt, path: "/d/c.gz") }
+        let m2 = errorMessage { _ = try Gzip.decompress(corrupt, path: "/d/c.gz") }
         #expect(m2?.hasPrefix("/d/c.gz: at byte ") == true)
         #expect(m2?.contains("gzip") == true)
-        let m3 = dataErrorMessage { _ = try Gzip.decompress(Array("not gzip at all".utf8), path: "/d/n.gz") }
+        let m3 = errorMessage { _ = try Gzip.decompress(Array("not gzip at all".utf8), path: "/d/n.gz") }
         #expect(m3?.hasPrefix("/d/n.gz: at byte 0") == true)
         // A good stream with a flipped CRC byte fails the trailer check.
         var badCRC = Gzip.compress(data)
         badCRC[badCRC.count - 6] ^= 1
-        #expect(dataErrorMessage { _ = try Gzip.decompress(badCRC, path: "/d/crc.gz") }?.contains("/d/crc.gz") == true)
+        #expect(errorMessage { _ = try Gzip.decompress(badCRC, path: "/d/crc.gz") }?.contains("/d/crc.gz") == true)
     }
 }
 
@@ -84,8 +85,8 @@ import Testing
         }
     }
 
-    @Test func readsArchiveWrittenBySystemTar() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tar") else { return }
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tar"), "needs /usr/bin/tar"))
+    func readsArchiveWrittenBySystemTar() throws {
         let dir = DataTempDir()
         defer { dir.cleanup() }
         dir.write("src/cifar-10-batches-bin/batches.meta.txt", Array("cat\ndog\n".utf8))
@@ -112,14 +113,14 @@ import Testing
 
     @Test func badChecksumAndTruncationAreReported() {
         var bytes = Tar.archive([("a.bin", [UInt8](repeating: 1, count: 1000)), ("b.bin", [2])])
-        let m0 = dataErrorMessage { _ = try Tar.entries(in: Array(bytes.prefix(700)), path: "x.tar") }
+        let m0 = errorMessage { _ = try Tar.entries(in: Array(bytes.prefix(700)), path: "x.tar") }
         #expect(m0?.hasPrefix("x.tar: at byte 0") == true)
         #expect(m0?.contains("truncated") == true)
         bytes[1536 + 10] ^= 0x40  // second header starts after 512 + 1024 bytes
-        let m1 = dataErrorMessage { _ = try Tar.entries(in: bytes, path: "x.tar") }
+        let m1 = errorMessage { _ = try Tar.entries(in: bytes, path: "x.tar") }
         #expect(m1?.hasPrefix("x.tar: at byte 1536") == true)
         #expect(m1?.contains("checksum") == true)
-        let m2 = dataErrorMessage { _ = try Tar.entries(in: [UInt8](repeating: 0x41, count: 1024), path: "y.tar") }
+        let m2 = errorMessage { _ = try Tar.entries(in: [UInt8](repeating: 0x41, count: 1024), path: "y.tar") }
         #expect(m2?.hasPrefix("y.tar: at byte 148") == true)
     }
 }

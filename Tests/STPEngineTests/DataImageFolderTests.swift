@@ -1,5 +1,6 @@
 import CJPEG
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -139,15 +140,15 @@ private func centreColours(_ data: ImageDataset) -> [[UInt8]] {
     }
 
     @Test func unreadableBytesNameWhatTheyAre() {
-        #expect(dataErrorMessage { _ = try decode([]) } == "/t/image: is empty; expected a JPEG or PNG image")
-        #expect(dataErrorMessage { _ = try decode(Array("hello, world\n".utf8)) }?.contains("is text, not an image") == true)
-        #expect(dataErrorMessage { _ = try decode(Array("GIF89a....".utf8)) }?.contains("a GIF image") == true)
-        #expect(dataErrorMessage { _ = try decode([0, 1, 2, 0xFE]) }?.contains("starts with bytes 00 01 02 fe") == true)
+        #expect(errorMessage { _ = try decode([]) } == "/t/image: is empty; expected a JPEG or PNG image")
+        #expect(errorMessage { _ = try decode(Array("hello, world\n".utf8)) }?.contains("is text, not an image") == true)
+        #expect(errorMessage { _ = try decode(Array("GIF89a....".utf8)) }?.contains("a GIF image") == true)
+        #expect(errorMessage { _ = try decode([0, 1, 2, 0xFE]) }?.contains("starts with bytes 00 01 02 fe") == true)
         let jpeg = solidJPEG(32, 32, [9, 9, 9])
-        let cut = dataErrorMessage { _ = try decode(Array(jpeg.prefix(jpeg.count * 2 / 3))) }
+        let cut = errorMessage { _ = try decode(Array(jpeg.prefix(jpeg.count * 2 / 3))) }
         #expect(cut?.contains("/t/image: is not a readable JPEG image (Premature end of JPEG file)") == true)
         let png = solidPNG(32, 32, [9, 9, 9])
-        #expect(dataErrorMessage { _ = try decode(Array(png.prefix(png.count / 2))) }?.contains("is not a readable PNG image") == true)
+        #expect(errorMessage { _ = try decode(Array(png.prefix(png.count / 2))) }?.contains("is not a readable PNG image") == true)
     }
 
     // MARK: resizing
@@ -351,18 +352,18 @@ private func centreColours(_ data: ImageDataset) -> [[UInt8]] {
     @Test func badFolderLayoutsNameTheFolder() {
         let dir = DataTempDir()
         defer { dir.cleanup() }
-        #expect(dataErrorMessage { _ = try load(dir) }?.hasPrefix(dir.path + "/train: not found; expected the training images in class folders") == true)
+        #expect(errorMessage { _ = try load(dir) }?.hasPrefix(dir.path + "/train: not found; expected the training images in class folders") == true)
         dir.write("train/only.png", solidPNG(4, 4, [1, 1, 1]))
-        #expect(dataErrorMessage { _ = try load(dir) }?.contains("has no class folders (only 1 loose files)") == true)
+        #expect(errorMessage { _ = try load(dir) }?.contains("has no class folders (only 1 loose files)") == true)
         writeSolidFolder(dir, perClass: 1)
         try? FileManager.default.createDirectory(atPath: dir.file("train/d"), withIntermediateDirectories: true)
-        #expect(dataErrorMessage { _ = try load(dir) } == dir.path + "/train/d: is an empty class folder; expected at least one .jpg, .jpeg or .png image of class d")
+        #expect(errorMessage { _ = try load(dir) } == dir.path + "/train/d: is an empty class folder; expected at least one .jpg, .jpeg or .png image of class d")
         try? FileManager.default.removeItem(atPath: dir.file("train/d"))
         writeSolidFolder(dir, perClass: 1, split: "val")
         dir.write("val/z/1.png", solidPNG(4, 4, [1, 1, 1]))
         try? FileManager.default.removeItem(atPath: dir.file("val/b"))
-        #expect(dataErrorMessage { _ = try load(dir) } == dir.path + "/val: lacks b and has z that train lacks; expected the same class folders as \(dir.path)/train")
-        let missing = dataErrorMessage {
+        #expect(errorMessage { _ = try load(dir) } == dir.path + "/val: lacks b and has z that train lacks; expected the same class folders as \(dir.path)/train")
+        let missing = errorMessage {
             _ = try ImageFolderLoader.load(path: dir.path + "/missing", options: ImageFolderOptions(), progress: nil, log: { _ in })
         }
         #expect(missing == dir.path + "/missing: not found or not a folder; expected a folder holding train/CLASS/ image folders")
@@ -377,7 +378,7 @@ private func centreColours(_ data: ImageDataset) -> [[UInt8]] {
         dir.write("train/b/cut.jpg", Array(jpeg.prefix(jpeg.count / 2)))
         dir.write("train/c/cut.png", Array(png.prefix(png.count / 2)))
 
-        let stopped = dataErrorMessage { _ = try load(dir) }
+        let stopped = errorMessage { _ = try load(dir) }
         #expect(stopped?.hasPrefix(dir.path + "/train/a/notes.txt: is text, not an image; expected a JPEG or PNG image (and 2 more unreadable files)") == true)
         #expect(stopped?.contains("skip-bad") == true)
         // The failed load still cached what it decoded: skipping now decodes nothing.
@@ -393,12 +394,12 @@ private func centreColours(_ data: ImageDataset) -> [[UInt8]] {
         #expect(line?.contains("train/c/cut.png (is not a readable PNG image") == true)
         // Without skipping, the first bad file is named, whichever it is.
         try FileManager.default.removeItem(atPath: dir.file("train/a/notes.txt"))
-        #expect(dataErrorMessage { _ = try load(dir) }?.hasPrefix(dir.path + "/train/b/cut.jpg: is not a readable JPEG image (Premature end of JPEG file)") == true)
+        #expect(errorMessage { _ = try load(dir) }?.hasPrefix(dir.path + "/train/b/cut.jpg: is not a readable JPEG image (Premature end of JPEG file)") == true)
         try FileManager.default.removeItem(atPath: dir.file("train/b/cut.jpg"))
-        #expect(dataErrorMessage { _ = try load(dir) }?.hasPrefix(dir.path + "/train/c/cut.png: is not a readable PNG image") == true)
+        #expect(errorMessage { _ = try load(dir) }?.hasPrefix(dir.path + "/train/c/cut.png: is not a readable PNG image") == true)
         // A class whose every file is unreadable is an error even when skipping.
         for i in 0..<3 { try FileManager.default.removeItem(atPath: dir.file("train/c/\(i).png")) }
-        #expect(dataErrorMessage { _ = try load(dir, options) } == dir.path + "/train/c: has no readable images (all were skipped as unreadable); expected at least one per class")
+        #expect(errorMessage { _ = try load(dir, options) } == dir.path + "/train/c: has no readable images (all were skipped as unreadable); expected at least one per class")
     }
 
     // MARK: the --data spec
@@ -417,7 +418,7 @@ private func centreColours(_ data: ImageDataset) -> [[UInt8]] {
         #expect(plain.description == "image folder /data/pets (32x32 input, val 0.1, seed 0)")
         #expect(DataSource.validKinds.contains("folder"))
 
-        func message(_ spec: String) -> String? { dataErrorMessage { _ = try DataSource(parsing: spec, environment: env) } }
+        func message(_ spec: String) -> String? { errorMessage { _ = try DataSource(parsing: spec, environment: env) } }
         #expect(message("folder")?.contains("needs its PATH") == true)
         #expect(message("folder[size=8]:")?.contains("needs its PATH") == true)
         #expect(message("folder[size=8:/x")?.contains("closing ']'") == true)
@@ -433,10 +434,10 @@ private func centreColours(_ data: ImageDataset) -> [[UInt8]] {
         let changed = try source.withFolderOptions(inputSize: 96, valFraction: 0.3, skipBadImages: false)
         #expect(changed == .folder(path: "/p", options: ImageFolderOptions(inputSize: 96, valFraction: 0.3, skipBadImages: true)))
         #expect(try source.withFolderOptions(inputSize: nil, valFraction: nil, skipBadImages: false) == source)
-        #expect(dataErrorMessage { _ = try source.withFolderOptions(inputSize: 1, valFraction: nil, skipBadImages: false) }?.contains("input size 1") == true)
+        #expect(errorMessage { _ = try source.withFolderOptions(inputSize: 1, valFraction: nil, skipBadImages: false) }?.contains("input size 1") == true)
         let cifar = DataSource.cifar10(path: "/c")
         #expect(try cifar.withFolderOptions(inputSize: nil, valFraction: nil, skipBadImages: false) == cifar)
-        #expect(dataErrorMessage { _ = try cifar.withFolderOptions(inputSize: 64, valFraction: nil, skipBadImages: true) }
+        #expect(errorMessage { _ = try cifar.withFolderOptions(inputSize: 64, valFraction: nil, skipBadImages: true) }
                 == "--input-size 64, --skip-bad-images: only for an image folder (--data folder:PATH); the data set is CIFAR-10 from /c")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -82,7 +83,7 @@ private func cifarRecords(count: Int, labelBytes: Int, label: (Int) -> [UInt8]) 
         writeCIFAR10(dir)
         let path = dir.file("data_batch_3.bin")
         dir.write("data_batch_3.bin", Array(cifarRecords(count: 3, labelBytes: 1) { _ in [0] }.dropLast(100)))
-        let m = dataErrorMessage { _ = try CIFARLoader.load(.cifar10, directory: dir.path) }
+        let m = errorMessage { _ = try CIFARLoader.load(.cifar10, directory: dir.path) }
         #expect(m?.hasPrefix("\(path): at byte \(2 * 3073)") == true, "\(m ?? "no error")")
         #expect(m?.contains("3073-byte") == true)
     }
@@ -92,11 +93,11 @@ private func cifarRecords(count: Int, labelBytes: Int, label: (Int) -> [UInt8]) 
         defer { dir.cleanup() }
         writeCIFAR10(dir)
         dir.write("test_batch.bin", cifarRecords(count: 3, labelBytes: 1) { $0 == 2 ? [10] : [1] })
-        let m = dataErrorMessage { _ = try CIFARLoader.load(.cifar10, directory: dir.path) }
+        let m = errorMessage { _ = try CIFARLoader.load(.cifar10, directory: dir.path) }
         #expect(m == "\(dir.file("test_batch.bin")): at byte \(2 * 3073): record 2: label 10 is out of range; expected 0...9")
         dir.write("cifar-100-binary/train.bin", cifarRecords(count: 2, labelBytes: 2) { $0 == 1 ? [3, 100] : [3, 4] })
         dir.write("cifar-100-binary/test.bin", cifarRecords(count: 1, labelBytes: 2) { _ in [0, 0] })
-        let m100 = dataErrorMessage { _ = try CIFARLoader.load(.cifar100, directory: dir.path) }
+        let m100 = errorMessage { _ = try CIFARLoader.load(.cifar100, directory: dir.path) }
         #expect(m100?.hasPrefix("\(dir.file("cifar-100-binary/train.bin")): at byte \(3074 + 1): record 1: label 100") == true)
     }
 
@@ -105,21 +106,21 @@ private func cifarRecords(count: Int, labelBytes: Int, label: (Int) -> [UInt8]) 
         defer { dir.cleanup() }
         writeCIFAR10(dir)
         try? FileManager.default.removeItem(atPath: dir.file("data_batch_4.bin"))
-        let m = dataErrorMessage { _ = try CIFARLoader.load(.cifar10, directory: dir.path) }
+        let m = errorMessage { _ = try CIFARLoader.load(.cifar10, directory: dir.path) }
         #expect(m?.hasPrefix(dir.file("data_batch_4.bin")) == true)
         #expect(m?.contains("test_batch.bin") == true)
-        let none = dataErrorMessage { _ = try CIFARLoader.load(.cifar10, directory: dir.file("nope")) }
+        let none = errorMessage { _ = try CIFARLoader.load(.cifar10, directory: dir.file("nope")) }
         #expect(none?.hasPrefix(dir.file("nope")) == true)
         #expect(none?.contains("data_batch_1.bin") == true)
         writeCIFAR10(dir)  // restores data_batch_4.bin; now break the class names
         dir.write("batches.meta.txt", Array("cat\ndog\n".utf8))
-        let meta = dataErrorMessage { _ = try CIFARLoader.load(.cifar10, directory: dir.path) }
+        let meta = errorMessage { _ = try CIFARLoader.load(.cifar10, directory: dir.path) }
         #expect(meta?.hasPrefix(dir.file("batches.meta.txt")) == true)
     }
 
-    @Test func realCIFAR10WhenPresent() throws {
+    @Test(.enabled(if: SharedFiles.available(SharedFiles.cifar10 + "/test_batch.bin"), "needs the real CIFAR-10 in ../shared/data/cifar10"))
+    func realCIFAR10WhenPresent() throws {
         let path = SharedFiles.cifar10
-        guard DataFile.exists(path + "/test_batch.bin") else { return }
         let splits = try CIFARLoader.load(.cifar10, directory: path)
         #expect(splits.train.count == 50_000)
         #expect(splits.test.count == 10_000)
@@ -180,7 +181,7 @@ private func idxLabels(_ labels: [UInt8], magic: UInt32 = 2049, count: Int? = ni
     }
 
     func message(_ dir: DataTempDir) -> String {
-        dataErrorMessage { _ = try MNISTLoader.load(.mnist, directory: dir.path) } ?? "no error"
+        errorMessage { _ = try MNISTLoader.load(.mnist, directory: dir.path) } ?? "no error"
     }
 
     @Test func wrongMagicNamesFileAndOffset() {

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -25,24 +26,25 @@ import Testing
     }
 
     @Test func rejectsBadSpecsWithHelpfulMessages() {
-        let unknown = dataErrorMessage { _ = try DataSource(parsing: "imagenet:/x", environment: env) }
+        let unknown = errorMessage { _ = try DataSource(parsing: "imagenet:/x", environment: env) }
         #expect(unknown?.contains("unknown data set 'imagenet'") == true)
         #expect(unknown?.contains("builtin, cifar10, cifar100, mnist, fashion-mnist") == true)
-        #expect(dataErrorMessage { _ = try DataSource(parsing: "builtin:seed=-1", environment: env) }?.contains("seed") == true)
-        #expect(dataErrorMessage { _ = try DataSource(parsing: "builtin:train=0", environment: env) }?.contains("train '0'") == true)
-        #expect(dataErrorMessage { _ = try DataSource(parsing: "builtin:size=3", environment: env) }?.contains("unknown builtin option 'size'") == true)
-        #expect(dataErrorMessage { _ = try DataSource(parsing: "builtin:seed", environment: env) }?.contains("KEY=VALUE") == true)
+        #expect(errorMessage { _ = try DataSource(parsing: "builtin:seed=-1", environment: env) }?.contains("seed") == true)
+        #expect(errorMessage { _ = try DataSource(parsing: "builtin:train=0", environment: env) }?.contains("train '0'") == true)
+        #expect(errorMessage { _ = try DataSource(parsing: "builtin:size=3", environment: env) }?.contains("unknown builtin option 'size'") == true)
+        #expect(errorMessage { _ = try DataSource(parsing: "builtin:seed", environment: env) }?.contains("KEY=VALUE") == true)
     }
 
     @Test func loadsBuiltinAndFiles() throws {
         let s = try DataSource(parsing: "builtin:seed=4,train=20,test=10").load()
         #expect(s.train.count == 20 && s.test.count == 10)
         #expect(s.train.pixels == BuiltinShapes.generate(trainCount: 20, testCount: 10, seed: 4).train.pixels)
-        let missing = dataErrorMessage { _ = try DataSource(parsing: "cifar10:/nonexistent/stp").load() }
+        let missing = errorMessage { _ = try DataSource(parsing: "cifar10:/nonexistent/stp").load() }
         #expect(missing?.hasPrefix("/nonexistent/stp") == true)
-        let path = SharedFiles.cifar10
-        if DataFile.exists(path + "/data_batch_1.bin") {
-            #expect(try DataSource(parsing: "cifar10:" + path).load().test.count == 10_000)
-        }
+    }
+
+    @Test(.enabled(if: SharedFiles.available(SharedFiles.cifar10 + "/data_batch_1.bin"), "needs the real CIFAR-10 in ../shared/data/cifar10"))
+    func loadsTheRealCIFAR10() throws {
+        #expect(try DataSource(parsing: "cifar10:" + SharedFiles.cifar10).load().test.count == 10_000)
     }
 }

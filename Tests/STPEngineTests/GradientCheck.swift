@@ -43,11 +43,6 @@ struct GradientCheck {
     }
 }
 
-func randomArray(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-    var rng = SeededRandom(seed: seed)
-    return (0..<count).map { _ in rng.nextGaussian() * scale }
-}
-
 func dot(_ a: [Float], _ b: [Float]) -> Double {
     var s = 0.0
     for i in 0..<a.count { s += Double(a[i]) * Double(b[i]) }

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -34,10 +35,6 @@ private func logits(_ net: ResNet, seed: UInt64 = 7) -> [Float] {
     var rng = SeededRandom(seed: seed)
     let input = (0..<(2 * spec.inputHeight * spec.inputWidth * spec.inputChannels)).map { _ in rng.nextGaussian() }
     return input.withUnsafeBufferPointer { Array(UnsafeBufferPointer(start: net.forward($0.baseAddress!, batch: 2, mode: .eval), count: 2 * spec.classes)) }
-}
-
-private func errorText(_ body: () throws -> Void) -> String {
-    do { try body(); return "" } catch let e as STPError { return e.message } catch { return "\(error)" }
 }
 
 @Test func keyConventionsNameEveryTensorUniquely() throws {
@@ -192,7 +189,7 @@ func importedNetworkComputesWhatTheOriginalDoes(name: String, convention: KeyCon
 private let sharedModels = SharedFiles.directory + "/models/cifar-resnet"
 private let referenceFile = sharedModels + "/reference_logits.safetensors"
 
-@Test(.enabled(if: FileManager.default.fileExists(atPath: referenceFile), "needs ../shared/models/cifar-resnet"),
+@Test(.enabled(if: SharedFiles.available(referenceFile), "needs ../shared/models/cifar-resnet"),
       arguments: [("resnet20", "resnet20-12fca82f.th"), ("resnet56", "resnet56-4bfd9763.th")])
 func importedSharedModelsGivePyTorchsLogits(model: String, file: String) throws {
     let reference = try SafeTensorsFile.read(path: referenceFile)

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -15,7 +16,7 @@ private func unpickle(_ bytes: [UInt8], path: String = "test.pkl",
 }
 
 private func unpickleError(_ bytes: [UInt8], path: String = "test.pkl") -> String {
-    checkpointErrorMessage { _ = try unpickle(bytes, path: path) }
+    errorText { _ = try unpickle(bytes, path: path) }
 }
 
 @Test func pickleReadsThePlainDataOfProtocols2To5() throws {
@@ -74,7 +75,7 @@ private func unpickleError(_ bytes: [UInt8], path: String = "test.pkl") -> Strin
 }
 
 @Test func pickleRefusesOsSystemAndNothingRuns() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let witness = dir + "/pwned"
     for (module, name) in [("os", "system"), ("posix", "system"), ("subprocess", "Popen"), ("torch", "load")] {

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 import ZIPFoundation
 @testable import STPEngine
@@ -91,13 +92,13 @@ private func expectSampleTensors(_ sd: ImportedStateDict, sourceLocation: Source
 }
 
 private func importError(_ bytes: [UInt8], path: String = "model.pt") -> String {
-    checkpointErrorMessage { _ = try PyTorchCheckpoint.decode(bytes, path: path) }
+    errorText { _ = try PyTorchCheckpoint.decode(bytes, path: path) }
 }
 
 // MARK: Formats
 
 @Test func importLegacyStateDictRoundTrip() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/model.th"
     try AtomicFile.write(legacyCheckpoint(sampleStateDict, storages: sampleStorages), to: path)
@@ -241,7 +242,7 @@ private func importError(_ bytes: [UInt8], path: String = "model.pt") -> String 
 // MARK: Refusals and damage
 
 @Test func importRefusesACheckpointThatWouldRunACommand() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let witness = dir + "/pwned"
     // {'state_dict': os.system('touch FILE')}: what a malicious checkpoint does on torch.load.
@@ -260,7 +261,7 @@ private func importError(_ bytes: [UInt8], path: String = "model.pt") -> String 
     let infoEnd = try #require(sysInfoEnd(legacy))
     let legacyPath = dir + "/evil.th"
     try AtomicFile.write(Array(legacy[..<infoEnd]) + evil.bytes + [0x80, 0x02, 0x5d, 0x2e], to: legacyPath)
-    let m1 = checkpointErrorMessage { _ = try PyTorchCheckpoint.read(path: legacyPath) }
+    let m1 = errorText { _ = try PyTorchCheckpoint.read(path: legacyPath) }
     #expect(m1.hasPrefix("\(legacyPath): at byte \(infoEnd + globalOffset): refusing to load global os.system"), "\(m1)")
 
     let m2 = importError(try zipWithPickle(evil.bytes), path: "evil.pt")
@@ -354,7 +355,7 @@ private func zipWithPickle(_ pickle: [UInt8]) throws -> [UInt8] {
     let torchScript = try zipCheckpoint(.none, storages: [], extra: [("archive/constants.pkl", [0x80, 0x02, 0x29, 0x2e])])
     #expect(importError(torchScript).contains("a TorchScript archive"))
     #expect(importError(try zipWithPickle([])).contains("in archive/data.pkl (its byte 0): expected a pickle opcode"))
-    #expect(checkpointErrorMessage { _ = try PyTorchCheckpoint.read(path: "/nonexistent/x.pt") }
+    #expect(errorText { _ = try PyTorchCheckpoint.read(path: "/nonexistent/x.pt") }
         == "/nonexistent/x.pt: cannot read the checkpoint: no such file")
 }
 
@@ -363,7 +364,7 @@ private func zipWithPickle(_ pickle: [UInt8]) throws -> [UInt8] {
 private let sharedResNet20 = SharedFiles.directory + "/models/cifar-resnet/resnet20-12fca82f.th"
 private let sharedResNet56 = SharedFiles.directory + "/models/cifar-resnet/resnet56-4bfd9763.th"
 
-@Test(.enabled(if: FileManager.default.fileExists(atPath: sharedResNet20)))
+@Test(.enabled(if: SharedFiles.available(sharedResNet20), "needs ../shared/models/cifar-resnet/resnet20-12fca82f.th"))
 func importTheSharedPretrainedResNet20() throws {
     let sd = try PyTorchCheckpoint.read(path: sharedResNet20)
     #expect(sd.format == .torchLegacy)
@@ -378,7 +379,7 @@ func importTheSharedPretrainedResNet20() throws {
     #expect(sd.metadata == ["best_prec1": "91.78000183105469"])  // a float32 saved as a Python float
 }
 
-@Test(.enabled(if: FileManager.default.fileExists(atPath: sharedResNet56)))
+@Test(.enabled(if: SharedFiles.available(sharedResNet56), "needs ../shared/models/cifar-resnet/resnet56-4bfd9763.th"))
 func importTheSharedPretrainedResNet56() throws {
     let sd = try PyTorchCheckpoint.read(path: sharedResNet56)
     // 853,018 parameters plus the running statistics of 16 + 18 * (16 + 32 + 64) = 2032 channels.

@@ -1,3 +1,4 @@
+import STPTestSupport
 import Testing
 import Foundation
 @testable import STPEngine
@@ -71,9 +72,9 @@ private let convCases: [(String, ConvGeometry)] = {
 @Test(arguments: convCases.map { $0.0 })
 func conv2dMatchesReferenceAndFiniteDifferences(_ name: String) {
     let g = convCases.first { $0.0 == name }!.1
-    var x = randomArray(g.inputCount, seed: 1)
-    var w = randomArray(g.outChannels * g.patchSize, seed: 2, scale: 0.5)
-    let probe = randomArray(g.outputCount, seed: 3)
+    var x = gaussians(g.inputCount, seed: 1)
+    var w = gaussians(g.outChannels * g.patchSize, seed: 2, scale: 0.5)
+    let probe = gaussians(g.outputCount, seed: 3)
 
     let y = convForward(g, x, w)
     let ref = convReference(g, x, w)
@@ -137,11 +138,11 @@ private func bnForward(_ c: BNCase, x: [Float], gamma: [Float], beta: [Float], r
 @Test(arguments: [(6, 3, false, false), (10, 4, false, true), (7, 5, true, true), (9, 2, true, false)])
 func batchNormTrainMatchesFiniteDifferences(rows: Int, channels: Int, residual: Bool, relu: Bool) {
     let c = BNCase(rows: rows, channels: channels, residual: residual, relu: relu)
-    var x = randomArray(rows * channels, seed: 5)
-    var gamma = randomArray(channels, seed: 6, scale: 0.5).map { $0 + 1 }
-    var beta = randomArray(channels, seed: 7, scale: 0.5)
-    var res = randomArray(rows * channels, seed: 8)
-    let probe = randomArray(rows * channels, seed: 9)
+    var x = gaussians(rows * channels, seed: 5)
+    var gamma = gaussians(channels, seed: 6, scale: 0.5).map { $0 + 1 }
+    var beta = gaussians(channels, seed: 7, scale: 0.5)
+    var res = gaussians(rows * channels, seed: 8)
+    let probe = gaussians(rows * channels, seed: 9)
     let (y, mean, inv) = bnForward(c, x: x, gamma: gamma, beta: beta, residual: res)
 
     // Forward against the definition.
@@ -185,7 +186,7 @@ func batchNormTrainMatchesFiniteDifferences(rows: Int, channels: Int, residual: 
 
 @Test func batchNormUpdatesRunningStatisticsWithUnbiasedVarianceAndEvalUsesThem() {
     let rows = 8, channels = 2
-    let x = randomArray(rows * channels, seed: 11, scale: 2)
+    let x = gaussians(rows * channels, seed: 11, scale: 2)
     let gamma: [Float] = [1.5, 0.5], beta: [Float] = [0.1, -0.2]
     var rm: [Float] = [0, 0], rv: [Float] = [1, 1]
     var y = [Float](repeating: 0, count: x.count), mean = [Float](repeating: 0, count: 2), inv = mean
@@ -218,8 +219,8 @@ func batchNormTrainMatchesFiniteDifferences(rows: Int, channels: Int, residual: 
 // MARK: - Element-wise, shortcut, pooling, linear, losses
 
 @Test func reluAndResidualAddBackward() {
-    var x = randomArray(37, seed: 12)
-    let probe = randomArray(37, seed: 13)
+    var x = gaussians(37, seed: 12)
+    let probe = gaussians(37, seed: 13)
     func forward(_ v: [Float]) -> [Float] {
         var y = [Float](repeating: 0, count: v.count)
         v.withPointer { vp in y.withMutablePointer { yp in reluForward(x: vp, y: yp, count: v.count) } }
@@ -230,7 +231,7 @@ func batchNormTrainMatchesFiniteDifferences(rows: Int, channels: Int, residual: 
     y.withPointer { yp in probe.withPointer { dp in dx.withMutablePointer { dxp in reluBackward(y: yp, dy: dp, dx: dxp, count: x.count) } } }
     GradientCheck(step: 1e-3).check("relu", values: &x, analytic: dx) { dot(forward($0), probe) }
 
-    let a = randomArray(9, seed: 14), b = randomArray(9, seed: 15)
+    let a = gaussians(9, seed: 14), b = gaussians(9, seed: 15)
     var sum = [Float](repeating: 0, count: 9)
     a.withPointer { ap in b.withPointer { bp in sum.withMutablePointer { sp in residualAddForward(a: ap, b: bp, y: sp, count: 9) } } }
     for i in 0..<9 { #expect(sum[i] == a[i] + b[i]) }
@@ -242,8 +243,8 @@ func batchNormTrainMatchesFiniteDifferences(rows: Int, channels: Int, residual: 
 @Test(arguments: [(8, 8, 4, 8, 2), (7, 5, 3, 7, 2), (4, 4, 6, 6, 1)])
 func zeroPadShortcutMatchesDefinitionAndGradient(h: Int, w: Int, cin: Int, cout: Int, stride: Int) {
     let s = ZeroPadShortcut(batch: 2, height: h, width: w, inChannels: cin, outChannels: cout, stride: stride)
-    var x = randomArray(2 * h * w * cin, seed: 16)
-    let probe = randomArray(s.outputCount, seed: 17)
+    var x = gaussians(2 * h * w * cin, seed: 16)
+    let probe = gaussians(s.outputCount, seed: 17)
     func forward(_ v: [Float]) -> [Float] {
         var y = [Float](repeating: .nan, count: s.outputCount)
         v.withPointer { vp in y.withMutablePointer { yp in zeroPadShortcutForward(s, x: vp, y: yp) } }
@@ -262,8 +263,8 @@ func zeroPadShortcutMatchesDefinitionAndGradient(h: Int, w: Int, cin: Int, cout:
 
 @Test func globalAveragePoolingGradient() {
     let batch = 3, pixels = 5, c = 4
-    var x = randomArray(batch * pixels * c, seed: 18)
-    let probe = randomArray(batch * c, seed: 19)
+    var x = gaussians(batch * pixels * c, seed: 18)
+    let probe = gaussians(batch * c, seed: 19)
     func forward(_ v: [Float]) -> [Float] {
         var y = [Float](repeating: 0, count: batch * c)
         v.withPointer { vp in y.withMutablePointer { yp in globalAvgPoolForward(x: vp, batch: batch, pixels: pixels, channels: c, y: yp) } }
@@ -277,8 +278,8 @@ func zeroPadShortcutMatchesDefinitionAndGradient(h: Int, w: Int, cin: Int, cout:
 @Test(arguments: [(7, 7, 3, 2, 1), (6, 5, 2, 2, 0), (5, 5, 3, 1, 1)])
 func maxPoolGradient(h: Int, w: Int, kernel: Int, stride: Int, padding: Int) {
     let g = MaxPoolGeometry(batch: 2, height: h, width: w, channels: 3, kernel: kernel, stride: stride, padding: padding)
-    var x = randomArray(2 * h * w * 3, seed: 20)
-    let probe = randomArray(g.outputCount, seed: 21)
+    var x = gaussians(2 * h * w * 3, seed: 20)
+    let probe = gaussians(g.outputCount, seed: 21)
     var argmax = [Int32](repeating: 0, count: g.outputCount)
     func forward(_ v: [Float]) -> [Float] {
         var y = [Float](repeating: 0, count: g.outputCount)
@@ -298,10 +299,10 @@ func maxPoolGradient(h: Int, w: Int, kernel: Int, stride: Int, padding: Int) {
 
 @Test(arguments: [(3, 5, 4, 5), (2, 6, 3, 4)])
 func linearGradient(batch: Int, inFull: Int, out: Int, inActive: Int) {
-    var x = randomArray(batch * inActive, seed: 22)
-    var w = randomArray(out * inFull, seed: 23)
-    var b = randomArray(out, seed: 24)
-    let probe = randomArray(batch * out, seed: 25)
+    var x = gaussians(batch * inActive, seed: 22)
+    var w = gaussians(out * inFull, seed: 23)
+    var b = gaussians(out, seed: 24)
+    let probe = gaussians(batch * out, seed: 25)
     func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> [Float] {
         var y = [Float](repeating: 0, count: batch * out)
         x.withPointer { xp in w.withPointer { wp in b.withPointer { bp in y.withMutablePointer { yp in
@@ -327,7 +328,7 @@ func linearGradient(batch: Int, inFull: Int, out: Int, inActive: Int) {
 @Test(arguments: [Float(0), 0.1])
 func crossEntropyGradientAndValue(smoothing: Float) {
     let batch = 4, k = 5
-    var z = randomArray(batch * k, seed: 26, scale: 2)
+    var z = gaussians(batch * k, seed: 26, scale: 2)
     let labels: [Int32] = [0, 3, 4, 1]
     func loss(_ z: [Float]) -> Double {
         Double(z.withPointer { zp in labels.withUnsafeBufferPointer { lp in
@@ -355,8 +356,8 @@ func crossEntropyGradientAndValue(smoothing: Float) {
 @Test(arguments: [Float(1), 4])
 func klDivergenceGradientAndValue(temperature: Float) {
     let batch = 3, k = 6
-    let t = randomArray(batch * k, seed: 27, scale: 2)
-    var s = randomArray(batch * k, seed: 28, scale: 2)
+    let t = gaussians(batch * k, seed: 27, scale: 2)
+    var s = gaussians(batch * k, seed: 28, scale: 2)
     func loss(_ s: [Float]) -> Double {
         Double(t.withPointer { tp in s.withPointer { sp in
             klDivergenceForwardBackward(teacher: tp, student: sp, batch: batch, classes: k, temperature: temperature, dstudent: nil)
@@ -408,17 +409,17 @@ func klDivergenceGradientAndValue(temperature: Float) {
 // Widths of 37 and 13 output pixels run every register-block size (16, 8, 4 and single pixels).
 // Output channel counts that are not multiples of 16 (a pruned network's or a subnet's widths)
 // run on zero-padded weights: 3x3 and 1x1, stride 1 and 2, narrow and wide.
-@Test(arguments: [(16, 3, 1, 3, 37), (32, 16, 1, 3, 13), (48, 8, 2, 3, 6), (64, 32, 1, 1, 13), (16, 16, 2, 1, 6),
+@Test(.enabled(if: FastKernels.available, "this CPU has no AVX-512F"),
+      arguments: [(16, 3, 1, 3, 37), (32, 16, 1, 3, 13), (48, 8, 2, 3, 6), (64, 32, 1, 1, 13), (16, 16, 2, 1, 6),
                   (16, 17, 1, 3, 5), (12, 16, 1, 3, 37), (23, 11, 2, 3, 13), (10, 7, 1, 1, 13), (41, 16, 1, 3, 6),
                   (5, 3, 1, 3, 5), (57, 24, 1, 1, 40)])
 func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int) {
-    guard FastKernels.available else { print("skipped: this CPU has no AVX-512F"); return }
     var g = ConvGeometry(batch: 3, height: 5, width: width, inChannels: inChannels, outChannels: outChannels,
                          kernel: kernel, stride: stride, padding: kernel / 2)
     g.maxColFloats = 2 * g.outHeight * g.outWidth * g.patchSize   // two images per chunk
-    let x = randomArray(g.inputCount, seed: 40)
-    let w = randomArray(g.outChannels * g.patchSize, seed: 41, scale: 0.3)
-    let dy = randomArray(g.outputCount, seed: 42)
+    let x = gaussians(g.inputCount, seed: 40)
+    let w = gaussians(g.outChannels * g.patchSize, seed: 41, scale: 0.3)
+    let dy = gaussians(g.outputCount, seed: 42)
     for workers in [1, 2] {
         func forward(fast: Bool, accumulate: Bool) -> [Float] {
             var y = [Float](repeating: accumulate ? 0.5 : .nan, count: g.outputCount)
@@ -450,8 +451,8 @@ func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, s
 
 @Test func logitStandardizationGradient() {
     let batch = 3, k = 7
-    var z = randomArray(batch * k, seed: 50, scale: 3)
-    let probe = randomArray(batch * k, seed: 51)
+    var z = gaussians(batch * k, seed: 50, scale: 3)
+    let probe = gaussians(batch * k, seed: 51)
     func forward(_ z: [Float]) -> [Float] {
         var out = [Float](repeating: 0, count: z.count), inv = [Float](repeating: 0, count: batch)
         z.withPointer { zp in out.withMutablePointer { op in inv.withMutablePointer { ip in
@@ -486,12 +487,12 @@ func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, s
 func convolutionWithFusedBatchNormEqualsSeparatePasses(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int) {
     let g = ConvGeometry(batch: 3, height: 5, width: width, inChannels: inChannels, outChannels: outChannels,
                          kernel: kernel, stride: stride, padding: kernel / 2)
-    let x = randomArray(g.inputCount, seed: 60)
-    let w = randomArray(g.outChannels * g.patchSize, seed: 61, scale: 0.3)
-    let residual = randomArray(g.outputCount, seed: 62)
-    let gamma = randomArray(outChannels, seed: 63), beta = randomArray(outChannels, seed: 64)
-    let mean = randomArray(outChannels, seed: 65, scale: 0.2)
-    let variance = randomArray(outChannels, seed: 66).map { 0.5 + abs($0) }
+    let x = gaussians(g.inputCount, seed: 60)
+    let w = gaussians(g.outChannels * g.patchSize, seed: 61, scale: 0.3)
+    let residual = gaussians(g.outputCount, seed: 62)
+    let gamma = gaussians(outChannels, seed: 63), beta = gaussians(outChannels, seed: 64)
+    let mean = gaussians(outChannels, seed: 65, scale: 0.2)
+    let variance = gaussians(outChannels, seed: 66).map { 0.5 + abs($0) }
     for fast in [true, false] where fast == false || FastKernels.available {
         for workers in [1, 2] {
             for (withResidual, relu) in [(false, true), (true, true), (false, false)] {
@@ -528,14 +529,14 @@ func convolutionWithFusedBatchNormEqualsSeparatePasses(outChannels: Int, inChann
 
 // One image and two workers: the implicit convolution splits the image's rows between them, the
 // Winograd one (3x3 stride 1, the last two cases, one of an odd width) its tile rows.
-@Test(arguments: [(16, 3, 1, 3, 12), (23, 16, 2, 3, 9), (64, 32, 1, 3, 8), (23, 16, 1, 3, 6)])
+@Test(.enabled(if: FastKernels.available, "this CPU has no AVX-512F"),
+      arguments: [(16, 3, 1, 3, 12), (23, 16, 2, 3, 9), (64, 32, 1, 3, 8), (23, 16, 1, 3, 6)])
 func singleImageConvolutionSplitsRowsAcrossWorkers(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, size: Int) {
-    guard FastKernels.available else { print("skipped: this CPU has no AVX-512F"); return }
     var g = ConvGeometry(batch: 1, height: size, width: size, inChannels: inChannels, outChannels: outChannels,
                          kernel: kernel, stride: stride, padding: kernel / 2)
     g.rowSplitMinimumMACs = 0   // split even this small convolution
-    let x = randomArray(g.inputCount, seed: 70)
-    let w = randomArray(g.outChannels * g.patchSize, seed: 71, scale: 0.3)
+    let x = gaussians(g.inputCount, seed: 70)
+    let w = gaussians(g.outChannels * g.patchSize, seed: 71, scale: 0.3)
     func forward(fast: Bool, workers: Int) -> [Float] {
         var y = [Float](repeating: .nan, count: g.outputCount)
         var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers)))
@@ -550,7 +551,7 @@ func singleImageConvolutionSplitsRowsAcrossWorkers(outChannels: Int, inChannels:
 
 @Test func packTransposedWeightIsThePackedWeightTransposedAndPadded() {
     let fullOut = 9, fullIn = 7, k = 3, out = 5, inC = 4, padded = 16
-    let w = randomArray(fullOut * fullIn * k * k, seed: 72)
+    let w = gaussians(fullOut * fullIn * k * k, seed: 72)
     var packed = [Float](repeating: 0, count: out * k * k * inC)
     var direct = [Float](repeating: .nan, count: k * k * inC * padded)
     w.withPointer { wp in

@@ -1,3 +1,4 @@
+import STPTestSupport
 import Testing
 import Foundation
 @testable import STPEngine
@@ -57,7 +58,7 @@ private func checkModelGradients(_ spec: ResNetSpec, subnet: SubnetSelection? = 
     // Non-trivial BN parameters so that their gradients are exercised.
     var rng = SeededRandom(seed: 3)
     for p in model.parameters where p.shape.count == 1 { for i in 0..<p.count { p.pointer[i] += 0.2 * rng.nextGaussian() } }
-    let input = randomArray(batch * spec.inputHeight * spec.inputWidth * spec.inputChannels, seed: 8)
+    let input = gaussians(batch * spec.inputHeight * spec.inputWidth * spec.inputChannels, seed: 8)
     let labels: [Int32] = (0..<batch).map { Int32($0 % spec.classes) }
 
     model.zeroGradients()
@@ -123,11 +124,11 @@ private func checkModelGradients(_ spec: ResNetSpec, subnet: SubnetSelection? = 
     checkModelGradients(spec, subnet: subnet, label: "subnet")
 
     let model = ResNet(spec: spec, seed: 1)
-    let input = randomArray(2 * 8 * 7 * 2, seed: 4)
+    let input = gaussians(2 * 8 * 7 * 2, seed: 4)
     model.zeroGradients()
     input.withPointer { ip in
         model.forward(ip, batch: 2, mode: .train(updateRunningStats: false), subnet: subnet)
-        let dz = randomArray(2 * 3, seed: 5)
+        let dz = gaussians(2 * 3, seed: 5)
         dz.withPointer { model.backward($0) }
     }
     func grad(_ name: String) -> [Float] { model.parameters.first { $0.name == name }!.grad.array }
@@ -164,7 +165,7 @@ private func checkModelGradients(_ spec: ResNetSpec, subnet: SubnetSelection? = 
 @Test func evalOperandCacheFollowsEveryWeightChange() throws {
     let spec = try ResNetSpec.named("resnet20", inputSize: (8, 8))
     let batch = 2
-    let input = randomArray(batch * 8 * 8 * 3, seed: 90)
+    let input = gaussians(batch * 8 * 8 * 3, seed: 90)
     func logits(_ model: ResNet) -> [Float] {
         input.withPointer { Array(UnsafeBufferPointer(start: model.forward($0, batch: batch, mode: .eval), count: batch * spec.classes)) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -261,7 +262,7 @@ private let basicBlock = ["Conv", "Relu", "Conv", "Add", "Relu"]
 }
 
 @Test func exportWritesAtomicallyAndCheckFilesHoldStpLogits() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let net = try network(spec())
     let path = dir + "/tiny.onnx"
@@ -304,17 +305,15 @@ private func python(_ arguments: [String], environment extra: [String: String] =
     return (p.terminationStatus, out)
 }
 
-private func onnxRuntimeAvailable() throws -> Bool {
-    guard let r = try python(["-c", "import onnx, onnxruntime, numpy"]), r.status == 0 else {
-        print("note: python3 cannot import onnx and onnxruntime; skipping the onnxruntime comparison (pip install onnx onnxruntime)")
-        return false
-    }
-    return true
-}
+/// python3 imports onnx, onnxruntime and numpy. With STP_REQUIRE_ONNX=1 (scripts/test sets it
+/// when they import) the comparison runs regardless, and fails if they are missing.
+private let onnxRuntimeAvailable: Bool =
+    ProcessInfo.processInfo.environment["STP_REQUIRE_ONNX"] == "1"
+    || (try? python(["-c", "import onnx, onnxruntime, numpy"]))?.status == 0
 
-@Test func onnxRuntimeAgreesWithStp() throws {
-    guard try onnxRuntimeAvailable() else { return }
-    let dir = try checkpointTestDirectory()
+@Test(.enabled(if: onnxRuntimeAvailable, "python3 cannot import onnx, onnxruntime and numpy (pip install onnx onnxruntime numpy)"))
+func onnxRuntimeAgreesWithStp() throws {
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let script = repositoryRoot + "/scripts/check_onnx.py"
     let cases: [(String, ResNetSpec, Bool)] = [
@@ -346,24 +345,22 @@ private func onnxRuntimeAvailable() throws -> Bool {
     var logits = try NumpyFile.decodeFloat32(Array(try Data(contentsOf: URL(fileURLWithPath: files.logits))), path: files.logits)
     logits.values[3] += 0.01 * logits.values.map(abs).max()!
     try NumpyFile.writeFloat32(logits.values, shape: logits.shape, to: files.logits)
-    let message = checkpointErrorMessage {
+    let message = errorText {
         _ = try ONNXExportJob.runCheck(modelPath: path, inputPath: files.input, logitsPath: files.logits, script: script)
     }
     #expect(message.contains("the ONNX check failed") && message.contains("exceeds"), "\(message)")
 }
 
-@Test func checkScriptSkipsOnlyWhenOnnxRuntimeIsMissingAndNotRequired() throws {
+@Test(.enabled(if: ONNXExportJob.findExecutable("python3") != nil, "needs python3"))
+func checkScriptSkipsOnlyWhenOnnxRuntimeIsMissingAndNotRequired() throws {
     let script = repositoryRoot + "/scripts/check_onnx.py"
     // Hide onnxruntime with a module that fails to import.
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try AtomicFile.write("raise ImportError('hidden by the stp test')\n", to: dir + "/onnxruntime.py")
     let args = [script, dir + "/m.onnx", dir + "/i.npy", dir + "/e.npy"]
     // CI sets STP_REQUIRE_ONNX for the whole suite; this case is about its absence.
-    guard let skipped = try python(args, environment: ["PYTHONPATH": dir], removing: ["STP_REQUIRE_ONNX"]) else {
-        print("note: python3 not found; skipping the check script test")
-        return
-    }
+    let skipped = try #require(try python(args, environment: ["PYTHONPATH": dir], removing: ["STP_REQUIRE_ONNX"]))
     #expect(skipped.status == 0 && skipped.output.hasPrefix("skipped: onnxruntime cannot be imported"), "\(skipped.output)")
     let required = try python(args, environment: ["PYTHONPATH": dir, "STP_REQUIRE_ONNX": "1"])!
     #expect(required.status == 2 && required.output.contains("STP_REQUIRE_ONNX is set"), "\(required.output)")
@@ -372,7 +369,7 @@ private func onnxRuntimeAvailable() throws -> Bool {
 // MARK: stp export of a run directory
 
 @Test func exportJobRebuildsARunAndChecksIt() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var config = TrainingConfig()
     config.model = "resnet20"
@@ -400,18 +397,18 @@ private func onnxRuntimeAvailable() throws -> Bool {
     #expect(m.inputs[0].1 == ["N", "3", "32", "32"] && m.outputs[0].1 == ["N", "10"])
     #expect(m.metadata["stp.normalization"]?.contains("mean") == true)
     #expect(m.metadata["stp.data"] == config.data)
-    if try onnxRuntimeAvailable() {
+    if onnxRuntimeAvailable {
         #expect(check.status == .passed, "\(check.message)")
     } else {
         #expect(check.status != .passed)
     }
     // Not a run directory: a clear error.
-    let missing = checkpointErrorMessage { _ = try ONNXExportJob.run(ONNXExportJobOptions(runPath: dir, outputPath: dir + "/x.onnx")) }
+    let missing = errorText { _ = try ONNXExportJob.run(ONNXExportJobOptions(runPath: dir, outputPath: dir + "/x.onnx")) }
     #expect(missing.contains("run directory"), "\(missing)")
 }
 
 @Test func exportJobInfersPrunedWidthsFromTheCheckpoint() throws {
-    let dir = try checkpointTestDirectory()
+    let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var config = TrainingConfig()
     config.model = "resnet20"

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -6,13 +7,8 @@ import Testing
 // (../shared/fixtures, see its README): logits, losses, every gradient and the running
 // statistics after a step must agree to float32 precision.
 
-private let fixtureDirectory = SharedFiles.fixtures
-
-private func fixture(_ name: String) throws -> SafeTensorsFile? {
-    let path = fixtureDirectory + "/" + name
-    guard FileManager.default.fileExists(atPath: path) else { return nil }
-    return try SafeTensorsFile.read(path: path)
-}
+private let ceStep = SharedFiles.fixture("resnet20_ce_step.safetensors")
+private let stimulativeStep = SharedFiles.fixture("resnet20_stimulative_step.safetensors")
 
 /// A ResNet-20 holding the fixture's weights and running statistics, and the input in NHWC.
 private func loadResNet20(_ file: SafeTensorsFile) throws -> (ResNet, [Float], [Int32]) {
@@ -29,17 +25,12 @@ private func loadResNet20(_ file: SafeTensorsFile) throws -> (ResNet, [Float], [
     return (model, nhwc, labels)
 }
 
-private func expectClose(_ actual: [Float], _ expected: [Float], _ what: String,
-                         relative: Float = 1e-3, absoluteFloor: Float = 1e-5,
-                         sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.count == expected.count, "\(what): count", sourceLocation: sourceLocation)
-    let scale = expected.map { abs($0) }.max() ?? 1
-    var worst: Float = 0, at = 0
-    for i in 0..<min(actual.count, expected.count) {
-        let err = abs(actual[i] - expected[i]) / (absoluteFloor + relative * max(abs(expected[i]), 1e-2 * scale))
-        if err > worst { worst = err; at = i }
-    }
-    #expect(worst <= 1, "\(what): worst element \(at): \(actual[at]) vs \(expected[at])", sourceLocation: sourceLocation)
+/// Logits and running statistics: 1e-3 of each element, or of 1% of the tensor's largest element
+/// for the ones far below it, plus 1e-5.
+private func expectFixtureClose(_ actual: [Float], _ expected: [Float], _ what: String,
+                                sourceLocation: SourceLocation = #_sourceLocation) {
+    expectClose(actual, expected, relative: 1e-3, absolute: 1e-5, scale: .elementAtLeast(fraction: 1e-2), what,
+                sourceLocation: sourceLocation)
 }
 
 /// Gradients are compared per tensor. The CE fixture has one pre-activation 4.2e-7 away from
@@ -65,16 +56,15 @@ private func expectGradientClose(_ actual: [Float], _ expected: [Float], _ what:
     #expect(worst <= 2e-2 * scale + 1e-6, "\(what): worst error \(worst) at scale \(scale)", sourceLocation: sourceLocation)
 }
 
-@Test func resnet20CrossEntropyStepMatchesPyTorch() throws {
-    guard let file = try fixture("resnet20_ce_step.safetensors") else {
-        print("skipped: no fixtures at \(fixtureDirectory)"); return
-    }
+@Test(.enabled(if: SharedFiles.available(ceStep), "needs the PyTorch fixture ../shared/fixtures/resnet20_ce_step.safetensors"))
+func resnet20CrossEntropyStepMatchesPyTorch() throws {
+    let file = try SafeTensorsFile.read(path: ceStep)
     let (model, input, labels) = try loadResNet20(file)
     let classes = 10, batch = 8
 
     // Eval mode with the given running statistics.
     let evalLogits = input.withPointer { Array(UnsafeBufferPointer(start: model.forward($0, batch: batch, mode: .eval), count: batch * classes)) }
-    expectClose(evalLogits, try file.floats("eval_logits").values, "eval logits")
+    expectFixtureClose(evalLogits, try file.floats("eval_logits").values, "eval logits")
 
     // One train-mode step.
     model.zeroGradients()
@@ -89,20 +79,19 @@ private func expectGradientClose(_ actual: [Float], _ expected: [Float], _ what:
         } }
         dz.withPointer { model.backward($0) }
     }
-    expectClose(logits, try file.floats("logits").values, "train logits")
+    expectFixtureClose(logits, try file.floats("logits").values, "train logits")
     #expect(abs(loss - (try file.floats("loss").values[0])) < 1e-4)
     for p in model.parameters {
         expectGradientClose(p.grad.array, try file.floats("grad." + p.name, expectingShape: p.shape).values, "grad.\(p.name)")
     }
     for s in model.stateBuffers {
-        expectClose(s.value.array, try file.floats("after." + s.name, expectingShape: s.shape).values, "after.\(s.name)")
+        expectFixtureClose(s.value.array, try file.floats("after." + s.name, expectingShape: s.shape).values, "after.\(s.name)")
     }
 }
 
-@Test func resnet20StimulativeStepWithSlicedSubnetMatchesPyTorch() throws {
-    guard let file = try fixture("resnet20_stimulative_step.safetensors") else {
-        print("skipped: no fixtures at \(fixtureDirectory)"); return
-    }
+@Test(.enabled(if: SharedFiles.available(stimulativeStep), "needs the PyTorch fixture ../shared/fixtures/resnet20_stimulative_step.safetensors"))
+func resnet20StimulativeStepWithSlicedSubnetMatchesPyTorch() throws {
+    let file = try SafeTensorsFile.read(path: stimulativeStep)
     let (model, input, labels) = try loadResNet20(file)
     let classes = 10, batch = 8
     let subnet = try SubnetSelection.fromDepths(model.spec, depths: [2, 1, 3], widths: [[8, 12], [16], [32, 48, 64]])
@@ -128,8 +117,8 @@ private func expectGradientClose(_ actual: [Float], _ expected: [Float], _ what:
         } }
         ds.withPointer { model.backward($0) }
     }
-    expectClose(teacher, try file.floats("logits").values, "full logits")
-    expectClose(student, try file.floats("sub_logits").values, "subnet logits")
+    expectFixtureClose(teacher, try file.floats("logits").values, "full logits")
+    expectFixtureClose(student, try file.floats("sub_logits").values, "subnet logits")
     #expect(abs(ce - (try file.floats("ce_loss").values[0])) < 1e-4)
     #expect(abs(kl - (try file.floats("kl_loss").values[0])) < 1e-4)
     for p in model.parameters {

@@ -1,16 +1,11 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
 // Training end to end on small inputs: the loss falls, checkpoints round-trip, a resumed run
 // (after an epoch, or stopped in the middle of one) ends with exactly the weights of an
 // uninterrupted run, and broken or mismatched run directories give clear errors.
-
-private func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "stp-trainer-\(UUID().uuidString)"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 private func smallConfig(epochs: Int = 2) -> TrainingConfig {
     var c = TrainingConfig()
@@ -33,7 +28,7 @@ private func weights(_ trainer: Trainer) -> [Float] {
     let model = ResNet(spec: spec, seed: 1)
     let sgd = SGD(parameters: model.parameters, options: SGDOptions(momentum: 0.9, weightDecay: 0))
     let batch = 16
-    let input = randomArray(batch * 8 * 8 * 3, seed: 2)
+    let input = gaussians(batch * 8 * 8 * 3, seed: 2)
     let labels = (0..<batch).map { Int32($0 % 4) }
     var losses = [Float]()
     var dz = [Float](repeating: 0, count: batch * 4)

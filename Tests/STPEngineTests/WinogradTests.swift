@@ -1,3 +1,4 @@
+import STPTestSupport
 import Testing
 @testable import STPEngine
 
@@ -12,13 +13,6 @@ private let winogradCases: [(cout: Int, cin: Int, height: Int, width: Int)] = [
     (16, 16, 6, 10), (32, 32, 4, 8), (64, 64, 8, 32), (7, 15, 6, 6), (23, 33, 4, 12), (16, 8, 2, 2), (48, 17, 8, 4),
 ]
 
-/// The largest |a - b| / (1 + |b|), or infinity when any element of a is not finite (an output
-/// left unwritten stays NaN, which max() over the differences would skip).
-private func worstDifference(_ a: [Float], _ b: [Float]) -> Float {
-    guard a.count == b.count, a.allSatisfy(\.isFinite) else { return .infinity }
-    return zip(a, b).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0
-}
-
 @Test func winogradRunsExactlyTheEvenSizedThreeByThreeStrideOneConvolutions() {
     func g(_ cin: Int, _ h: Int, _ w: Int, kernel: Int = 3, stride: Int = 1, padding: Int = 1) -> ConvGeometry {
         ConvGeometry(batch: 2, height: h, width: w, inChannels: cin, outChannels: 16, kernel: kernel, stride: stride, padding: padding)
@@ -31,17 +25,17 @@ private func worstDifference(_ a: [Float], _ b: [Float]) -> Float {
     #expect(g(16, 32, 32).colScratchFloats(workers: 2) >= g(16, 32, 32).winogradScratchFloats(workers: 2))
 }
 
-@Test(arguments: winogradCases.indices)
+@Test(.enabled(if: FastKernels.available && Winograd.enabled, "needs AVX-512F and STP_NO_WINOGRAD unset"),
+      arguments: winogradCases.indices)
 func winogradForwardMatchesTheReferenceConvolution(_ index: Int) {
-    guard FastKernels.available && Winograd.enabled else { print("skipped: no AVX-512F or STP_NO_WINOGRAD set"); return }
     let c = winogradCases[index]
     let g = ConvGeometry(batch: 3, height: c.height, width: c.width, inChannels: c.cin, outChannels: c.cout,
                          kernel: 3, stride: 1, padding: 1)
     #expect(g.usesWinograd)
-    let x = randomArray(g.inputCount, seed: 80)
-    let w = randomArray(g.outChannels * g.patchSize, seed: 81, scale: 0.3)
-    let scale = randomArray(c.cout, seed: 82), shift = randomArray(c.cout, seed: 83)
-    let residual = randomArray(g.outputCount, seed: 84)
+    let x = gaussians(g.inputCount, seed: 80)
+    let w = gaussians(g.outChannels * g.patchSize, seed: 81, scale: 0.3)
+    let scale = gaussians(c.cout, seed: 82), shift = gaussians(c.cout, seed: 83)
+    let residual = gaussians(g.outputCount, seed: 84)
     /// fused: 0 none, 1 batch norm + residual + ReLU, 2 batch norm alone.
     func forward(fast: Bool, workers: Int, accumulate: Bool, fused: Int) -> [Float] {
         var y = [Float](repeating: accumulate ? 0.5 : .nan, count: g.outputCount)
@@ -58,22 +52,21 @@ func winogradForwardMatchesTheReferenceConvolution(_ index: Int) {
         for (accumulate, fused) in [(false, 0), (true, 0), (false, 1), (false, 2)] {
             let a = forward(fast: true, workers: workers, accumulate: accumulate, fused: fused)
             let b = forward(fast: false, workers: 1, accumulate: accumulate, fused: fused)
-            let worst = worstDifference(a, b)
-            #expect(worst <= 1e-4, "\(c), \(workers) workers, accumulate \(accumulate), fused \(fused): worst \(worst)")
+            expectClose(a, b, relative: 1e-4, absolute: 1e-4, "\(c), \(workers) workers, accumulate \(accumulate), fused \(fused)")
         }
     }
 }
 
-@Test(arguments: winogradCases.indices)
+@Test(.enabled(if: FastKernels.available && Winograd.enabled, "needs AVX-512F and STP_NO_WINOGRAD unset"),
+      arguments: winogradCases.indices)
 func winogradInputGradientMatchesTheReferenceConvolution(_ index: Int) {
-    guard FastKernels.available && Winograd.enabled else { print("skipped: no AVX-512F or STP_NO_WINOGRAD set"); return }
     let c = winogradCases[index]
     // The input gradient is a convolution of dy (cout channels) into cin channels.
     let g = ConvGeometry(batch: 2, height: c.height, width: c.width, inChannels: c.cout, outChannels: c.cin,
                          kernel: 3, stride: 1, padding: 1)
     #expect(transposedGeometry(g).usesWinograd == (c.cin >= 8))
-    let w = randomArray(g.outChannels * g.patchSize, seed: 85, scale: 0.3)
-    let dy = randomArray(g.outputCount, seed: 86)
+    let w = gaussians(g.outChannels * g.patchSize, seed: 85, scale: 0.3)
+    let dy = gaussians(g.outputCount, seed: 86)
     func inputGradient(fast: Bool, workers: Int, accumulate: Bool) -> [Float] {
         var dx = [Float](repeating: accumulate ? -0.25 : .nan, count: g.inputCount)
         let need = backwardDataScratchFloats(g, workers: workers)
@@ -89,20 +82,19 @@ func winogradInputGradientMatchesTheReferenceConvolution(_ index: Int) {
         for accumulate in [false, true] {
             let a = inputGradient(fast: true, workers: workers, accumulate: accumulate)
             let b = inputGradient(fast: false, workers: 1, accumulate: accumulate)
-            let worst = worstDifference(a, b)
-            #expect(worst <= 1e-4, "\(c), \(workers) workers, accumulate \(accumulate): worst \(worst)")
+            expectClose(a, b, relative: 1e-4, absolute: 1e-4, "\(c), \(workers) workers, accumulate \(accumulate)")
         }
     }
 }
 
-@Test(arguments: winogradCases.indices)
+@Test(.enabled(if: FastKernels.available && Winograd.enabled, "needs AVX-512F and STP_NO_WINOGRAD unset"),
+      arguments: winogradCases.indices)
 func winogradWeightGradientMatchesTheReferenceConvolution(_ index: Int) {
-    guard FastKernels.available && Winograd.enabled else { print("skipped: no AVX-512F or STP_NO_WINOGRAD set"); return }
     let c = winogradCases[index]
     let g = ConvGeometry(batch: 3, height: c.height, width: c.width, inChannels: c.cin, outChannels: c.cout,
                          kernel: 3, stride: 1, padding: 1)
-    let x = randomArray(g.inputCount, seed: 87)
-    let dy = randomArray(g.outputCount, seed: 88)
+    let x = gaussians(g.inputCount, seed: 87)
+    let dy = gaussians(g.outputCount, seed: 88)
     func weightGradient(fast: Bool, workers: Int) -> [Float] {
         var dw = [Float](repeating: 0.25, count: g.outChannels * g.patchSize)
         var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers)))
@@ -116,7 +108,6 @@ func winogradWeightGradientMatchesTheReferenceConvolution(_ index: Int) {
     let reference = weightGradient(fast: false, workers: 1)
     for workers in [1, 2] {
         let a = weightGradient(fast: true, workers: workers)
-        let worst = worstDifference(a, reference)
-        #expect(worst <= 1e-4, "\(c), \(workers) workers: worst \(worst)")
+        expectClose(a, reference, relative: 1e-4, absolute: 1e-4, "\(c), \(workers) workers")
     }
 }

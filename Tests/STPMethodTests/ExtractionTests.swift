@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 @testable import STPMethod
@@ -9,13 +10,6 @@ import Testing
 private func architectures(_ s: ArchitectureSpace, seed: UInt64) -> [Architecture] {
     var rng = SeededRandom(seed: seed)
     return [s.smallest, Architecture.full(s.spec)] + (0..<6).map { _ in s.randomArchitecture(using: &rng) }
-}
-
-private func expectClose(_ a: [Float], _ b: [Float], _ label: String) {
-    #expect(a.count == b.count)
-    let scale = max(a.map(abs).max() ?? 0, 1e-3)
-    let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-    #expect(worst <= 1e-5 * scale, "\(label): max difference \(worst) of logits up to \(scale)")
 }
 
 @Test(arguments: [
@@ -32,7 +26,8 @@ func extractedNetworkMatchesTheSupernetSubnet(spec: ResNetSpec) throws {
         #expect(extracted.spec.blocksPerStage == a.depths)
         #expect(extracted.spec.innerWidths == a.widths.flatMap { $0 })
         #expect(extracted.spec.name == spec.name + "-pruned")
-        expectClose(evalLogits(extracted, input, batch: batch), expected, "\(spec.name) \(spec.shortcut) \(a)")
+        expectClose(evalLogits(extracted, input, batch: batch), expected, relative: 1e-5, absolute: 1e-8, scale: .largest,
+                    "\(spec.name) \(spec.shortcut) \(a)")
     }
     // A smaller architecture really gives different logits (the check is not vacuous).
     let full = evalLogits(supernet, input, batch: batch)

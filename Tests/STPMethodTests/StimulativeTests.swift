@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPEngine
 @testable import STPMethod
@@ -85,9 +86,10 @@ private func grads(_ model: ResNet) -> [Float] { model.parameters.flatMap { $0.g
     }
 }
 
-@Test func stimulativeObjectiveMatchesThePyTorchReferenceStep() throws {
-    let path = SharedFixtures.path("resnet20_stimulative_step.safetensors")
-    guard FileManager.default.fileExists(atPath: path) else { print("skipped: no fixture at \(path)"); return }
+@Test(.enabled(if: SharedFiles.available(SharedFiles.fixture("resnet20_stimulative_step.safetensors")),
+               "needs the PyTorch fixture ../shared/fixtures/resnet20_stimulative_step.safetensors"))
+func stimulativeObjectiveMatchesThePyTorchReferenceStep() throws {
+    let path = SharedFiles.fixture("resnet20_stimulative_step.safetensors")
     let file = try SafeTensorsFile.read(path: path)
     let spec = try ResNetSpec.named("resnet20")
     let model = ResNet(spec: spec)

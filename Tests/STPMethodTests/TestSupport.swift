@@ -22,11 +22,6 @@ func space(_ spec: ResNetSpec, _ options: ArchitectureSpaceOptions = Architectur
     try! ArchitectureSpace(spec: spec, options: options)
 }
 
-func gaussians(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-    var rng = SeededRandom(seed: seed)
-    return (0..<count).map { _ in rng.nextGaussian() * scale }
-}
-
 /// Non-trivial BN parameters and running statistics (and biases), so that copying the wrong
 /// channels of any of them changes the outputs.
 func randomizeNormalization(_ model: ResNet, seed: UInt64) {
@@ -47,33 +42,5 @@ func evalLogits(_ model: ResNet, _ input: [Float], batch: Int, subnet: SubnetSel
     input.withUnsafeBufferPointer { p in
         let z = model.forward(p.baseAddress!, batch: batch, mode: .eval, subnet: subnet)
         return Array(UnsafeBufferPointer(start: z, count: batch * model.spec.classes))
-    }
-}
-
-func temporaryDirectory(_ label: String) -> String {
-    let path = NSTemporaryDirectory() + "stp-method-\(label)-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// Every error message of `body`, or nil when it does not throw.
-func errorMessage(_ body: () throws -> Void) -> String? {
-    do {
-        try body()
-        return nil
-    } catch let e as STPError {
-        return e.message
-    } catch {
-        return "\(error)"
-    }
-}
-
-/// The PyTorch fixtures in the `shared` folder beside the repository (or `$STP_SHARED_DIR`).
-enum SharedFixtures {
-    static func path(_ name: String) -> String {
-        let shared = ProcessInfo.processInfo.environment["STP_SHARED_DIR"]
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
-        return shared + "/fixtures/" + name
     }
 }

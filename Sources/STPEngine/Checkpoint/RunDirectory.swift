@@ -6,8 +6,11 @@
 //   log.txt                  the human-readable log
 //
 // The checkpoint's `__metadata__` repeats the model name, epochs and steps from run.json, so that
-// a checkpoint and a record from different runs (or a save interrupted between the two files)
-// are caught before resuming rather than producing silently wrong training.
+// a checkpoint and a record from different runs are caught before resuming rather than producing
+// silently wrong training. It also carries the whole record (`run_record`): a save writes the
+// checkpoint and then run.json, so a process killed between the two leaves a checkpoint one save
+// ahead of run.json, and `load()` then takes the record from the checkpoint (the last complete
+// save) instead of refusing the run (scripts/kill_test.sh kills `stp train` at such points).
 
 import Foundation
 
@@ -24,6 +27,8 @@ public struct RunDirectory: Sendable, Equatable {
     public static let epochsKey = "epochs_completed"
     public static let stepsKey = "steps_completed"
     public static let formatKey = "stp_format"
+    /// The checkpoint's copy of its run.json (the record it was saved with).
+    public static let recordKey = "run_record"
 
     public let path: String
 
@@ -69,7 +74,8 @@ public struct RunDirectory: Sendable, Equatable {
         return run
     }
 
-    /// Opens an existing run for resuming: the directory must hold both a checkpoint and a record.
+    /// Opens an existing run for resuming: the directory must hold both a checkpoint and a record
+    /// (or a checkpoint that carries its record, which is then written to run.json).
     public static func open(at path: String) throws -> RunDirectory {
         let run = RunDirectory(path: path)
         var isDirectory: ObjCBool = false
@@ -77,6 +83,15 @@ public struct RunDirectory: Sendable, Equatable {
             throw STPError.file(.checkpoint, run.path, "expected a run directory, but there is no such directory")
         }
         let missing = [File.checkpoint, .record].filter { !run.exists($0) }
+        // A checkpoint without run.json: the run's first save was interrupted between its two
+        // files. The checkpoint carries its record; writing it completes that save.
+        if missing == [.record], let checkpoint = try? run.readCheckpoint(),
+           let text = checkpoint.metadata[recordKey],
+           let record = try? RunRecord.decode(Data(text.utf8), path: checkpoint.path + " (" + recordKey + ")"),
+           (try? verify(checkpoint: checkpoint, record: record, recordPath: run.recordPath)) != nil,
+           (try? record.write(to: run.recordPath)) != nil {
+            return run
+        }
         guard missing.isEmpty else {
             throw STPError.file(.checkpoint, run.path,
                                 "expected a run directory holding \(File.checkpoint.rawValue) and \(File.record.rawValue), but \(missing.map(\.rawValue).joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") missing")
@@ -96,24 +111,50 @@ public struct RunDirectory: Sendable, Equatable {
         ]) { _, ours in ours }
     }
 
-    /// Saves the checkpoint and then the record, each atomically. If the process dies between
-    /// the two, `load()` reports the disagreement instead of resuming from mixed state.
+    /// Saves the checkpoint (with a copy of the record in its metadata) and then the record, each
+    /// atomically. If the process dies between the two, `load()` takes the record from the
+    /// checkpoint, which is then the last complete save.
     public func save(tensors: [SafeTensor], record: RunRecord, extraMetadata: [String: String] = [:]) throws {
-        try SafeTensorsFile.write(tensors: tensors,
-                                  metadata: RunDirectory.checkpointMetadata(for: record, extra: extraMetadata),
-                                  to: checkpointPath)
+        var metadata = RunDirectory.checkpointMetadata(for: record, extra: extraMetadata)
+        do {
+            metadata[RunDirectory.recordKey] = String(decoding: try record.encoded(), as: UTF8.self)
+        } catch {
+            throw STPError.file(.checkpoint, recordPath, "cannot encode the run record: \(error)")
+        }
+        try SafeTensorsFile.write(tensors: tensors, metadata: metadata, to: checkpointPath)
         try record.write(to: recordPath)
     }
 
     public func readRecord() throws -> RunRecord { try RunRecord.read(path: recordPath) }
     public func readCheckpoint() throws -> SafeTensorsFile { try SafeTensorsFile.read(path: checkpointPath) }
 
-    /// Reads both files and checks that they belong together.
+    /// Reads both files and checks that they belong together. When run.json lags behind the
+    /// checkpoint (a save interrupted between the two files), the record is the checkpoint's copy,
+    /// and the interrupted save is completed by writing it to run.json (atomically; when the
+    /// directory is read-only, run.json stays behind and the next load does the same again).
     public func load() throws -> (record: RunRecord, checkpoint: SafeTensorsFile) {
         let record = try readRecord()
         let checkpoint = try readCheckpoint()
-        try RunDirectory.verify(checkpoint: checkpoint, record: record, recordPath: recordPath)
+        do {
+            try RunDirectory.verify(checkpoint: checkpoint, record: record, recordPath: recordPath)
+        } catch {
+            guard let saved = RunDirectory.recordAhead(of: record, in: checkpoint) else { throw error }
+            try? saved.write(to: recordPath)
+            return (saved, checkpoint)
+        }
         return (record, checkpoint)
+    }
+
+    /// The record saved in `checkpoint` when it continues `record` (same model, data and seed,
+    /// more steps or epochs) and matches the checkpoint; nil otherwise.
+    static func recordAhead(of record: RunRecord, in checkpoint: SafeTensorsFile) -> RunRecord? {
+        guard let text = checkpoint.metadata[recordKey],
+              let saved = try? RunRecord.decode(Data(text.utf8), path: checkpoint.path + " (" + recordKey + ")"),
+              saved.model == record.model, saved.data == record.data, saved.seed == record.seed,
+              (saved.stepsCompleted, saved.epochsCompleted) > (record.stepsCompleted, record.epochsCompleted),
+              (try? verify(checkpoint: checkpoint, record: saved, recordPath: checkpoint.path)) != nil
+        else { return nil }
+        return saved
     }
 
     /// Throws unless the checkpoint's metadata names the record's model (and, when present,

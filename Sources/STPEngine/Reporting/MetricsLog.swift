@@ -40,6 +40,29 @@ public final class MetricsLog {
 
     deinit { close() }
 
+    private struct EpochProbe: Decodable { var epoch: Int? }
+
+    /// Removes the lines of epochs after `epochs` (a line whose "epoch" is larger), rewriting the
+    /// file atomically when there are any. A run killed after logging an epoch but before its
+    /// checkpoint was saved logged lines that its resumed run logs again when it redoes that
+    /// epoch; the trainer calls this on resuming so that each epoch is logged once.
+    public static func dropEpochs(after epochs: Int, path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return }
+        let decoder = JSONDecoder()
+        var kept = Data(), dropped = false
+        for line in data.split(separator: 0x0a, omittingEmptySubsequences: false) {
+            if let epoch = (try? decoder.decode(EpochProbe.self, from: Data(line)))?.epoch, epoch > epochs {
+                dropped = true
+                continue
+            }
+            kept.append(contentsOf: line)
+            kept.append(0x0a)
+        }
+        guard dropped else { return }
+        if data.last != 0x0a { kept.removeLast() }  // keep a partial last line as it was (init cuts it)
+        try AtomicFile.write(kept, to: path)
+    }
+
     public func close() {
         if fd >= 0 {
             Glibc.close(fd)

@@ -181,6 +181,7 @@ public final class Trainer: @unchecked Sendable {
             }
         }
         if let run {
+            try MetricsLog.dropEpochs(after: self.record.epochsCompleted, path: run.metricsPath)
             metricsLog = try MetricsLog(path: run.metricsPath)
         }
         if config.recalibrationImages > 0 {
