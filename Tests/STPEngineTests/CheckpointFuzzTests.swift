@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZIPFoundation
 @testable import STPEngine
 
 // Seeded, bounded fuzzing of the checkpoint parsers: the safetensors header and data, the PyTorch
@@ -46,15 +47,25 @@ import Testing
                 .map { Array($0.utf8) }
         var fuzz = FuzzMutator(seed: 0x5afe)
         var tally = FuzzTally()
-        for i in 0..<3000 {
-            let input = fuzz.mutate(seeds[i % seeds.count], tokens: tokens, donors: seeds)
+        for i in 0..<FuzzMutator.cases(8000) {
+            let seed = seeds[(i / 2) % seeds.count]
+            var input: [UInt8]
+            if i % 2 == 0 {
+                input = fuzz.mutate(seed, tokens: tokens, donors: seeds)
+            } else {
+                // Mutate the JSON header alone and keep its length prefix right, so the mutations
+                // reach the header's fields instead of the length check.
+                let length = seed[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
+                let header = fuzz.mutate(Array(seed[8..<8 + length]), tokens: tokens, donors: seeds)
+                input = TestPickleWriter.littleEndian(UInt64(header.count), 8) + header + seed[(8 + length)...]
+            }
             FuzzMutator.trace("safetensors", input)
             tally.run(i, input: fuzzHex(input), names: { $0.hasPrefix("fuzz.safetensors") }) {
                 try Self.readAll(try SafeTensorsFile.decode(input, path: "fuzz.safetensors"))
             }
         }
         #expect(tally.bad.count == 0, "\(tally)\n\(tally.report)")
-        #expect(tally.rejected > 1000 && tally.parsed > 10, "\(tally)")
+        #expect(tally.rejected > 3000 && tally.parsed > 10, "\(tally)")
     }
 
     // MARK: PyTorch checkpoints
@@ -123,7 +134,7 @@ import Testing
                                  Array("ctorch\nFloatStorage\n".utf8), Array("cos\nsystem\n".utf8)]
         var fuzz = FuzzMutator(seed: 0x70c4)
         var tally = FuzzTally()
-        for i in 0..<3000 {
+        for i in 0..<FuzzMutator.cases(3000) {
             let input = fuzz.mutate(seeds[i % seeds.count], tokens: tokens, donors: seeds)
             FuzzMutator.trace("pytorch-legacy", input)
             tally.run(i, input: fuzzHex(input), names: { $0.hasPrefix("model.pt") }) {
@@ -145,7 +156,7 @@ import Testing
                                  Array("ccollections\nOrderedDict\n".utf8), Array("cbuiltins\neval\n".utf8)]
         var fuzz = FuzzMutator(seed: 0x9c1e)
         var tally = FuzzTally()
-        for i in 0..<4000 {
+        for i in 0..<FuzzMutator.cases(4000) {
             let input = fuzz.mutate(seeds[i % seeds.count], tokens: tokens, donors: seeds)
             FuzzMutator.trace("pickle", input)
             tally.run(i, input: fuzzHex(input), names: { $0.hasPrefix("data.pkl") }) {
@@ -155,6 +166,45 @@ import Testing
         }
         #expect(tally.bad.count == 0, "\(tally)\n\(tally.report)")
         #expect(tally.rejected > 1000, "\(tally)")
+    }
+
+    /// torch.save's zip layout (as ImportTorchCheckpointTests builds it), entries stored or deflated.
+    private static func zipCheckpoint(_ object: TestPickleObject, storages: [TestPickleStorage],
+                                      compression: CompressionMethod) throws -> [UInt8] {
+        var pickle = TestPickleWriter()
+        pickle.object(object)
+        pickle.stop()
+        var entries: [(String, [UInt8])] = [("archive/data.pkl", pickle.bytes), ("archive/byteorder", Array("little".utf8))]
+        for s in storages { entries.append(("archive/data/\(s.key)", s.bytes)) }
+        entries.append(("archive/version", Array("3\n".utf8)))
+        let archive = try Archive(data: Data(), accessMode: .create)
+        for (name, bytes) in entries {
+            try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(bytes.count),
+                                 modificationDate: Date(timeIntervalSince1970: 1_700_000_000),
+                                 compressionMethod: compression) { position, size in
+                Data(bytes[Int(position)..<Int(position) + size])
+            }
+        }
+        return [UInt8](try #require(archive.data))
+    }
+
+    @Test func pyTorchZipCheckpointFuzz() throws {
+        let seeds = try Self.stateDicts.flatMap { o in
+            try [CompressionMethod.none, .deflate].map { try Self.zipCheckpoint(o, storages: Self.storages, compression: $0) }
+        }
+        let tokens: [[UInt8]] = [Array("PK\u{03}\u{04}".utf8), Array("PK\u{01}\u{02}".utf8), Array("PK\u{05}\u{06}".utf8),
+                                 [0xff, 0xff, 0xff, 0xff], [0xff, 0xff], Array("archive/data/0".utf8), Array("../".utf8)]
+        var fuzz = FuzzMutator(seed: 0x21b)
+        var tally = FuzzTally()
+        for i in 0..<FuzzMutator.cases(1000) {
+            let input = fuzz.mutate(seeds[i % seeds.count], tokens: tokens, donors: seeds)
+            FuzzMutator.trace("pytorch-zip", input)
+            tally.run(i, input: fuzzHex(input), names: { $0.hasPrefix("model.pt") }) {
+                _ = try PyTorchCheckpoint.decode(input, path: "model.pt")
+            }
+        }
+        #expect(tally.bad.count == 0, "\(tally)\n\(tally.report)")
+        #expect(tally.rejected > 300, "\(tally)")
     }
 
     // MARK: Run records
@@ -168,7 +218,7 @@ import Testing
                                                 "\"rng\"", "{\"state\":[1]}", "[1,2,3,4]", "-1.5"]).map { Array($0.utf8) }
         var fuzz = FuzzMutator(seed: 0x7a11)
         var tally = FuzzTally()
-        for i in 0..<2000 {
+        for i in 0..<FuzzMutator.cases(2000) {
             let input = fuzz.mutate(seeds[i % seeds.count], tokens: tokens, donors: seeds)
             FuzzMutator.trace("run.json", input)
             tally.run(i, input: String(decoding: input, as: UTF8.self).debugDescription,
@@ -186,7 +236,7 @@ import Testing
         let seeds = [try TrainingConfig().jsonString(), try config.jsonString()]
         var fuzz = FuzzMutator(seed: 0xc0f1)
         var tally = FuzzTally()
-        for i in 0..<2000 {
+        for i in 0..<FuzzMutator.cases(2000) {
             let input = fuzz.mutate(seeds[i % seeds.count], extraTokens: ["\"nan\"", "\"inf\"", "-0.0", "1e400"],
                                     donors: seeds)
             FuzzMutator.trace("config", Array(input.utf8))
@@ -211,5 +261,25 @@ import Testing
         let m = checkpointErrorMessage { _ = try SafeTensorsFile.decode(bytes, path: "big.safetensors") }
         #expect(m.hasPrefix("big.safetensors: at byte "), "\(m)")
         #expect(m.contains("outside the data section"), "\(m)")
+    }
+
+    /// The exact input safeTensorsFuzz trapped on before the fix: the first seed with
+    /// "bn.num_batches_tracked" data_offsets [9223372036854775807, 8] (the offset is clamped to
+    /// the end of the file, byte 258).
+    @Test func safeTensorsFuzzFoundInput() {
+        let hex = [
+        "d2000000000000007b225f5f6d657461646174615f5f223a7b22666f726d6174223a227074222c22737470223a223122",
+        "7d2c22626e2e6e756d5f626174636865735f747261636b6564223a7b226474797065223a22493634222c227368617065",
+        "223a5b5d2c22646174615f6f666673657473223a5b393232333337323033363835343737353830372c385d7d2c22636f",
+        "6e762e776569676874223a7b226474797065223a22463332222c227368617065223a5b322c312c322c325d2c22646174",
+        "615f6f666673657473223a5b382c34305d7d7d202020202020208701000000000000000060c0000020c00000c0bf0000",
+        "00bf0000003f0000c03f0000204000006040",
+        ].joined()
+        let bytes = stride(from: 0, to: hex.count, by: 2).map { i -> UInt8 in
+            let start = hex.index(hex.startIndex, offsetBy: i)
+            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)!
+        }
+        let m = checkpointErrorMessage { _ = try SafeTensorsFile.decode(bytes, path: "fuzz.safetensors") }
+        #expect(m.hasPrefix("fuzz.safetensors: at byte 258: tensor \"bn.num_batches_tracked\" data_offsets [9223372036854775807, 8]"), "\(m)")
     }
 }

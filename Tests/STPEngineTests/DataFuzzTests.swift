@@ -23,7 +23,7 @@ import Testing
         let donors = seeds.flatMap { [$0.images, $0.labels] }
         var fuzz = FuzzMutator(seed: 0x1d8)
         var tally = FuzzTally()
-        for i in 0..<400 {
+        for i in 0..<FuzzMutator.cases(400) {
             var (images, labels) = seeds[i % seeds.count]
             switch fuzz.below(3) {
             case 0: images = fuzz.mutate(images, donors: donors)
@@ -52,7 +52,7 @@ import Testing
         let seeds = plain.map { Gzip.compress($0) } + [Gzip.compress(plain[0], level: 0), Gzip.compress(plain[0], level: 9)]
         var fuzz = FuzzMutator(seed: 0x6219)
         var tally = FuzzTally()
-        for i in 0..<3000 {
+        for i in 0..<FuzzMutator.cases(3000) {
             let input = fuzz.mutate(seeds[i % seeds.count], donors: seeds)
             FuzzMutator.trace("gzip", input)
             tally.run(i, input: fuzzHex(input), names: { $0.hasPrefix("data/x.gz") }) {
@@ -68,7 +68,7 @@ import Testing
         defer { dir.cleanup() }
         var fuzz = FuzzMutator(seed: 0xc1fa)
         var tally = FuzzTally()
-        for i in 0..<300 {
+        for i in 0..<FuzzMutator.cases(300) {
             let variant: CIFARLoader.Variant = i % 2 == 0 ? .cifar10 : .cifar100
             let records = 1 + i % 3
             var bytes = [UInt8]()
@@ -100,7 +100,7 @@ import Testing
                      CIFARLoader.cifar10ClassNames.joined(separator: "\r\n") + "\n\n  \n"]
         var fuzz = FuzzMutator(seed: 0x4a3e)
         var tally = FuzzTally()
-        for i in 0..<200 {
+        for i in 0..<FuzzMutator.cases(200) {
             let text = fuzz.mutate(seeds[i % seeds.count], donors: seeds)
             dir.write("batches.meta.txt", Array(text.utf8))
             tally.run(i, input: text.debugDescription, names: { $0.hasPrefix(dir.path) }) {
@@ -118,7 +118,7 @@ import Testing
         let environment = ["HOME": "/home/fuzz", "STP_CACHE": "/cache"]
         var fuzz = FuzzMutator(seed: 0xda7a)
         var tally = FuzzTally()
-        for i in 0..<4000 {
+        for i in 0..<FuzzMutator.cases(4000) {
             let spec = fuzz.mutate(seeds[i % seeds.count],
                                    extraTokens: ["builtin", "folder", "folder[", "size=", "val=", "seed=", "train=",
                                                  "skip-bad", "~", "/", "cifar10"],

@@ -23,7 +23,7 @@ import STPEngine
         var fuzz = FuzzMutator(seed: 0x7e3e)
         var bad: [String] = []
         var rejected = 0, accepted = 0
-        for i in 0..<2500 {
+        for i in 0..<FuzzMutator.cases(2500) {
             let text = fuzz.mutate(seeds[i % seeds.count],
                                    extraTokens: ["theme[", "]", "=\"", "\"#", "#ffffff", "main_bg", "kept", "\"\""],
                                    donors: seeds)

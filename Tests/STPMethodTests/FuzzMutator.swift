@@ -8,7 +8,7 @@ import STPEngine
 // unicode, ...). The same seed always gives the same inputs, so a failure names its case and
 // reproduces. (Each test target keeps its own copy: test targets share no code here.)
 //
-// With STP_FUZZ_TRACE=DIR set, every input is written to DIR/<label> before it is parsed, so a
+// STP_FUZZ_SCALE=K runs K times as many cases. With STP_FUZZ_TRACE=DIR set, every input is written to DIR/<label> before it is parsed, so a
 // crash (which no test can catch) leaves the input that caused it behind.
 
 struct FuzzMutator {
@@ -36,14 +36,16 @@ struct FuzzMutator {
     /// Numbers to put in place of a number already in the input.
     static let interestingNumbers: [String] = [
         "0", "-1", "1", "-0", "2147483647", "2147483648", "-2147483648", "4294967295", "4294967296",
-        "9223372036854775807", "9223372036854775808", "-9223372036854775808", "18446744073709551615",
+        "9223372036854775807", "9223372036854775000", "9223372036854775808", "-9223372036854775808",
+        "18446744073709551615",
         "99999999999999999999999999", "1e308", "1e309", "-1e309", "1.5", "nan", "inf", "",
     ]
 
     /// One mutated copy of `input`: one to four stacked mutations.
     mutating func mutate(_ input: [UInt8], tokens: [[UInt8]] = [], donors: [[UInt8]] = []) -> [UInt8] {
         var b = input
-        for _ in 0..<(1 + below(4)) { mutateOnce(&b, tokens: tokens, donors: donors) }
+        // Half the inputs carry a single mutation: they get past the early checks to the later ones.
+        for _ in 0..<(below(2) == 0 ? 1 : 1 + below(4)) { mutateOnce(&b, tokens: tokens, donors: donors) }
         return b
     }
 
@@ -56,7 +58,9 @@ struct FuzzMutator {
     }
 
     private mutating func mutateOnce(_ b: inout [UInt8], tokens: [[UInt8]], donors: [[UInt8]]) {
-        let op = below(12)
+        // Numbers are where lengths, offsets and counts live: replacing one is weighted up.
+        var op = below(14)
+        if op >= 12 { op = 9 }
         if b.isEmpty && op != 5 && op < 10 {
             b.append(Self.interestingBytes[below(Self.interestingBytes.count)])
             return
@@ -124,6 +128,12 @@ struct FuzzMutator {
         let maxLength = below(8) == 0 ? max(1, count / 4) : 16
         let length = 1 + below(min(count, maxLength))
         return (below(count - length + 1), length)
+    }
+
+    /// `n` cases, times STP_FUZZ_SCALE when it is set (a longer, exploratory run of the same
+    /// sequence: the first `n` cases are the ones `swift test` always runs).
+    static func cases(_ n: Int) -> Int {
+        n * max(1, Int(ProcessInfo.processInfo.environment["STP_FUZZ_SCALE"] ?? "") ?? 1)
     }
 
     /// Writes the input about to be parsed when STP_FUZZ_TRACE names a directory.

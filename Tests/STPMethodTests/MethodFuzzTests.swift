@@ -16,7 +16,7 @@ import Testing
                      "  d=1,1,1\tw=4|8|16  ", "w=16/32/64", "d=3,2,1 w=16,8,4|32,16|64"]
         var fuzz = FuzzMutator(seed: 0xa4c)
         var tally = FuzzTally()
-        for i in 0..<4000 {
+        for i in 0..<FuzzMutator.cases(4000) {
             let text = fuzz.mutate(seeds[i % seeds.count], extraTokens: ["d=", "w=", "|", "/", "16", "64"], donors: seeds)
             tally.run(i, input: text.debugDescription, names: { $0.hasPrefix("architecture") && (text.isEmpty || $0.contains(text)) }) {
                 let a = try Architecture(parsing: text)
@@ -40,7 +40,7 @@ import Testing
                      "300K", "20M MACs", "20 MFLOPs", "12345678", "0.5%", "99.9%"]
         var fuzz = FuzzMutator(seed: 0xb0d6)
         var tally = FuzzTally()
-        for i in 0..<4000 {
+        for i in 0..<FuzzMutator.cases(4000) {
             let text = fuzz.mutate(seeds[i % seeds.count], extraTokens: ["remove", "keep", "M", "G", "K", "MACs",
                                                                          "FLOPs", "1e-9", "100", "%"], donors: seeds)
             tally.run(i, input: text.debugDescription, names: { $0.hasPrefix("budget") }) {
