@@ -90,7 +90,7 @@ import ZIPFoundation
         keys.object(.list(storages.map { .string($0.key) }))
         keys.stop()
         var out = magic.bytes + version.bytes + info.bytes + main.bytes + keys.bytes
-        for s in storages { out += TestPickleWriter.littleEndian(UInt64(s.count), 8) + s.bytes }
+        for s in storages { out += TestPickleWriter.littleEndian(UInt64(bitPattern: Int64(s.count)), 8) + s.bytes }
         return out
     }
 
@@ -115,6 +115,41 @@ import ZIPFoundation
             ("extra", .list([.none, .bool(false), .tuple([.int(-1), .int(1 << 40)])])),
         ]),
     ] }
+
+    /// Tensors whose geometry (size, stride, storage offset, declared storage length, element
+    /// type) is drawn from extreme values, written as well-formed checkpoints: what byte mutations
+    /// rarely reach, the strided view arithmetic, gets every combination.
+    @Test func pyTorchTensorGeometryFuzz() {
+        let extremes = [0, 1, 2, 3, 7, 8, 255, 65536, Int(Int32.max), 1 << 32, 1 << 40, Int.max / 2, Int.max, -1, Int.min]
+        let types = ["FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage", "IntStorage",
+                     "ByteStorage", "BoolStorage", "UntypedStorage", "ComplexFloatStorage"]
+        var fuzz = FuzzMutator(seed: 0x6e0)
+        var tally = FuzzTally()
+        func pick() -> Int { fuzz.below(3) == 0 ? extremes[fuzz.below(extremes.count)] : fuzz.below(10) }
+        for i in 0..<FuzzMutator.cases(1500) {
+            let bytes = (0..<fuzz.below(33)).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+            let storage = TestPickleStorage(type: types[fuzz.below(types.count)], key: "0",
+                                            count: fuzz.below(2) == 0 ? bytes.count / 4 : pick(), bytes: bytes)
+            let rank = fuzz.below(4)
+            let shape = (0..<rank).map { _ in pick() }
+            var strides = (0..<(fuzz.below(5) == 0 ? fuzz.below(4) : rank)).map { _ in pick() }
+            if fuzz.below(2) == 0 {
+                // Row-major, wrapping as a writer with no checks would.
+                strides = [Int](repeating: 1, count: rank)
+                for d in stride(from: rank - 2, through: 0, by: -1) { strides[d] = strides[d + 1] &* shape[d + 1] }
+            }
+            let dtype: String? = fuzz.below(4) == 0 ? ["float32", "float16", "int64", "uint8", "bool", "qint8"][fuzz.below(6)] : nil
+            let tensor = TestPickleTensor(storage, shape: shape, strides: strides, offset: pick(), v3DType: dtype)
+            let input = Self.legacyCheckpoint(.orderedDict([("w", .tensor(tensor))], metadata: false), storages: [storage])
+            FuzzMutator.trace("pytorch-geometry", input)
+            tally.run(i, input: "storage \(storage.type) count \(storage.count) bytes \(bytes.count), size \(shape) stride \(strides) offset \(tensor.offset) dtype \(dtype ?? "-")",
+                      names: { $0.hasPrefix("model.pt") }) {
+                _ = try PyTorchCheckpoint.decode(input, path: "model.pt")
+            }
+        }
+        #expect(tally.bad.count == 0, "\(tally)\n\(tally.report)")
+        #expect(tally.rejected > 300 && tally.parsed > 50, "\(tally)")
+    }
 
     /// The pickle stream alone, as the restricted unpickler reads it.
     private static func pickle(_ object: TestPickleObject, protocolVersion: UInt8) -> [UInt8] {
