@@ -23,7 +23,7 @@ import Testing
         let donors = seeds.flatMap { [$0.images, $0.labels] }
         var fuzz = FuzzMutator(seed: 0x1d8)
         var tally = FuzzTally()
-        for i in 0..<FuzzMutator.cases(400) {
+        for i in 0..<FuzzMutator.cases(300) {
             var (images, labels) = seeds[i % seeds.count]
             switch fuzz.below(3) {
             case 0: images = fuzz.mutate(images, donors: donors)
@@ -44,7 +44,7 @@ import Testing
             }
         }
         #expect(tally.bad.count == 0, "\(tally)\n\(tally.report)")
-        #expect(tally.rejected > 200 && tally.parsed > 5, "\(tally)")
+        #expect(tally.rejected > 150 && tally.parsed > 5, "\(tally)")
     }
 
     @Test func gzipFuzz() throws {

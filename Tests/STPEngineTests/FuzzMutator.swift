@@ -2,14 +2,17 @@ import Foundation
 @testable import STPEngine
 
 // A small seeded mutator for the parser fuzz tests (*FuzzTests.swift). Each input is a valid seed
-// with one to four stacked mutations: bit flips, interesting bytes (0x00, 0xFF, 0x7F, 0x80),
-// inserted, deleted and duplicated ranges, truncation, interesting integers (0, -1, Int32.max,
-// huge lengths, in both byte orders) and interesting tokens ("nan", "-", "%", huge numbers,
-// unicode, ...). The same seed always gives the same inputs, so a failure names its case and
-// reproduces. (Each test target keeps its own copy: test targets share no code here.)
+// with one mutation (half the time) or up to four stacked: bit flips, interesting bytes (0x00,
+// 0xFF, 0x7F, 0x80), inserted, deleted, duplicated and moved ranges, truncation, interesting
+// integers (0, -1, Int32.max, huge lengths, in both byte orders), a number in the text replaced by
+// an interesting one (Int.max, 2^32, 1e309, "nan", ...), interesting tokens ("nan", "-", "%",
+// ",", ":", "=", unicode, "") and pieces of the other seeds. The same seed always gives the same
+// inputs, so a failure names its case and reproduces. (Each test target keeps its own copy: test
+// targets share no code here.)
 //
-// STP_FUZZ_SCALE=K runs K times as many cases. With STP_FUZZ_TRACE=DIR set, every input is written to DIR/<label> before it is parsed, so a
-// crash (which no test can catch) leaves the input that caused it behind.
+// STP_FUZZ_SCALE=K runs K times as many cases (the first ones are those `swift test` runs). With
+// STP_FUZZ_TRACE=DIR set, every input is written to DIR/<label> before it is parsed, so a crash
+// (which no test can catch) leaves the input that caused it behind.
 
 struct FuzzMutator {
     var rng: SeededRandom
@@ -130,8 +133,7 @@ struct FuzzMutator {
         return (below(count - length + 1), length)
     }
 
-    /// `n` cases, times STP_FUZZ_SCALE when it is set (a longer, exploratory run of the same
-    /// sequence: the first `n` cases are the ones `swift test` always runs).
+    /// `n` cases, times STP_FUZZ_SCALE when it is set.
     static func cases(_ n: Int) -> Int {
         n * max(1, Int(ProcessInfo.processInfo.environment["STP_FUZZ_SCALE"] ?? "") ?? 1)
     }
