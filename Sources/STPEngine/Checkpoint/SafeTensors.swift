@@ -210,7 +210,8 @@ public struct SafeTensorsFile: Sendable {
             throw fail("expected \"data_offsets\" to be two integers [begin, end]")
         }
         guard begin >= 0, begin <= end, end <= dataCount else {
-            throw STPError.file(.checkpoint, path, offset: dataStart + max(0, begin),
+            // The offset is clamped to the data section: begin may be anything up to Int.max.
+            throw STPError.file(.checkpoint, path, offset: dataStart + min(max(0, begin), dataCount),
                                 "tensor \"\(name)\" data_offsets [\(begin), \(end)] are outside the data section of \(dataCount) bytes (file bytes \(dataStart)..<\(dataStart + dataCount))")
         }
         let (expected, overflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
