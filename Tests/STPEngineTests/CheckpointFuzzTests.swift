@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 import ZIPFoundation
 @testable import STPEngine
@@ -293,7 +294,7 @@ import ZIPFoundation
     func safeTensorsHugeDataOffsetsAreRejected(offsets: String) {
         let bytes = rawSafeTensors(header: #"{"x":{"dtype":"F32","shape":[1],"data_offsets":"# + offsets + "}}",
                                    data: [0, 0, 128, 63])
-        let m = checkpointErrorMessage { _ = try SafeTensorsFile.decode(bytes, path: "big.safetensors") }
+        let m = errorText { _ = try SafeTensorsFile.decode(bytes, path: "big.safetensors") }
         #expect(m.hasPrefix("big.safetensors: at byte "), "\(m)")
         #expect(m.contains("outside the data section"), "\(m)")
     }
@@ -314,7 +315,7 @@ import ZIPFoundation
             let start = hex.index(hex.startIndex, offsetBy: i)
             return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)!
         }
-        let m = checkpointErrorMessage { _ = try SafeTensorsFile.decode(bytes, path: "fuzz.safetensors") }
+        let m = errorText { _ = try SafeTensorsFile.decode(bytes, path: "fuzz.safetensors") }
         #expect(m.hasPrefix("fuzz.safetensors: at byte 258: tensor \"bn.num_batches_tracked\" data_offsets [9223372036854775807, 8]"), "\(m)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import STPTestSupport
 import Testing
 @testable import STPExplorer
 import STPEngine

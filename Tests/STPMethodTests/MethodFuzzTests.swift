@@ -1,3 +1,4 @@
+import STPTestSupport
 import Testing
 @testable import STPEngine
 @testable import STPMethod

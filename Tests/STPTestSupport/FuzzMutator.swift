@@ -1,5 +1,5 @@
 import Foundation
-@testable import STPEngine
+import STPEngine
 
 // A small seeded mutator for the parser fuzz tests (*FuzzTests.swift). Each input is a valid seed
 // with one mutation (half the time) or up to four stacked: bit flips, interesting bytes (0x00,
@@ -7,28 +7,28 @@ import Foundation
 // integers (0, -1, Int32.max, huge lengths, in both byte orders), a number in the text replaced by
 // an interesting one (Int.max, 2^32, 1e309, "nan", ...), interesting tokens ("nan", "-", "%",
 // ",", ":", "=", unicode, "") and pieces of the other seeds. The same seed always gives the same
-// inputs, so a failure names its case and reproduces. (Each test target keeps its own copy: test
-// targets share no code here.)
+// inputs, so a failure names its case and reproduces. (In STPTestSupport: every test target's
+// fuzz tests use it.)
 //
 // STP_FUZZ_SCALE=K runs K times as many cases (the first ones are those `swift test` runs). With
 // STP_FUZZ_TRACE=DIR set, every input is written to DIR/<label> before it is parsed, so a crash
 // (which no test can catch) leaves the input that caused it behind.
 
-struct FuzzMutator {
-    var rng: SeededRandom
+public struct FuzzMutator {
+    public var rng: SeededRandom
 
-    init(seed: UInt64) { rng = SeededRandom(seed: seed) }
+    public init(seed: UInt64) { rng = SeededRandom(seed: seed) }
 
     /// Uniform in 0..<n (n > 0).
-    mutating func below(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+    public mutating func below(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
 
-    static let interestingBytes: [UInt8] = [0x00, 0xFF, 0x7F, 0x80, 0x01, 0x20, 0x0A, 0x22, 0x5C]
-    static let interestingIntegers: [UInt64] = [
+    public static let interestingBytes: [UInt8] = [0x00, 0xFF, 0x7F, 0x80, 0x01, 0x20, 0x0A, 0x22, 0x5C]
+    public static let interestingIntegers: [UInt64] = [
         0, 1, UInt64(bitPattern: -1), UInt64(Int32.max), UInt64(UInt32(bitPattern: Int32.min)),
         UInt64(UInt32.max), UInt64(Int64.max), UInt64(bitPattern: Int64.min), 1 << 31, 1 << 32, 1 << 40,
         1 << 62, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x1_0000,
     ]
-    static let textTokens: [String] = [
+    public static let textTokens: [String] = [
         "", "nan", "NaN", "-nan", "inf", "-inf", "-", "+", "%", ",", ":", "=", ".", "e", "E", "e999", "-0",
         "0", "-1", "99999999999999999999999999", "9223372036854775807", "9223372036854775808",
         "-9223372036854775808", "2147483647", "4294967296", "1e308", "1e-320", "0x10", "_", "[", "]", "{", "}",
@@ -37,7 +37,7 @@ struct FuzzMutator {
     ]
 
     /// Numbers to put in place of a number already in the input.
-    static let interestingNumbers: [String] = [
+    public static let interestingNumbers: [String] = [
         "0", "-1", "1", "-0", "2147483647", "2147483648", "-2147483648", "4294967295", "4294967296",
         "9223372036854775807", "9223372036854775000", "9223372036854775808", "-9223372036854775808",
         "18446744073709551615",
@@ -45,7 +45,7 @@ struct FuzzMutator {
     ]
 
     /// One mutated copy of `input`: one to four stacked mutations.
-    mutating func mutate(_ input: [UInt8], tokens: [[UInt8]] = [], donors: [[UInt8]] = []) -> [UInt8] {
+    public mutating func mutate(_ input: [UInt8], tokens: [[UInt8]] = [], donors: [[UInt8]] = []) -> [UInt8] {
         var b = input
         // Half the inputs carry a single mutation: they get past the early checks to the later ones.
         for _ in 0..<(below(2) == 0 ? 1 : 1 + below(4)) { mutateOnce(&b, tokens: tokens, donors: donors) }
@@ -54,7 +54,7 @@ struct FuzzMutator {
 
     /// A mutated text: the bytes are mutated with text tokens spliced in, then read back as UTF-8
     /// (invalid sequences become U+FFFD, as a file read as text would).
-    mutating func mutate(_ text: String, extraTokens: [String] = [], donors: [String] = []) -> String {
+    public mutating func mutate(_ text: String, extraTokens: [String] = [], donors: [String] = []) -> String {
         let tokens = (Self.textTokens + extraTokens).map { Array($0.utf8) }
         return String(decoding: mutate(Array(text.utf8), tokens: tokens, donors: donors.map { Array($0.utf8) }),
                       as: UTF8.self)
@@ -134,28 +134,30 @@ struct FuzzMutator {
     }
 
     /// `n` cases, times STP_FUZZ_SCALE when it is set.
-    static func cases(_ n: Int) -> Int {
+    public static func cases(_ n: Int) -> Int {
         n * max(1, Int(ProcessInfo.processInfo.environment["STP_FUZZ_SCALE"] ?? "") ?? 1)
     }
 
     /// Writes the input about to be parsed when STP_FUZZ_TRACE names a directory.
-    static func trace(_ label: String, _ bytes: [UInt8]) {
+    public static func trace(_ label: String, _ bytes: [UInt8]) {
         guard let dir = ProcessInfo.processInfo.environment["STP_FUZZ_TRACE"] else { return }
-        FileManager.default.createFile(atPath: dir + "/" + label, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: dir + "/" + label, contents: Data(bytes))
     }
 }
 
 /// Counts what a fuzz run saw, for its expectations and its report.
-struct FuzzTally: CustomStringConvertible {
-    var parsed = 0
-    var rejected = 0
+public struct FuzzTally: CustomStringConvertible {
+    public var parsed = 0
+    public var rejected = 0
     /// Inputs that threw something other than a clear STPError: (case, why, input).
-    var bad: [(index: Int, why: String, input: String)] = []
+    public var bad: [(index: Int, why: String, input: String)] = []
 
-    var description: String { "\(parsed) parsed, \(rejected) rejected, \(bad.count) bad" }
+    public init() {}
+
+    public var description: String { "\(parsed) parsed, \(rejected) rejected, \(bad.count) bad" }
 
     /// Runs `body` on case `index`; `names` says whether a rejection's message names the source.
-    mutating func run(_ index: Int, input: @autoclosure () -> String, names: (String) -> Bool,
+    public mutating func run(_ index: Int, input: @autoclosure () -> String, names: (String) -> Bool,
                       _ body: () throws -> Void) {
         do {
             try body()
@@ -171,12 +173,12 @@ struct FuzzTally: CustomStringConvertible {
     }
 
     /// The first few bad cases, for the test's failure message.
-    var report: String {
+    public var report: String {
         bad.prefix(5).map { "case \($0.index): \($0.why)\n  input: \($0.input)" }.joined(separator: "\n")
     }
 }
 
 /// Bytes as hex, for a failure message that holds the exact input.
-func fuzzHex(_ bytes: [UInt8]) -> String {
+public func fuzzHex(_ bytes: [UInt8]) -> String {
     bytes.map { String(format: "%02x", $0) }.joined()
 }
