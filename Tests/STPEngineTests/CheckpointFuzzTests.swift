@@ -71,29 +71,6 @@ import ZIPFoundation
 
     // MARK: PyTorch checkpoints
 
-    /// torch.save's legacy layout (as ImportTorchCheckpointTests builds it).
-    private static func legacyCheckpoint(_ object: TestPickleObject, storages: [TestPickleStorage]) -> [UInt8] {
-        var magic = TestPickleWriter()
-        magic.raw([0x8a, 0x0a] + PyTorchLegacyFormat.magicNumber)
-        magic.stop()
-        var version = TestPickleWriter()
-        version.int(1001)
-        version.stop()
-        var info = TestPickleWriter()
-        info.object(.dict([("protocol_version", .int(1001)), ("little_endian", .bool(true)),
-                           ("type_sizes", .dict([("short", .int(2)), ("int", .int(4)), ("long", .int(4))]))]))
-        info.stop()
-        var main = TestPickleWriter()
-        main.legacyPersistentIDs = true
-        main.object(object)
-        main.stop()
-        var keys = TestPickleWriter()
-        keys.object(.list(storages.map { .string($0.key) }))
-        keys.stop()
-        var out = magic.bytes + version.bytes + info.bytes + main.bytes + keys.bytes
-        for s in storages { out += TestPickleWriter.littleEndian(UInt64(bitPattern: Int64(s.count)), 8) + s.bytes }
-        return out
-    }
 
     private static var storages: [TestPickleStorage] { [
         .float32("0", (0..<8).map { Float($0) * 0.5 - 2 }),
@@ -141,7 +118,7 @@ import ZIPFoundation
             }
             let dtype: String? = fuzz.below(4) == 0 ? ["float32", "float16", "int64", "uint8", "bool", "qint8"][fuzz.below(6)] : nil
             let tensor = TestPickleTensor(storage, shape: shape, strides: strides, offset: pick(), v3DType: dtype)
-            let input = Self.legacyCheckpoint(.orderedDict([("w", .tensor(tensor))], metadata: false), storages: [storage])
+            let input = legacyCheckpoint(.orderedDict([("w", .tensor(tensor))], metadata: false), storages: [storage])
             FuzzMutator.trace("pytorch-geometry", input)
             tally.run(i, input: "storage \(storage.type) count \(storage.count) bytes \(bytes.count), size \(shape) stride \(strides) offset \(tensor.offset) dtype \(dtype ?? "-")",
                       names: { $0.hasPrefix("model.pt") }) {
@@ -161,7 +138,7 @@ import ZIPFoundation
     }
 
     @Test func pyTorchLegacyAndSafeTensorsCheckpointFuzz() throws {
-        let seeds = Self.stateDicts.map { Self.legacyCheckpoint($0, storages: Self.storages) }
+        let seeds = Self.stateDicts.map { legacyCheckpoint($0, storages: Self.storages) }
             + [try Self.safeTensorsSeeds()[0]]
         let tokens: [[UInt8]] = [[0x8a, 0x0a] + PyTorchLegacyFormat.magicNumber, [0x80, 0x02], [0x80, 0x05],
                                  [0x2e], [0x28], [0x74], [0x52], [0x51], [0x75], [0x4e], [0x94], [0x68, 0],
@@ -204,29 +181,10 @@ import ZIPFoundation
         #expect(tally.rejected > 1000, "\(tally)")
     }
 
-    /// torch.save's zip layout (as ImportTorchCheckpointTests builds it), entries stored or deflated.
-    private static func zipCheckpoint(_ object: TestPickleObject, storages: [TestPickleStorage],
-                                      compression: CompressionMethod) throws -> [UInt8] {
-        var pickle = TestPickleWriter()
-        pickle.object(object)
-        pickle.stop()
-        var entries: [(String, [UInt8])] = [("archive/data.pkl", pickle.bytes), ("archive/byteorder", Array("little".utf8))]
-        for s in storages { entries.append(("archive/data/\(s.key)", s.bytes)) }
-        entries.append(("archive/version", Array("3\n".utf8)))
-        let archive = try Archive(data: Data(), accessMode: .create)
-        for (name, bytes) in entries {
-            try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(bytes.count),
-                                 modificationDate: Date(timeIntervalSince1970: 1_700_000_000),
-                                 compressionMethod: compression) { position, size in
-                Data(bytes[Int(position)..<Int(position) + size])
-            }
-        }
-        return [UInt8](try #require(archive.data))
-    }
 
     @Test func pyTorchZipCheckpointFuzz() throws {
         let seeds = try Self.stateDicts.flatMap { o in
-            try [CompressionMethod.none, .deflate].map { try Self.zipCheckpoint(o, storages: Self.storages, compression: $0) }
+            try [CompressionMethod.none, .deflate].map { try zipCheckpoint(o, storages: Self.storages, compression: $0) }
         }
         let tokens: [[UInt8]] = [Array("PK\u{03}\u{04}".utf8), Array("PK\u{01}\u{02}".utf8), Array("PK\u{05}\u{06}".utf8),
                                  [0xff, 0xff, 0xff, 0xff], [0xff, 0xff], Array("archive/data/0".utf8), Array("../".utf8)]

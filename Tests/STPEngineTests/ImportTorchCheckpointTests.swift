@@ -12,8 +12,8 @@ import ZIPFoundation
 // MARK: Building checkpoints
 
 /// torch.save's legacy layout: magic, protocol version, sys_info, the object, the storage keys,
-/// then each storage's element count and bytes.
-private func legacyCheckpoint(_ object: TestPickleObject, storages: [TestPickleStorage]) -> [UInt8] {
+/// then each storage's element count and bytes. (The fuzz tests build their seeds with it too.)
+func legacyCheckpoint(_ object: TestPickleObject, storages: [TestPickleStorage]) -> [UInt8] {
     var out = [UInt8]()
     var magic = TestPickleWriter()
     magic.raw([0x8a, 0x0a] + PyTorchLegacyFormat.magicNumber)
@@ -33,12 +33,12 @@ private func legacyCheckpoint(_ object: TestPickleObject, storages: [TestPickleS
     keys.object(.list(storages.map { .string($0.key) }))
     keys.stop()
     out = magic.bytes + version.bytes + info.bytes + main.bytes + keys.bytes
-    for s in storages { out += TestPickleWriter.littleEndian(UInt64(s.count), 8) + s.bytes }
+    for s in storages { out += TestPickleWriter.littleEndian(UInt64(bitPattern: Int64(s.count)), 8) + s.bytes }
     return out
 }
 
 /// torch.save's zip layout under `folder`, entries stored (or deflated) by ZIPFoundation.
-private func zipCheckpoint(_ object: TestPickleObject, storages: [TestPickleStorage], folder: String = "archive",
+func zipCheckpoint(_ object: TestPickleObject, storages: [TestPickleStorage], folder: String = "archive",
                            byteorder: String? = "little", compression: CompressionMethod = .none,
                            extra: [(String, [UInt8])] = []) throws -> [UInt8] {
     var pickle = TestPickleWriter()
