@@ -403,7 +403,7 @@ private final class PruneContext {
         makeCalibrator(trainer).recalibrate(extracted.network, subnet: nil)
         let test = evaluate(extracted.network, loader: trainer.testLoader)
         try extracted.save(to: path + "/extracted", normalization: trainer.trainLoader.normalization,
-                           convention: trainer.record.configuration[ImportJob.conventionKey].flatMap(KeyConvention.init(rawValue:)))
+                           convention: trainer.record.keyConvention)
         let cost = space.cost.cost(of: architecture)
         console.writeLine(String(format: "%@ at %@: %@ MACs, full top-1 %.2f%%, pruned top-1 %.2f%% (no fine-tuning)",
                                  method.rawValue, o.budgets[budgetIndex], CountFormat.string(cost.macs), 100 * fullTest.top1, 100 * test.top1))

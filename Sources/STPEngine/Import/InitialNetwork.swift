@@ -40,7 +40,7 @@ public struct InitialNetwork: @unchecked Sendable {
             let run = try RunDirectory.open(at: path)
             let (record, checkpoint) = try run.load()
             let normalization = try Trainer.normalization(of: record, path: run.recordPath)
-            let convention = record.configuration[ImportJob.conventionKey].flatMap(KeyConvention.init(rawValue:))
+            let convention = record.keyConvention
             let config = try record.configuration[Trainer.configKey].map { try TrainingConfig.fromJSON($0, source: run.recordPath) }
             let shortcut = config?.shortcut ?? record.model.options["shortcut"].flatMap(ShortcutKind.init(rawValue:)) ?? .zeroPad
             return InitialNetwork(path: path, modelName: record.model.name, shortcut: shortcut, source: .runDirectory(checkpoint),

@@ -67,3 +67,11 @@ public enum KeyConvention: String, Codable, Sendable, CaseIterable {
         return nil
     }
 }
+
+extension RunRecord {
+    /// The key names of the network the run was imported as or started from (--init), which
+    /// exports give the pruned network back under; nil for a network stp trained from scratch.
+    public var keyConvention: KeyConvention? {
+        configuration[ImportJob.conventionKey].flatMap(KeyConvention.init(rawValue:))
+    }
+}

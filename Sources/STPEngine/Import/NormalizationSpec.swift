@@ -73,9 +73,7 @@ extension Normalization {
     }
 
     /// Finite means and positive, finite standard deviations (a record could say otherwise).
-    public var isValid: Bool {
-        mean.count == std.count && !mean.isEmpty && mean.allSatisfy(\.isFinite) && std.allSatisfy { $0.isFinite && $0 > 0 }
-    }
+    public var isValid: Bool { problem() == nil }
 
     /// What makes this normalisation unusable for images of `channels` channels (nil: not
     /// checked), in words naming the value; nil when it is valid.

@@ -523,7 +523,7 @@ final class SessionEngine: @unchecked Sendable {
             let result = try CandidateExport.run(supernet: trainer.model, architecture: architecture, calibrator: calibrator,
                                                  testLoader: trainer.testLoader, runPath: runPath,
                                                  normalization: trainer.trainLoader.normalization, dataSpec: trainer.config.data,
-                                                 convention: trainer.record.configuration[ImportJob.conventionKey].flatMap(KeyConvention.init(rawValue:)))
+                                                 convention: trainer.record.keyConvention)
             try trainer.save()
             snap.stepsSinceSave = 0
             if !snap.exported.contains(architecture.text) { snap.exported.append(architecture.text) }
