@@ -13,13 +13,15 @@ struct Bench: ParsableCommand {
             """)
 
     @Option(help: "Model.") var model = "resnet20"
-    @Option(help: "Shortcut kind.") var shortcut: ShortcutKind = .zeroPad
+    @Option(help: "Shortcut kind (default: the model's own: zero-pad for CIFAR ResNets, projection for resnet18/50).")
+    var shortcut: ShortcutKind?
     @Option(help: "Batch size (default 128; 1 for latency).") var batch: Int?
     @Option(help: "What to time: train, stim, infer, latency or search.") var mode: BenchmarkOptions.Mode = .train
     @Option(help: "A pruned architecture of the model, e.g. 'd=2,2,2 w=8|8,16|16,32|32'.") var arch: String?
     @Option(help: "Timed iterations (candidate evaluations for search; default 10, 100 for latency).") var iterations: Int?
     @Option(help: "Untimed warm-up iterations.") var warmup = 2
-    @Option(name: .customLong("input-size"), help: "Input height and width.") var inputSize = 32
+    @Option(name: .customLong("input-size"), help: "Input height and width (default: the model's own, 32 or 224).")
+    var inputSize: Int?
     @Option(name: .customLong("fitness-images"), help: "Search: images of the KD fitness.") var fitnessImages = 1024
     @Option(name: .customLong("recalibration-images"), help: "Search: BN recalibration images.") var recalibrationImages = 1024
     @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?

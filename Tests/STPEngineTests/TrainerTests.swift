@@ -150,6 +150,29 @@ private func weights(_ trainer: Trainer) -> [Float] {
     #expect(throws: STPError.self) { try c.validate() }
 }
 
+/// `stp bench --model resnet50 --input-size 224` once ran ResNet-50 with zero-padding shortcuts
+/// (3,727,495,168 MACs) while `stp info` showed torchvision's, with 1x1 projections
+/// (4,087,156,736 with 10 classes): by default both now describe the model's own network.
+@Test func benchmarkDefaultsToTheModelsOwnNetworkAsInfoDoes() throws {
+    for name in ResNetSpec.knownNames {
+        var o = BenchmarkOptions()
+        o.model = name
+        #expect(try o.spec() == ResNetSpec.named(name), "\(name)")
+    }
+    var o = BenchmarkOptions()
+    o.model = "resnet50"; o.classes = 1000
+    #expect(o.imageSize == nil && o.shortcut == nil)
+    let spec = try o.spec()
+    #expect(spec.shortcut == .projection && spec.inputHeight == 224 && spec.inputWidth == 224)
+    #expect(ModelSummary(spec: spec).totalMACs == 4_089_184_256)     // torchvision's 4.09 GMACs
+    o.imageSize = 224; o.classes = 10
+    #expect(ModelSummary(spec: try o.spec()).totalMACs == 4_087_156_736)
+    o.shortcut = .zeroPad                                              // still available when asked for
+    #expect(ModelSummary(spec: try o.spec()).totalMACs == 3_727_495_168)
+    o = BenchmarkOptions()
+    #expect(try o.spec().shortcut == .zeroPad && o.spec().inputHeight == 32)
+}
+
 @Test func benchmarkRunsEveryModeAndTheStimulativeSubnetKeepsEachStageStart() throws {
     for mode in BenchmarkOptions.Mode.allCases {
         var o = BenchmarkOptions()

@@ -12,19 +12,22 @@ public struct BenchmarkOptions: Codable, Sendable {
     /// MethodBenchmark, which knows architectures).
     public enum Mode: String, Codable, Sendable, CaseIterable { case train, stim, infer, latency, search }
     public var model: String = "resnet20"
-    public var shortcut: ShortcutKind = .zeroPad
+    /// nil: the model's own (zero padding for the CIFAR ResNets, 1x1 projections for ResNet-18/50,
+    /// as torchvision's), so that `stp bench` and `stp info` describe the same network by default.
+    public var shortcut: ShortcutKind?
     public var batch: Int = 128
     public var mode: Mode = .train
     public var warmup: Int = 2
     public var iterations: Int = 10
-    public var imageSize: Int = 32
+    /// Input height and width; nil: the model's own (32 for CIFAR ResNets, 224 for ImageNet ones).
+    public var imageSize: Int?
     public var channels: Int = 3
     public var classes: Int = 10
     public init() {}
 
     /// The network the benchmark runs: the named model, unless a caller passes another spec.
     public func spec() throws -> ResNetSpec {
-        try ResNetSpec.named(model, inputChannels: channels, classes: classes, inputSize: (imageSize, imageSize), shortcut: shortcut)
+        try ResNetSpec.named(model, inputChannels: channels, classes: classes, inputSize: imageSize.map { ($0, $0) }, shortcut: shortcut)
     }
 }
 
@@ -54,6 +57,9 @@ public struct BenchmarkResult: Codable, Sendable {
     public var blasCore: String
     public var blasThreads: Int
     public var macsPerImage: Int
+    /// The network's input size and shortcut, so a figure says which network it is.
+    public var inputSize: Int
+    public var shortcut: String
     /// The pruned architecture benchmarked (extracted, physically smaller), when one was given.
     public var architecture: String?
 
@@ -65,7 +71,8 @@ public struct BenchmarkResult: Codable, Sendable {
         case blasCore = "blas_core"
         case blasThreads = "engine_threads"
         case macsPerImage = "macs_per_image"
-        case architecture
+        case inputSize = "input_size"
+        case shortcut, architecture
     }
 
     public func json() -> String {
@@ -99,11 +106,12 @@ public enum Benchmark {
         let model = ResNet(spec: spec, seed: 1)
         let optimizer = SGD(parameters: model.parameters, options: SGDOptions())
         var rng = SeededRandom(seed: 2)
-        let input = FloatBuffer(count: o.batch * o.imageSize * o.imageSize * o.channels)
+        let input = FloatBuffer(count: o.batch * spec.inputHeight * spec.inputWidth * spec.inputChannels)
         for i in 0..<input.count { input[i] = rng.nextGaussian() }
-        let labels = (0..<o.batch).map { _ in Int32(rng.next() % UInt64(o.classes)) }
-        let dz = FloatBuffer(count: o.batch * o.classes)
-        let teacher = FloatBuffer(count: o.batch * o.classes)
+        let classes = spec.classes
+        let labels = (0..<o.batch).map { _ in Int32(rng.next() % UInt64(classes)) }
+        let dz = FloatBuffer(count: o.batch * classes)
+        let teacher = FloatBuffer(count: o.batch * classes)
 
         func once() {
             switch o.mode {
@@ -111,10 +119,10 @@ public enum Benchmark {
                 model.zeroGradients()
                 _ = crossEntropyPass(model: model, pixels: input.pointer, labels: labels, labelSmoothing: 0, dlogits: dz)
                 if o.mode == .stim {
-                    teacher.pointer.update(from: model.lastLogits, count: o.batch * o.classes)
+                    teacher.pointer.update(from: model.lastLogits, count: o.batch * classes)
                     let s = model.forward(input.pointer, batch: o.batch, mode: .train(updateRunningStats: false),
                                           subnet: halfDepthSubnet(spec, using: &rng))
-                    _ = klDivergenceForwardBackward(teacher: teacher.pointer, student: s, batch: o.batch, classes: o.classes,
+                    _ = klDivergenceForwardBackward(teacher: teacher.pointer, student: s, batch: o.batch, classes: classes,
                                                     dstudent: dz.pointer)
                     model.backward(dz.pointer)
                 }
@@ -140,6 +148,7 @@ public enum Benchmark {
                                imagesPerSecond: rates, millisecondsPerBatch: ms,
                                peakRSSMiB: Double(ProcessMemory.peakResidentBytes()) / 1_048_576,
                                blasCore: BLASRuntime.currentCorename(), blasThreads: ComputeThreads.workers,
-                               macsPerImage: ModelSummary(spec: spec).totalMACs, architecture: nil)
+                               macsPerImage: ModelSummary(spec: spec).totalMACs, inputSize: spec.inputHeight,
+                               shortcut: spec.shortcut.rawValue, architecture: nil)
     }
 }
