@@ -4,6 +4,7 @@
 // Layering (a module never imports one above it):
 //   CBLAS, CZlibShim,       C shims over system libraries (static inline wrappers, no logic;
 //   CJPEG, CPNG             CZlibShim is not CZlib: ZIPFoundation has a module of that name)
+//   CMPI                    C shim over Open MPI (only where it is installed, see `hasMPI`)
 //   STPKernelsAVX512        register-blocked conv products, compiled for AVX-512 (used only when
 //                           the CPU has it; the engine checks at run time)
 //   STPEngine               tensors, kernels, ResNets, SGD, data sets, checkpoints, runtime, ONNX
@@ -13,6 +14,22 @@
 //                           themes, keys, and the curses backend
 //   stp (executable)        parses arguments and calls into the libraries
 import PackageDescription
+import Foundation
+
+// Data parallelism under `mpirun` (docs/SCALING.md) needs Open MPI's headers and libmpi at build
+// time. Where they are missing (no libopenmpi-dev) stp builds and runs as a single process, and
+// says so if started by mpirun. STP_NO_MPI=1 builds that variant on a machine with Open MPI.
+// The manifest is read once per build folder: after installing libopenmpi-dev, touch this file.
+let hasMPI: Bool = {
+    if ProcessInfo.processInfo.environment["STP_NO_MPI"] == "1" { return false }
+    let dirs = ["/usr/lib/x86_64-linux-gnu/pkgconfig", "/usr/lib/aarch64-linux-gnu/pkgconfig",
+                "/usr/lib/pkgconfig", "/usr/lib64/pkgconfig", "/usr/local/lib/pkgconfig", "/usr/share/pkgconfig"]
+    return dirs.contains { FileManager.default.fileExists(atPath: $0 + "/ompi-c.pc") }
+}()
+let mpiTargets: [Target] = hasMPI
+    ? [.systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])])]
+    : []
+let mpiDependency: [Target.Dependency] = hasMPI ? ["CMPI"] : []
 
 // Release builds drop integer-overflow and exclusivity checks in the numeric code. Debug builds
 // (swift test) optimise it too, keeping every check, so that the tests that train real networks
@@ -35,7 +52,7 @@ let package = Package(
         // Reads (and, in tests, writes) the zip archives of torch.save's current format.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
-    targets: [
+    targets: mpiTargets + [
         .systemLibrary(
             name: "CBLAS",
             pkgConfig: "openblas",
@@ -68,7 +85,7 @@ let package = Package(
         .target(
             name: "STPEngine",
             dependencies: ["CBLAS", "CZlibShim", "CJPEG", "CPNG", "STPKernelsAVX512",
-                           .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")] + mpiDependency,
             swiftSettings: fastMath
         ),
         .target(

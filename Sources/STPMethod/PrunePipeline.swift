@@ -142,8 +142,12 @@ public enum PrunePipeline {
     }
 
     /// Runs every method at every budget of `o`, sharing the training they have in common.
+    /// Under mpirun (Distributed) every rank runs this; training and the search are split over
+    /// the ranks, and ranks other than 0 write into their private folder.
     public static func runAll(_ o: PruneOptions, console: Console = .standardError,
                               shouldStop: @escaping () -> Bool = { false }) throws -> PruneSummary {
+        var o = o
+        o.outputPath = try Distributed.privatePath(o.outputPath)
         let context = try PruneContext(o, console: console, shouldStop: shouldStop)
         var results = [PruneOptions.Method: [PruneReport]]()
         for kind in MethodConfig.Kind.allCases {
@@ -167,6 +171,8 @@ private final class PruneContext {
     let console: Console
     let shouldStop: () -> Bool
     let start = monotonicSeconds()
+    /// The ranks of this invocation (a single process unless started by mpirun).
+    let communicator = Distributed.world
     let config: TrainingConfig
     let spec: ResNetSpec
     let space: ArchitectureSpace
@@ -264,6 +270,7 @@ private final class PruneContext {
     /// Trains one group of methods that share their training, and returns their reports.
     func runGroup(kind: MethodConfig.Kind, methods: [PruneOptions.Method]) throws -> [PruneOptions.Method: [PruneReport]] {
         let trunk = try Trainer(config: config, data: splits, runPath: o.outputPath + "/train-" + kind.rawValue, overwrite: o.overwrite)
+        try trunk.distribute(over: communicator)
         try MethodTraining.configure(trunk, method: methodConfig(kind))
         var results = [PruneOptions.Method: [PruneReport]]()
         var trunkSeconds = 0.0
@@ -328,7 +335,8 @@ private final class PruneContext {
         let calibrator = makeCalibrator(trunk)
         let search = try KDGuidedSearch(network: trunk.model, space: space, options: o.search, fitnessImages: heldOut,
                                         validation: heldOut, calibrator: calibrator,
-                                        normalization: trunk.trainLoader.normalization, batchSize: config.batchSize)
+                                        normalization: trunk.trainLoader.normalization, batchSize: config.batchSize,
+                                        communicator: communicator)
         var firstBest = [Candidate]()
         var firstSeconds = [Double]()
         for budget in budgets {
@@ -401,7 +409,7 @@ private final class PruneContext {
         let extracted = try ExtractedModel(supernet: network, architecture: architecture,
                                            source: trainer.runDirectory?.path ?? o.outputPath)
         makeCalibrator(trainer).recalibrate(extracted.network, subnet: nil)
-        let test = evaluate(extracted.network, loader: trainer.testLoader)
+        let test = evaluate(extracted.network, loader: trainer.testLoader, communicator: communicator)
         try extracted.save(to: path + "/extracted", normalization: trainer.trainLoader.normalization,
                            convention: trainer.record.keyConvention)
         let cost = space.cost.cost(of: architecture)

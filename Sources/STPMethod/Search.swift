@@ -7,6 +7,11 @@ import STPEngine
 // Every evaluation is cached by architecture, so a new budget reuses all earlier work, and the
 // search is deterministic for a seed. It runs on its own copy of the weights and can be
 // cancelled between evaluations.
+//
+// In a data-parallel job (docs/SCALING.md) every rank runs the same evolution; the candidates
+// of each round (the first population, then each generation's children) are split over the
+// ranks, each evaluates its share on its own weights, and one allreduce gives every rank every
+// result, so all ranks keep the same cache and population and pick the same best candidate.
 
 public struct SearchOptions: Codable, Sendable, Equatable {
     public var population = 50
@@ -64,6 +69,8 @@ public final class KDGuidedSearch: @unchecked Sendable {
     private let fitnessLabelsForAccuracy: [Int32]?
     private var teacherLogits: [Float] = []
     private var cache: [Architecture: Candidate] = [:]
+    /// The ranks that share the evaluations (a single process unless given).
+    public let communicator: any Communicator
     /// Called with every newly evaluated candidate (not with cached ones), on the searching
     /// thread: the explorer plots candidates as they arrive.
     public var onEvaluation: ((Candidate) -> Void)?
@@ -74,8 +81,11 @@ public final class KDGuidedSearch: @unchecked Sendable {
     ///   - validation: labelled images for the displayed accuracy (nil: accuracy is not computed).
     ///   - calibrator: BN recalibration images (see BatchNormCalibrator).
     public init(network: ResNet, space: ArchitectureSpace, options: SearchOptions, fitnessImages: ImageDataset,
-                validation: ImageDataset?, calibrator: BatchNormCalibrator, normalization: Normalization, batchSize: Int = 128) throws {
+                validation: ImageDataset?, calibrator: BatchNormCalibrator, normalization: Normalization, batchSize: Int = 128,
+                communicator: any Communicator = SingleProcess()) throws {
         try options.validate()
+        self.communicator = communicator
+        // A copy's batch statistics are its own: each rank evaluates different candidates.
         model = network.copy()
         self.space = space
         self.options = options
@@ -116,6 +126,12 @@ public final class KDGuidedSearch: @unchecked Sendable {
     /// The candidate for `architecture` (cached).
     public func evaluate(_ architecture: Architecture) throws -> Candidate {
         if let c = cache[architecture] { return c }
+        let (fitness, accuracy) = try measure(architecture)
+        return record(architecture, fitness: fitness, accuracy: accuracy)
+    }
+
+    /// KL(full || candidate) on the fitness images and the validation top-1, BN recalibrated.
+    private func measure(_ architecture: Architecture) throws -> (fitness: Double, accuracy: Double) {
         let subnet = try architecture.subnet(for: model.spec)
         let k = model.spec.classes, n = fitnessLoader.dataset.count
         let (student, accuracy) = calibrator.withRecalibrated(model, subnet: subnet) { () -> ([Float], Double) in
@@ -127,12 +143,47 @@ public final class KDGuidedSearch: @unchecked Sendable {
         let fitness = teacherLogits.withUnsafeBufferPointer { t in student.withUnsafeBufferPointer { s in
             Double(klDivergenceForwardBackward(teacher: t.baseAddress!, student: s.baseAddress!, batch: n, classes: k, dstudent: nil))
         } }
+        return (fitness, accuracy)
+    }
+
+    @discardableResult
+    private func record(_ architecture: Architecture, fitness: Double, accuracy: Double) -> Candidate {
         let cost = space.cost.cost(of: architecture)
         let candidate = Candidate(architecture: architecture, macs: cost.macs, parameters: cost.parameters,
                                   fitness: fitness, accuracy: accuracy)
         cache[architecture] = candidate
         onEvaluation?(candidate)
         return candidate
+    }
+
+    /// The candidates of `architectures`, in order, evaluating the ones not cached. Alone, it
+    /// checks `shouldCancel` before each evaluation; in a job, the ranks agree on cancelling once
+    /// before the round, then each evaluates every size-th new architecture and one allreduce of
+    /// (fitness, accuracy) pairs gives all ranks all results. nil: cancelled.
+    func evaluateAll(_ architectures: [Architecture], shouldCancel: () -> Bool) throws -> [Candidate]? {
+        guard communicator.isDistributed else {
+            var out = [Candidate]()
+            for a in architectures {
+                if shouldCancel() { return nil }
+                out.append(try evaluate(a))
+            }
+            return out
+        }
+        var flag = [shouldCancel() ? 1.0 : 0]
+        communicator.allreduceSum(&flag)
+        if flag[0] > 0 { return nil }
+        var fresh = [Architecture]()
+        var seenFresh = Set<Architecture>()
+        for a in architectures where cache[a] == nil && seenFresh.insert(a).inserted { fresh.append(a) }
+        var results = [Double](repeating: 0, count: 2 * fresh.count)
+        for i in stride(from: communicator.rank, to: fresh.count, by: communicator.size) {
+            let (fitness, accuracy) = try measure(fresh[i])
+            results[2 * i] = fitness
+            results[2 * i + 1] = accuracy
+        }
+        communicator.allreduceSum(&results)
+        for (i, a) in fresh.enumerated() { record(a, fitness: results[2 * i], accuracy: results[2 * i + 1]) }
+        return architectures.map { cache[$0]! }
     }
 
     /// Evolution within `window`; returns the best candidate there and the Pareto set of all.
@@ -148,12 +199,16 @@ public final class KDGuidedSearch: @unchecked Sendable {
             seen.insert(c.architecture)
         }
         var attempts = 0
-        while population.count < options.population && attempts < options.population * 20 {
+        var first = [Architecture]()
+        while population.count + first.count < options.population && attempts < options.population * 20 {
             attempts += 1
-            if shouldCancel() { return result(window: window, cancelled: true) }
             guard let a = space.randomArchitecture(in: window, using: &rng), seen.insert(a).inserted else { continue }
-            population.append(try evaluate(a))
+            first.append(a)
         }
+        guard let evaluatedFirst = try evaluateAll(first, shouldCancel: shouldCancel) else {
+            return result(window: window, cancelled: true)
+        }
+        population += evaluatedFirst
         guard !population.isEmpty else {
             throw STPError(.budget, "no architecture of the space has \(CountFormat.string(window.lowerBound))...\(CountFormat.string(window.upperBound)) MACs")
         }
@@ -162,12 +217,11 @@ public final class KDGuidedSearch: @unchecked Sendable {
         for generation in 1...max(options.generations, 1) where options.generations > 0 {
             population.sort { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }
             let parents = Array(population.prefix(options.parents))
-            var children = [Candidate]()
+            var children = [Architecture]()
             let wanted = options.population - parents.count
             var tries = 0
             while children.count < wanted && tries < wanted * 10 {
                 tries += 1
-                if shouldCancel() { return result(window: window, cancelled: true) }
                 let child: Architecture
                 if children.count < wanted / 2 || parents.count < 2 {
                     let p = parents[Int(rng.next() % UInt64(parents.count))].architecture
@@ -179,9 +233,12 @@ public final class KDGuidedSearch: @unchecked Sendable {
                     child = space.crossover(parents[i].architecture, parents[j].architecture, using: &rng)
                 }
                 guard let fitted = space.fit(child, into: window, using: &rng), seen.insert(fitted).inserted else { continue }
-                children.append(try evaluate(fitted))
+                children.append(fitted)
             }
-            population = parents + children
+            guard let evaluatedChildren = try evaluateAll(children, shouldCancel: shouldCancel) else {
+                return result(window: window, cancelled: true)
+            }
+            population = parents + evaluatedChildren
             progress(SearchProgress(generation: generation, generations: options.generations, evaluations: cache.count,
                                     best: population.min { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }))
         }

@@ -12,12 +12,26 @@ struct STP: ParsableCommand {
     )
 }
 
+extension STP {
+    /// Whether the command of `arguments` is one that every rank of an mpirun job runs (the
+    /// data-parallel ones); the others run on rank 0 only.
+    static func runsOnEveryRank(_ arguments: [String]) -> Bool {
+        let command = arguments.dropFirst().first { !$0.hasPrefix("-") }
+        return command == "train" || command == "prune"
+    }
+}
+
 /// Runs `body`, turning an stp error into one clear line on standard error and exit status 1.
+/// In an mpirun job the error names the rank and ends every rank (the others would otherwise
+/// wait for this one in their next collective operation forever).
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as STPError {
-        Console.standardError.writeLine("stp: error: \(error.message)")
+        let world = Distributed.world
+        let prefix = world.isDistributed ? "stp (rank \(world.rank) of \(world.size)): error: " : "stp: error: "
+        Console.standardError.writeLine(prefix + error.message, evenWhenMuted: true)
+        if world.isDistributed { Distributed.abort(status: 1) }
         throw ExitCode(1)
     }
 }

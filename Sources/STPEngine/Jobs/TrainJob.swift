@@ -30,20 +30,26 @@ public enum TrainJob {
     public static func run(_ options: TrainJobOptions, console: Console = .standardError) throws -> RunRecord {
         let workers = ComputeThreads.workers
         let blas = BLASRuntime.status()
-        console.writeLine(blas.logLine + "; engine: \(workers) compute threads")
+        let world = Distributed.world
+        console.writeLine(blas.logLine + "; engine: \(workers) compute threads"
+                          + (world.isDistributed ? ", \(world.size) MPI ranks (each batch split over them)" : ""))
         if let alarm = blas.alarm { console.writeLine(alarm) }
 
         let trainer: Trainer
+        // Under mpirun every rank trains its slice of each batch; ranks other than 0 keep their
+        // files in a private folder (and read a run to resume from their copy of it).
         if let resume = options.resumePath {
-            trainer = try Trainer.resume(runPath: resume)
+            trainer = try Trainer.resume(runPath: try Distributed.privatePath(resume, copyingExisting: true))
             console.writeLine("resuming \(resume) at epoch \(trainer.record.epochsCompleted + 1), step \(trainer.record.stepsCompleted % trainer.stepsPerEpoch + 1) of \(trainer.stepsPerEpoch)")
         } else {
             let t0 = monotonicSeconds()
             let data = try DataSource(parsing: options.config.data).load()
             console.writeLine("data: \(options.config.data): \(data.train.count) train / \(data.test.count) test images, \(data.train.inputHeight)x\(data.train.inputWidth)x\(data.train.channels), \(data.train.classCount) classes (loaded in \(String(format: "%.1f", monotonicSeconds() - t0)) s)")
             let path = options.runPath ?? defaultRunPath(model: options.config.model, data: options.config.data)
-            trainer = try Trainer(config: options.config, data: data, runPath: path, overwrite: options.overwrite)
+            trainer = try Trainer(config: options.config, data: data, runPath: try Distributed.privatePath(path),
+                                  overwrite: options.overwrite)
         }
+        try trainer.distribute(over: Distributed.world)
         try options.prepare?(trainer, options.resumePath != nil)
         let config = trainer.config
         let summary = ModelSummary(spec: trainer.spec)

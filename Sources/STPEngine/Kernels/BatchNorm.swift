@@ -13,6 +13,11 @@
 //     g = relu? dy * [y > 0] : dy                       (g is also the residual's gradient)
 //     dbeta += sum g;  dgamma += sum g * xhat
 //     dx = gamma * invStd * (g - mean(g) - xhat * mean(g * xhat))
+//
+//   sync (data-parallel runs, docs/SCALING.md): the batch is split over the ranks of a job and
+//   the statistics are those of the whole batch. The forward pass sums (rows, rows * mean,
+//   rows * E[x^2]) per channel over the ranks; the backward pass sums (sum g, sum g * (x - mean))
+//   after adding this rank's share to dbeta and dgamma (the gradient allreduce adds the rest).
 
 public struct BatchNormOptions: Sendable {
     public var epsilon: Float = 1e-5
@@ -87,30 +92,51 @@ private func channelMoments(_ x: UnsafePointer<Float>, rows: Int, channels c: In
 }
 
 /// Training-mode forward. Writes y, saves mean and invStd, updates the running statistics
-/// (skipped when `runningMean` is nil, e.g. for passes that must not disturb them).
+/// (skipped when `runningMean` is nil, e.g. for passes that must not disturb them). Returns the
+/// rows the statistics came from (all ranks' with `sync`), which the backward pass needs.
+@discardableResult
 public func batchNormForwardTrain(x: UnsafePointer<Float>, rows: Int, channels c: Int,
                                   gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                                   residual: UnsafePointer<Float>?, relu: Bool,
                                   y: UnsafeMutablePointer<Float>,
                                   savedMean: UnsafeMutablePointer<Float>, savedInvStd: UnsafeMutablePointer<Float>,
                                   runningMean: UnsafeMutablePointer<Float>?, runningVar: UnsafeMutablePointer<Float>?,
-                                  options: BatchNormOptions = BatchNormOptions()) {
+                                  options: BatchNormOptions = BatchNormOptions(),
+                                  sync: (any Communicator)? = nil) -> Int {
     let mean = UnsafeMutablePointer<Double>.allocate(capacity: c)
     let sq = UnsafeMutablePointer<Double>.allocate(capacity: c)
     defer { mean.deallocate(); sq.deallocate() }
     channelMoments(x, rows: rows, channels: c, mean: mean, variance: sq)
+    var totalRows = rows
+    if let sync, sync.isDistributed {
+        // Raw moments combine by addition; in Double the E[x^2] - mean^2 of the whole batch keeps
+        // far more than float precision for activations (|mean| / std well below 1e4).
+        var sums = [Double](repeating: 0, count: 1 + 2 * c)
+        sums[0] = Double(rows)
+        for j in 0..<c {
+            sums[1 + j] = Double(rows) * mean[j]
+            sums[1 + c + j] = Double(rows) * (sq[j] + mean[j] * mean[j])
+        }
+        sync.allreduceSum(&sums)
+        totalRows = Int(sums[0])
+        for j in 0..<c {
+            mean[j] = sums[1 + j] / sums[0]
+            sq[j] = max(0, sums[1 + c + j] / sums[0] - mean[j] * mean[j])
+        }
+    }
     for j in 0..<c {
         let variance = sq[j]
         savedMean[j] = Float(mean[j])
         savedInvStd[j] = Float(1 / (variance + Double(options.epsilon)).squareRoot())
         if let runningMean, let runningVar {
-            let unbiased = rows > 1 ? variance * Double(rows) / Double(rows - 1) : variance
+            let unbiased = totalRows > 1 ? variance * Double(totalRows) / Double(totalRows - 1) : variance
             runningMean[j] = (1 - options.momentum) * runningMean[j] + options.momentum * Float(mean[j])
             runningVar[j] = (1 - options.momentum) * runningVar[j] + options.momentum * Float(unbiased)
         }
     }
     batchNormApply(x: x, rows: rows, channels: c, mean: savedMean, invStd: savedInvStd,
                    gamma: gamma, beta: beta, residual: residual, relu: relu, y: y)
+    return totalRows
 }
 
 /// Eval-mode forward with the running statistics.
@@ -174,7 +200,8 @@ public func batchNormBackward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<
                               rows: Int, channels c: Int, gamma: UnsafePointer<Float>,
                               savedMean: UnsafePointer<Float>, savedInvStd: UnsafePointer<Float>,
                               dx: UnsafeMutablePointer<Float>,
-                              dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>) {
+                              dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>,
+                              sync: (any Communicator)? = nil, totalRows: Int? = nil) {
     // sum g and sum g * (x - mean) per channel.
     let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c)
     defer { sums.deallocate() }
@@ -208,12 +235,15 @@ public func batchNormBackward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<
     let b = UnsafeMutablePointer<Float>.allocate(capacity: c)   // mean(g)
     let d = UnsafeMutablePointer<Float>.allocate(capacity: c)   // mean(g * xhat) * invStd
     defer { a.deallocate(); b.deallocate(); d.deallocate() }
-    let m = Double(rows)
+    for j in 0..<c {
+        dbeta[j] += Float(sumG[j])
+        dgamma[j] += Float(sumGX[j] * Double(savedInvStd[j]))
+    }
+    if let sync, sync.isDistributed { sync.allreduceSum(sums, count: 2 * c) }
+    let m = Double(totalRows ?? rows)
     for j in 0..<c {
         let inv = Double(savedInvStd[j])
         let sumGXhat = sumGX[j] * inv
-        dbeta[j] += Float(sumG[j])
-        dgamma[j] += Float(sumGXhat)
         a[j] = gamma[j] * savedInvStd[j]
         b[j] = Float(sumG[j] / m)
         d[j] = Float(sumGXhat / m * inv)

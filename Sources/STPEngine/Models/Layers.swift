@@ -136,6 +136,9 @@ public final class BatchNormLayer: @unchecked Sendable {
     public let runningMean: StateBuffer, runningVar: StateBuffer
     public let channels: Int
     public var options = BatchNormOptions()
+    /// Set in a data-parallel run: training-mode statistics are those of every rank's rows.
+    public var sync: (any Communicator)?
+    private var totalRows = 0
     private let savedMean = FloatBuffer(), savedInvStd = FloatBuffer()
     private let evalScale = FloatBuffer(), evalShift = FloatBuffer()
     private var rows = 0, active = 0
@@ -156,11 +159,11 @@ public final class BatchNormLayer: @unchecked Sendable {
         precondition(active <= channels)
         switch mode {
         case .train(let update):
-            batchNormForwardTrain(x: x, rows: rows, channels: active, gamma: gamma.pointer, beta: beta.pointer,
-                                  residual: residual, relu: relu, y: y,
-                                  savedMean: savedMean.ensure(count: active), savedInvStd: savedInvStd.ensure(count: active),
-                                  runningMean: update ? runningMean.value.pointer : nil,
-                                  runningVar: update ? runningVar.value.pointer : nil, options: options)
+            totalRows = batchNormForwardTrain(x: x, rows: rows, channels: active, gamma: gamma.pointer, beta: beta.pointer,
+                                              residual: residual, relu: relu, y: y,
+                                              savedMean: savedMean.ensure(count: active), savedInvStd: savedInvStd.ensure(count: active),
+                                              runningMean: update ? runningMean.value.pointer : nil,
+                                              runningVar: update ? runningVar.value.pointer : nil, options: options, sync: sync)
             self.rows = rows; self.active = active
             savedX = x; savedY = UnsafePointer(y); savedRelu = relu
         case .eval:
@@ -188,7 +191,7 @@ public final class BatchNormLayer: @unchecked Sendable {
         guard let x = savedX else { preconditionFailure("\(gamma.name): backward without a training forward") }
         batchNormBackward(dy: dy, y: savedRelu ? savedY : nil, x: x, rows: rows, channels: active,
                           gamma: gamma.pointer, savedMean: savedMean.pointer, savedInvStd: savedInvStd.pointer,
-                          dx: dx, dgamma: gamma.grad.pointer, dbeta: beta.grad.pointer)
+                          dx: dx, dgamma: gamma.grad.pointer, dbeta: beta.grad.pointer, sync: sync, totalRows: totalRows)
     }
 
     public var parameterCount: Int { 2 * channels }

@@ -114,6 +114,14 @@ public final class ResNet: @unchecked Sendable {
     }
 
     /// Every batch-norm layer, stem first.
+    /// The communicator whose ranks share this network's batch statistics in training mode
+    /// (nil: this process's rows only). A copy starts unsynchronised.
+    public var batchStatisticsSync: (any Communicator)? { stemBN.sync }
+
+    public func synchronizeBatchStatistics(with communicator: (any Communicator)?) {
+        for bn in batchNormLayers { bn.sync = communicator }
+    }
+
     public var batchNormLayers: [BatchNormLayer] { [stemBN] + blocks.flatMap { $0.allUnits.map(\.bn) } }
 
     public func zeroGradients() {

@@ -28,8 +28,16 @@ public final class Console: Sendable {
         self.isTerminal = isTerminal ?? (isatty(fileDescriptor) == 1)
     }
 
+    /// Set on the ranks of an mpirun job other than rank 0 (Distributed.start): they print
+    /// nothing but errors, so a job's output is rank 0's.
+    private static let muted = Atomic<Bool>(false)
+    public static func mute() { muted.store(true, ordering: .relaxed) }
+    public static var isMuted: Bool { muted.load(ordering: .relaxed) }
+
     /// Writes a complete line (a newline is appended), keeping any status line below it.
-    public func writeLine(_ line: String) {
+    /// `evenWhenMuted`: errors, which every rank of a job must be able to report.
+    public func writeLine(_ line: String, evenWhenMuted: Bool = false) {
+        if Console.isMuted && !evenWhenMuted { return }
         statusLine.withLock { status in
             var text = ""
             if status != nil { text += "\r" + Console.eraseToEndOfLine }
@@ -41,7 +49,7 @@ public final class Console: Sendable {
 
     /// Replaces the status line (terminal only; ignored otherwise).
     public func setStatusLine(_ line: String) {
-        guard isTerminal else { return }
+        guard isTerminal, !Console.isMuted else { return }
         statusLine.withLock { status in
             status = line
             writeAll("\r" + line + Console.eraseToEndOfLine)

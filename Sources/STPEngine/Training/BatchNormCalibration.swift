@@ -43,12 +43,18 @@ public final class BatchNormCalibrator: @unchecked Sendable {
         let layers = model.batchNormLayers
         let saved = layers.map { $0.options.momentum }
         defer { for (l, m) in zip(layers, saved) { l.options.momentum = m } }
+        // A network whose batch statistics are shared by the ranks of a job: each rank runs its
+        // slice of every batch and the statistics are the whole batch's, as in training.
+        let sync = model.batchStatisticsSync
+        let imageElements = loader.dataset.inputImageSize
         for b in 0..<batches {
             // Batch b enters with weight 1/(b+1): the running value is the mean of the batch values.
             for l in layers { l.options.momentum = 1 / Float(b + 1) }
             let n = loader.fillTrainingBatch(epoch: 0, batch: b, pixels: pixels.pointer, labels: &labels)
-            if n < 2 { continue }
-            model.forward(pixels.pointer, batch: n, mode: .train(updateRunningStats: true), subnet: subnet)
+            if n < 2 * (sync?.size ?? 1) { continue }   // every rank needs rows (the same decision on all)
+            let mine = sync?.share(of: n) ?? 0..<n
+            model.forward(pixels.pointer + mine.lowerBound * imageElements, batch: mine.count,
+                          mode: .train(updateRunningStats: true), subnet: subnet)
         }
     }
 

@@ -50,6 +50,11 @@ public final class Trainer: @unchecked Sendable {
 
     public static let normalizationKey = "normalization"
 
+    /// The ranks this run's batches are split over (see Communicator); a single process unless
+    /// `distribute(over:)` was called.
+    public private(set) var communicator: any Communicator = SingleProcess()
+    private let gradientBuffer = FloatBuffer()
+
     /// The input normalisation a run recorded (nil for records without one), checked: an
     /// unreadable one, one with a non-finite mean or a non-positive standard deviation, or one
     /// with other than `channels` channels (when given) is an error naming `path` (the record),
@@ -125,7 +130,9 @@ public final class Trainer: @unchecked Sendable {
             try AtomicFile.write(try Data(contentsOf: URL(fileURLWithPath: source.metricsPath)), to: run.metricsPath)
         }
         let (record, checkpoint) = try run.load()
-        return try Trainer(config: config, data: data, run: run, checkpoint: checkpoint, record: record)
+        let copy = try Trainer(config: config, data: data, run: run, checkpoint: checkpoint, record: record)
+        try copy.distribute(over: communicator)
+        return copy
     }
 
     private init(config: TrainingConfig, data: DataSplits, run: RunDirectory?, checkpoint: SafeTensorsFile?, record: RunRecord?) throws {
@@ -191,6 +198,17 @@ public final class Trainer: @unchecked Sendable {
         }
     }
 
+    /// Splits every batch over the ranks of `communicator` (docs/SCALING.md): each rank trains on
+    /// its slice of the same global batch, batch statistics are those of the global batch, and
+    /// the gradients are averaged before the step, so the run computes what one process would.
+    public func distribute(over communicator: any Communicator) throws {
+        guard config.batchSize % communicator.size == 0 else {
+            throw STPError(.argument, "--batch \(config.batchSize) does not split evenly over \(communicator.size) ranks; use a multiple of \(communicator.size)")
+        }
+        self.communicator = communicator
+        model.synchronizeBatchStatistics(with: communicator.isDistributed ? communicator : nil)
+    }
+
     public var stepsPerEpoch: Int { trainLoader.batchesPerEpoch }
     public var isFinished: Bool { record.stepsCompleted >= config.epochs * stepsPerEpoch }
 
@@ -200,7 +218,8 @@ public final class Trainer: @unchecked Sendable {
         return schedule.rate(atEpoch: Double(step) / Double(stepsPerEpoch))
     }
 
-    /// One SGD step on `pixels`/`labels` with the objective; returns (loss, correct top-1).
+    /// One SGD step on `pixels`/`labels` (this rank's slice of the batch) with the objective;
+    /// returns (loss, correct top-1) of the slice.
     public func trainStep(pixels: UnsafePointer<Float>, labels: [Int32], learningRate: Float,
                           globalStep: Int = 0) -> ObjectiveResult {
         model.zeroGradients()
@@ -208,8 +227,38 @@ public final class Trainer: @unchecked Sendable {
             model: model, pixels: pixels, labels: labels,
             step: ObjectiveStep(globalStep: globalStep, epochProgress: Double(globalStep) / Double(stepsPerEpoch),
                                 labelSmoothing: config.labelSmoothing))
+        if communicator.isDistributed { averageGradients() }
         optimizer.step(model.parameters, learningRate: learningRate)
         return result
+    }
+
+    /// One allreduce of every gradient, packed into one flat buffer, then divided by the rank
+    /// count: each rank's gradient is its slice's mean, so their mean is the global batch's.
+    private func averageGradients() {
+        let parameters = model.parameters
+        let flat = gradientBuffer.ensure(count: parameters.reduce(0) { $0 + $1.count })
+        var offset = 0
+        for p in parameters {
+            (flat + offset).update(from: p.grad.pointer, count: p.count)
+            offset += p.count
+        }
+        communicator.allreduceSum(flat, count: offset)
+        let scale = 1 / Float(communicator.size)
+        offset = 0
+        for p in parameters {
+            let g = p.grad.pointer
+            for i in 0..<p.count { g[i] = flat[offset + i] * scale }
+            offset += p.count
+        }
+    }
+
+    /// Whether every rank stops: any rank's request stops them all at the same step (a rank
+    /// that left while the others wait in an allreduce would hang the job).
+    private func collectiveStop(_ local: Bool) -> Bool {
+        guard communicator.isDistributed else { return local }
+        var flag = [local ? 1.0 : 0.0]
+        communicator.allreduceSum(&flag)
+        return flag[0] > 0
     }
 
     /// Appends one JSON line to the run's metrics.jsonl (nothing without a run directory).
@@ -220,8 +269,8 @@ public final class Trainer: @unchecked Sendable {
     public func setConfiguration(_ key: String, _ value: String) { record.configuration[key] = value }
 
     public func evaluateTest() -> EvaluationResult {
-        guard let calibrator else { return evaluate(model, loader: testLoader) }
-        return calibrator.withRecalibrated(model, subnet: nil) { evaluate(model, loader: testLoader) }
+        guard let calibrator else { return evaluate(model, loader: testLoader, communicator: communicator) }
+        return calibrator.withRecalibrated(model, subnet: nil) { evaluate(model, loader: testLoader, communicator: communicator) }
     }
 
     /// Trains until the configured epochs are done or `shouldStop` returns true (checked between
@@ -230,6 +279,9 @@ public final class Trainer: @unchecked Sendable {
         let pixels = FloatBuffer(count: trainLoader.batchElementCount)
         var labels = [Int32]()
         let perEpoch = stepsPerEpoch
+        // This rank's slice of every (full) batch; the whole batch for a single process.
+        let slice = communicator.share(of: config.batchSize)
+        let imageElements = trainLoader.dataset.inputImageSize
         while !isFinished {
             let epoch = record.stepsCompleted / perEpoch
             let firstStep = record.stepsCompleted % perEpoch
@@ -238,7 +290,7 @@ public final class Trainer: @unchecked Sendable {
             var lr: Float = 0
             events(.epochStarted(epoch: epoch, firstStep: firstStep, stepsPerEpoch: perEpoch))
             for step in firstStep..<perEpoch {
-                if shouldStop() {
+                if collectiveStop(shouldStop()) {
                     try save()
                     events(.stopped(epoch: epoch, step: step))
                     return
@@ -246,14 +298,18 @@ public final class Trainer: @unchecked Sendable {
                 let t0 = Date()
                 trainLoader.fillTrainingBatch(epoch: epoch, batch: step, pixels: pixels.pointer, labels: &labels)
                 lr = learningRate(atStep: epoch * perEpoch + step)
-                let result = trainStep(pixels: pixels.pointer, labels: labels, learningRate: lr, globalStep: epoch * perEpoch + step)
-                let (loss, right) = (result.loss, result.correct)
+                if slice.count < labels.count { labels = Array(labels[slice]) }
+                let result = trainStep(pixels: pixels.pointer + slice.lowerBound * imageElements, labels: labels,
+                                       learningRate: lr, globalStep: epoch * perEpoch + step)
+                var figures = [Double(result.loss) * Double(labels.count), Double(result.correct), Double(labels.count)]
+                if communicator.isDistributed { communicator.allreduceSum(&figures) }
+                let loss = figures[0] / figures[2]
                 guard loss.isFinite else {
                     throw STPError(.engine, "training diverged at epoch \(epoch + 1), step \(step + 1): loss is \(loss); try a lower --lr (now \(config.schedule.base))")
                 }
-                lossSum += Double(loss) * Double(labels.count)
-                correct += right
-                seen += labels.count
+                lossSum += figures[0]
+                correct += Int(figures[1])
+                seen += Int(figures[2])
                 record.stepsCompleted += 1
                 record.wallSeconds += Date().timeIntervalSince(t0)
                 let elapsed = Date().timeIntervalSince(epochStart)

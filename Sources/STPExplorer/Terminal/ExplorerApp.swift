@@ -19,8 +19,20 @@ public enum ExplorerApp {
 
     public static var hasTerminal: Bool { isatty(0) == 1 && isatty(1) == 1 }
 
+    /// mpirun hands its ranks pipes, not the terminal it was started from; the explorer (rank 0
+    /// only) takes the controlling terminal back when there is one.
+    static func reattachTerminalUnderMPI() {
+        guard !hasTerminal, Distributed.launchedByMPI() else { return }
+        let tty = open("/dev/tty", O_RDWR)
+        guard tty >= 0 else { return }
+        dup2(tty, 0)
+        dup2(tty, 1)
+        close(tty)
+    }
+
     /// Runs the explorer; returns the process exit status.
     public static func run(options: ExplorerOptions, themeName: String?) -> Int32 {
+        reattachTerminalUnderMPI()
         guard hasTerminal else {
             FileHandle.standardError.write(Data((headlessMessage + "\n").utf8))
             return 2

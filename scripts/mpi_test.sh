@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Data parallelism under mpirun (docs/SCALING.md) computes what one process computes:
+#   1. stimulative training (K = 2 subnets per step) on 2 ranks gives the same weights, batch-norm
+#      statistics and momentum as 1 rank with the same global batch, to float rounding; a run
+#      with another global batch does not (so the comparison can fail);
+#   2. a run started on 2 ranks, killed after its first epoch's checkpoint and resumed on 1 rank,
+#      ends where an uninterrupted 1-rank run ends;
+#   3. `stp prune` with the search split over 2 ranks returns the same best architecture as 1 rank.
+#
+#   scripts/mpi_test.sh [STP_BINARY]     (default: $STP_BIN, else .build/debug/stp)
+#
+# Exits 0 when all hold, 1 on a failed check, 77 (skipped) when mpirun or the binary is missing
+# or the binary was built without MPI. Runs as root with Open MPI's allow-run-as-root variables
+# (CI runs as root). Takes about a minute with a debug build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bin="${1:-${STP_BIN:-.build/debug/stp}}"
+if [ ! -x "$bin" ]; then echo "mpi_test: skipped: no stp binary at $bin (build first)" >&2; exit 77; fi
+if ! command -v mpirun >/dev/null; then echo "mpi_test: skipped: no mpirun (apt-get install openmpi-bin libopenmpi-dev)" >&2; exit 77; fi
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Loopback only, no high-speed fabric probing (quieter and faster on one machine).
+export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+mpi() { mpirun -np "$1" --oversubscribe --bind-to none "${@:2}"; }
+
+work=$(mktemp -d)
+trap 'pkill -9 -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
+fail() { echo "mpi_test: FAILED: $*" >&2; exit 1; }
+
+# A build without MPI says so under mpirun: skip rather than fail (Package.swift's hasMPI).
+if ! out=$(mpi 2 "$bin" info 2>&1); then
+    if grep -q "built without MPI" <<<"$out"; then echo "mpi_test: skipped: $bin was built without MPI" >&2; exit 77; fi
+    fail "mpirun -np 2 stp info: $out"
+fi
+
+data="builtin:seed=3,train=512,test=128"
+train_args=(train --data "$data" --method stimulative --subnets 2 --epochs 2 --batch 64 --threads 1
+            --recalibration-images 256 --seed 5)
+
+# compare A B TOLERANCE: every tensor of A's and B's checkpoint agrees to TOLERANCE relative to
+# the tensor's largest value (prints the worst tensor); status 0 when all do.
+compare() {
+    python3 - "$1/checkpoint.safetensors" "$2/checkpoint.safetensors" "$3" <<'EOF'
+import array, json, struct, sys
+def read(path):
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__" or info["dtype"] != "F32":
+            continue
+        a, b = info["data_offsets"]
+        out[name] = array.array("f", data[8 + n + a:8 + n + b])
+    return out
+x, y, tol = read(sys.argv[1]), read(sys.argv[2]), float(sys.argv[3])
+assert x.keys() == y.keys() and x, "different tensors"
+worst, where = 0.0, ""
+for k in x:
+    scale = max(1e-6, max(abs(v) for v in x[k]))
+    d = max(abs(a - b) for a, b in zip(x[k], y[k])) / scale
+    if d > worst:
+        worst, where = d, k
+print(f"{len(x)} tensors, worst relative difference {worst:.2e} ({where})")
+sys.exit(0 if worst <= tol else 1)
+EOF
+}
+
+# 1. Same weights on 1 and 2 ranks.
+"$bin" "${train_args[@]}" --run "$work/one" >"$work/one.log" 2>&1 || { cat "$work/one.log"; fail "1-rank training"; }
+mpi 2 "$bin" "${train_args[@]}" --run "$work/two" >"$work/two.log" 2>&1 || { cat "$work/two.log"; fail "2-rank training"; }
+grep -q "2 MPI ranks" "$work/two.log" || { cat "$work/two.log"; fail "the 2-rank run did not say it ran on 2 ranks"; }
+[ "$(grep -c "^epoch 2/2  train loss" "$work/two.log")" = 1 ] || { cat "$work/two.log"; fail "a 2-rank job must print its epochs once (rank 0)"; }
+[ -f "$work/two/checkpoint.safetensors" ] || fail "rank 0 must write the run"
+result=$(compare "$work/one" "$work/two" 2e-4) || fail "2 ranks differ from 1 rank: $result"
+echo "mpi_test: 1 vs 2 ranks after 16 stimulative steps (K = 2): $result"
+"$bin" "${train_args[@]}" --batch 32 --run "$work/other" >"$work/other.log" 2>&1 || fail "batch-32 training"
+if other=$(compare "$work/one" "$work/other" 2e-4); then fail "the comparison cannot tell another global batch apart: $other"; fi
+echo "mpi_test: the same comparison against a run with global batch 32 fails, as it must: $other"
+
+# 2. Started on 2 ranks, resumed on 1.
+mpi 2 "$bin" "${train_args[@]}" --run "$work/resumed" >"$work/resumed.log" 2>&1 &
+job=$!
+for _ in $(seq 600); do
+    if grep -qs '"epochsCompleted" *: *1' "$work/resumed/run.json"; then break; fi
+    kill -0 "$job" 2>/dev/null || break
+    sleep 0.1
+done
+pkill -9 -f "$work/resumed" 2>/dev/null || true
+wait "$job" 2>/dev/null || true
+grep -qs '"epochsCompleted" *: *[12]' "$work/resumed/run.json" || { cat "$work/resumed.log"; fail "the 2-rank run saved no epoch"; }
+"$bin" train --resume "$work/resumed" --threads 1 >"$work/resume1.log" 2>&1 || { cat "$work/resume1.log"; fail "resuming on 1 rank"; }
+result=$(compare "$work/one" "$work/resumed" 2e-4) || fail "2 ranks then 1 differ from 1 rank: $result"
+echo "mpi_test: 2 ranks, killed, resumed on 1 rank, vs 1 rank: $result"
+
+# 3. The search split over 2 ranks picks what 1 rank picks.
+prune_args=(prune --data "$data" --method stp --budget 50% --epochs 1 --batch 64 --threads 1 --population 8
+            --parents 3 --generations 2 --fitness-images 64 --recalibration-images 128 --seed 2)
+"$bin" "${prune_args[@]}" --output "$work/p1" >"$work/p1.log" 2>&1 || { cat "$work/p1.log"; fail "1-rank prune"; }
+mpi 2 "$bin" "${prune_args[@]}" --output "$work/p2" >"$work/p2.log" 2>&1 || { cat "$work/p2.log"; fail "2-rank prune"; }
+arch() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["reports"][0]; print(r["architecture"], r["searchEvaluations"])' "$1/report.json"; }
+a1=$(arch "$work/p1"); a2=$(arch "$work/p2")
+[ "$a1" = "$a2" ] || fail "best architecture (and evaluations) differ: 1 rank '$a1', 2 ranks '$a2'"
+echo "mpi_test: the 2-rank search returns the 1-rank best: $a1 evaluations"
+echo "mpi_test: OK"
