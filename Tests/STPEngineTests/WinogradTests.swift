@@ -111,3 +111,40 @@ func winogradWeightGradientMatchesTheReferenceConvolution(_ index: Int) {
         expectClose(a, reference, relative: 1e-4, absolute: 1e-4, "\(c), \(workers) workers")
     }
 }
+
+/// Training batches: many images per call, so the kernels walk several chunks of images (the
+/// cases above use two or three). A data-parallel run found 2 x 32 images differing from 64.
+@Test(.enabled(if: FastKernels.available && Winograd.enabled, "needs AVX-512F and STP_NO_WINOGRAD unset"),
+      arguments: [(32, 8), (64, 8), (17, 8), (8, 32)])
+func winogradMatchesTheReferenceOnTrainingSizedBatches(_ batch: Int, _ size: Int) {
+    let channels = size == 8 ? 32 : 16
+    let g = ConvGeometry(batch: batch, height: size, width: size, inChannels: channels, outChannels: channels,
+                         kernel: 3, stride: 1, padding: 1)
+    let x = gaussians(g.inputCount, seed: 90)
+    let w = gaussians(g.outChannels * g.patchSize, seed: 91, scale: 0.3)
+    let dy = gaussians(g.outputCount, seed: 92)
+    func run(fast: Bool, workers: Int) -> (y: [Float], dx: [Float], dw: [Float]) {
+        var y = [Float](repeating: .nan, count: g.outputCount)
+        var dx = [Float](repeating: .nan, count: g.inputCount)
+        var dw = [Float](repeating: 0, count: g.outChannels * g.patchSize)
+        let need = backwardDataScratchFloats(g, workers: workers)
+        var col = [Float](repeating: 0, count: max(1, need.col, g.colScratchFloats(workers: workers)))
+        var flipped = [Float](repeating: 0, count: max(1, need.flipped))
+        var scratch = [Float](repeating: 0, count: max(1, g.weightGradientScratchFloats(workers: workers)))
+        x.withPointer { xp in w.withPointer { wp in dy.withPointer { dyp in
+        y.withMutablePointer { yp in dx.withMutablePointer { dxp in dw.withMutablePointer { dwp in
+        col.withMutablePointer { cp in flipped.withMutablePointer { fp in scratch.withMutablePointer { sp in
+            conv2dForward(g, x: xp, w: wp, y: yp, col: cp, workers: workers, fast: fast)
+            conv2dBackwardData(g, w: wp, dy: dyp, dx: dxp, accumulate: false, col: cp, flipped: fp, workers: workers, fast: fast)
+            conv2dBackwardWeights(g, x: xp, dy: dyp, dw: dwp, col: cp, dwScratch: sp, workers: workers, fast: fast)
+        } } } } } } } } }
+        return (y, dx, dw)
+    }
+    let reference = run(fast: false, workers: 1)
+    for workers in [1, 2] {
+        let a = run(fast: true, workers: workers)
+        expectClose(a.y, reference.y, relative: 1e-4, absolute: 1e-4, "forward, batch \(batch), \(size) px, \(workers) workers")
+        expectClose(a.dx, reference.dx, relative: 1e-4, absolute: 1e-4, "input gradient, batch \(batch), \(size) px, \(workers) workers")
+        expectClose(a.dw, reference.dw, relative: 1e-4, absolute: 1e-3, "weight gradient, batch \(batch), \(size) px, \(workers) workers")
+    }
+}
