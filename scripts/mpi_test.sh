@@ -35,14 +35,23 @@ if ! out=$(mpi 2 "$bin" info 2>&1); then
 fi
 
 data="builtin:seed=3,train=512,test=128"
+# A small learning rate: at 0.1 this tiny synthetic problem is chaotic, and any rounding
+# difference (even Winograd against direct convolution on 1 rank) grows to O(1) in 16 steps.
 train_args=(train --data "$data" --method stimulative --subnets 2 --epochs 2 --batch 64 --threads 1
-            --recalibration-images 256 --seed 5)
+            --recalibration-images 256 --seed 5 --lr 0.002)
 
-# compare A B TOLERANCE: every tensor of A's and B's checkpoint agrees to TOLERANCE relative to
-# the tensor's largest value (prints the worst tensor); status 0 when all do.
+# compare A B: how far B's checkpoint is from A's, as |B - A| / |A| over three groups of tensors
+# (weights, batch-norm running statistics, momentum); status 0 when every group is within
+# the tolerances below. Why tolerances and not bit equality: 2 ranks add the same numbers in
+# another order (batch-norm sums per rank, then over ranks; the gradient as two halves), and a
+# ReLU turns a rounding difference in a pre-activation near 0 into a whole element's gradient.
+# Two equally exact 1-rank runs differ the same way: with STP_NO_WINOGRAD=1 (direct instead of
+# Winograd convolutions) a 1-rank run is as far from the default one as the 2-rank run is
+# (measured: weights 4.1e-5 vs 3.8e-5, running statistics 1.7e-4 vs 1.4e-4, momentum 3.7e-2
+# both), while a run with another global batch is 100x further (5.4e-3, 1.2e-1, 0.91).
 compare() {
-    python3 - "$1/checkpoint.safetensors" "$2/checkpoint.safetensors" "$3" <<'EOF'
-import array, json, struct, sys
+    python3 - "$1/checkpoint.safetensors" "$2/checkpoint.safetensors" <<'EOF'
+import array, json, math, struct, sys
 def read(path):
     data = open(path, "rb").read()
     n = struct.unpack("<Q", data[:8])[0]
@@ -54,16 +63,21 @@ def read(path):
         a, b = info["data_offsets"]
         out[name] = array.array("f", data[8 + n + a:8 + n + b])
     return out
-x, y, tol = read(sys.argv[1]), read(sys.argv[2]), float(sys.argv[3])
+x, y = read(sys.argv[1]), read(sys.argv[2])
 assert x.keys() == y.keys() and x, "different tensors"
-worst, where = 0.0, ""
-for k in x:
-    scale = max(1e-6, max(abs(v) for v in x[k]))
-    d = max(abs(a - b) for a, b in zip(x[k], y[k])) / scale
-    if d > worst:
-        worst, where = d, k
-print(f"{len(x)} tensors, worst relative difference {worst:.2e} ({where})")
-sys.exit(0 if worst <= tol else 1)
+def group(name):
+    return "momentum" if "velocity" in name else "running statistics" if "running" in name else "weights"
+tolerance = {"weights": 5e-4, "running statistics": 2e-3, "momentum": 0.15}
+ok, parts = True, []
+for g, tol in tolerance.items():
+    keys = [k for k in x if group(k) == g]
+    diff = math.sqrt(sum((a - b) ** 2 for k in keys for a, b in zip(x[k], y[k])))
+    norm = math.sqrt(sum(a * a for k in keys for a in x[k]))
+    rel = diff / max(norm, 1e-30)
+    ok = ok and rel <= tol
+    parts.append(f"{g} {rel:.1e} (<= {tol:g})")
+print(f"{len(x)} tensors, |difference| / |1 rank|: " + ", ".join(parts))
+sys.exit(0 if ok else 1)
 EOF
 }
 
@@ -73,10 +87,10 @@ mpi 2 "$bin" "${train_args[@]}" --run "$work/two" >"$work/two.log" 2>&1 || { cat
 grep -q "2 MPI ranks" "$work/two.log" || { cat "$work/two.log"; fail "the 2-rank run did not say it ran on 2 ranks"; }
 [ "$(grep -c "^epoch 2/2  train loss" "$work/two.log")" = 1 ] || { cat "$work/two.log"; fail "a 2-rank job must print its epochs once (rank 0)"; }
 [ -f "$work/two/checkpoint.safetensors" ] || fail "rank 0 must write the run"
-result=$(compare "$work/one" "$work/two" 2e-4) || fail "2 ranks differ from 1 rank: $result"
+result=$(compare "$work/one" "$work/two") || fail "2 ranks differ from 1 rank: $result"
 echo "mpi_test: 1 vs 2 ranks after 16 stimulative steps (K = 2): $result"
 "$bin" "${train_args[@]}" --batch 32 --run "$work/other" >"$work/other.log" 2>&1 || fail "batch-32 training"
-if other=$(compare "$work/one" "$work/other" 2e-4); then fail "the comparison cannot tell another global batch apart: $other"; fi
+if other=$(compare "$work/one" "$work/other"); then fail "the comparison cannot tell another global batch apart: $other"; fi
 echo "mpi_test: the same comparison against a run with global batch 32 fails, as it must: $other"
 
 # 2. Started on 2 ranks, resumed on 1.
@@ -89,18 +103,29 @@ for _ in $(seq 600); do
 done
 pkill -9 -f "$work/resumed" 2>/dev/null || true
 wait "$job" 2>/dev/null || true
-grep -qs '"epochsCompleted" *: *[12]' "$work/resumed/run.json" || { cat "$work/resumed.log"; fail "the 2-rank run saved no epoch"; }
+grep -qs '"epochsCompleted" *: *1\b' "$work/resumed/run.json" || { cat "$work/resumed.log"; fail "the 2-rank run must be stopped after exactly one epoch"; }
 "$bin" train --resume "$work/resumed" --threads 1 >"$work/resume1.log" 2>&1 || { cat "$work/resume1.log"; fail "resuming on 1 rank"; }
-result=$(compare "$work/one" "$work/resumed" 2e-4) || fail "2 ranks then 1 differ from 1 rank: $result"
+result=$(compare "$work/one" "$work/resumed") || fail "2 ranks then 1 differ from 1 rank: $result"
 echo "mpi_test: 2 ranks, killed, resumed on 1 rank, vs 1 rank: $result"
 
-# 3. The search split over 2 ranks picks what 1 rank picks.
-prune_args=(prune --data "$data" --method stp --budget 50% --epochs 1 --batch 64 --threads 1 --population 8
-            --parents 3 --generations 2 --fitness-images 64 --recalibration-images 128 --seed 2)
+# 3. The search split over 2 ranks picks what 1 rank picks, from the same supernet: both start
+# from the 1-rank run and train one epoch at a negligible learning rate (--epochs 0 does not
+# exist), because 2-rank training ends a rounding difference away (check 1), and an evolutionary
+# search may break a near-tie between candidates the other way.
+prune_args=(prune --init "$work/one" --data "$data" --method stp --budget 50% --epochs 1 --lr 1e-9 --batch 64
+            --threads 1 --population 8 --parents 3 --generations 2 --fitness-images 64 --recalibration-images 128 --seed 2)
 "$bin" "${prune_args[@]}" --output "$work/p1" >"$work/p1.log" 2>&1 || { cat "$work/p1.log"; fail "1-rank prune"; }
 mpi 2 "$bin" "${prune_args[@]}" --output "$work/p2" >"$work/p2.log" 2>&1 || { cat "$work/p2.log"; fail "2-rank prune"; }
-arch() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["reports"][0]; print(r["architecture"], r["searchEvaluations"])' "$1/report.json"; }
-a1=$(arch "$work/p1"); a2=$(arch "$work/p2")
-[ "$a1" = "$a2" ] || fail "best architecture (and evaluations) differ: 1 rank '$a1', 2 ranks '$a2'"
-echo "mpi_test: the 2-rank search returns the 1-rank best: $a1 evaluations"
+# The same architecture and number of evaluations, and the same fitness to float rounding.
+result=$(python3 - "$work/p1/report.json" "$work/p2/report.json" <<'EOF'
+import json, sys
+one, two = (json.load(open(path))["reports"][0] for path in sys.argv[1:])
+same = one["architecture"] == two["architecture"] and one["searchEvaluations"] == two["searchEvaluations"]
+close = abs(one["searchFitness"] - two["searchFitness"]) <= 1e-5 * abs(one["searchFitness"])
+print(f"1 rank {one['architecture']} ({one['searchEvaluations']} evaluations, fitness {one['searchFitness']:.7g}), "
+      f"2 ranks {two['architecture']} ({two['searchEvaluations']} evaluations, fitness {two['searchFitness']:.7g})")
+sys.exit(0 if same and close else 1)
+EOF
+) || fail "the 2-rank search differs: $result"
+echo "mpi_test: the 2-rank search returns the 1-rank best: $result"
 echo "mpi_test: OK"

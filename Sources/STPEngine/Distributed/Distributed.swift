@@ -60,7 +60,12 @@ public enum Distributed {
         let (world, root) = state.withLock { ($0.world, $0.privateRoot) }
         if let root { try? FileManager.default.removeItem(atPath: root) }
         #if canImport(CMPI)
-        if let mpi = world as? MPICommunicator { mpi.finish() }
+        if let mpi = world as? MPICommunicator {
+            if mpi.rank == 0, mpi.traffic.allreduces > 0 {
+                FileHandle.standardError.write(Data((mpi.trafficSummary + "\n").utf8))
+            }
+            mpi.finish()
+        }
         #endif
         _ = world
     }

@@ -4,12 +4,17 @@
 
 #if canImport(CMPI)
 import CMPI
+import Foundation
 import Glibc
 
 final class MPICommunicator: Communicator, @unchecked Sendable {
     let rank: Int
     let size: Int
     private let comm = stp_mpi_comm_world()
+    /// What this rank exchanged, for the summary at the end of the job (docs/SCALING.md):
+    /// allreduce calls, their payload in bytes, and the seconds spent inside collectives
+    /// (waiting for the slowest rank included).
+    private(set) var traffic = (allreduces: 0, bytes: 0, seconds: 0.0)
 
     /// MPI_Init_thread with MPI_THREAD_SERIALIZED: MPI is called from one thread at a time, not
     /// always the main one (the explorer trains on a background queue).
@@ -42,12 +47,30 @@ final class MPICommunicator: Communicator, @unchecked Sendable {
 
     func allreduceSum(_ values: UnsafeMutablePointer<Float>, count: Int) {
         guard count > 0 else { return }
-        must(MPI_Allreduce(stp_mpi_in_place(), values, Int32(count), stp_mpi_float(), stp_mpi_sum(), comm), "MPI_Allreduce")
+        counted(bytes: 4 * count) {
+            must(MPI_Allreduce(stp_mpi_in_place(), values, Int32(count), stp_mpi_float(), stp_mpi_sum(), comm), "MPI_Allreduce")
+        }
     }
 
     func allreduceSum(_ values: UnsafeMutablePointer<Double>, count: Int) {
         guard count > 0 else { return }
-        must(MPI_Allreduce(stp_mpi_in_place(), values, Int32(count), stp_mpi_double(), stp_mpi_sum(), comm), "MPI_Allreduce")
+        counted(bytes: 8 * count) {
+            must(MPI_Allreduce(stp_mpi_in_place(), values, Int32(count), stp_mpi_double(), stp_mpi_sum(), comm), "MPI_Allreduce")
+        }
+    }
+
+    private func counted(bytes: Int, _ body: () -> Void) {
+        let start = MPI_Wtime()
+        body()
+        traffic.allreduces += 1
+        traffic.bytes += bytes
+        traffic.seconds += MPI_Wtime() - start
+    }
+
+    /// One line for rank 0's standard error at the end of the job.
+    var trafficSummary: String {
+        String(format: "MPI: %d ranks; this rank made %d allreduces of %.1f MB in all, %.1f s inside them",
+               size, traffic.allreduces, Double(traffic.bytes) / 1e6, traffic.seconds)
     }
 
     func broadcast(_ bytes: inout [UInt8], root: Int) {
