@@ -5,7 +5,8 @@
 #      with another global batch does not (so the comparison can fail);
 #   2. a run started on 2 ranks, killed after its first epoch's checkpoint and resumed on 1 rank,
 #      ends where an uninterrupted 1-rank run ends;
-#   3. `stp prune` with the search split over 2 ranks returns the same best architecture as 1 rank.
+#   3. `stp prune` with the search split over 2 ranks returns the same best architecture as 1 rank;
+#   4. `stp explore` under mpirun runs its UI on rank 0's terminal and takes keys there (tmux).
 #
 #   scripts/mpi_test.sh [STP_BINARY]     (default: $STP_BIN, else .build/debug/stp)
 #
@@ -128,4 +129,32 @@ sys.exit(0 if same and close else 1)
 EOF
 ) || fail "the 2-rank search differs: $result"
 echo "mpi_test: the 2-rank search returns the 1-rank best: $result"
+# 4. `stp explore` under mpirun: the UI on rank 0's terminal takes keys (mpirun starts its ranks
+# in a background process group; the explorer makes its own the foreground one), quits through
+# its confirmation, saves the run and gives the terminal back to the shell.
+if command -v tmux >/dev/null; then
+    session="stp-mpi-$$"
+    tmux new-session -d -s "$session" -x 140 -y 45 \
+        "mpirun -np 2 --bind-to none $bin explore --run $work/explore --epochs 2 --threads 1; echo EXPLORE_EXIT=\$?; sleep 60"
+    trap 'tmux kill-session -t "$session" 2>/dev/null || true; pkill -9 -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
+    until_screen() {   # SECONDS REGEX WHAT
+        for _ in $(seq $(($1 * 5))); do
+            if tmux capture-pane -p -t "$session" | grep -Eq -- "$2"; then return 0; fi
+            sleep 0.2
+        done
+        tmux capture-pane -p -t "$session" >&2 || true
+        fail "explorer under mpirun: $3"
+    }
+    until_screen 120 "phase stimulative training +epoch 1/2 +step [1-9]" "training did not start on screen"
+    tmux send-keys -t "$session" q
+    until_screen 20 "quit\\?" "q did not reach the explorer"
+    tmux send-keys -t "$session" y
+    until_screen 60 "EXPLORE_EXIT=0" "the job did not end with status 0 after quitting"
+    tmux capture-pane -p -t "$session" | grep -q "run saved in $work/explore" || fail "explorer under mpirun: no 'run saved' line"
+    [ -f "$work/explore/checkpoint.safetensors" ] || fail "explorer under mpirun: rank 0 wrote no checkpoint"
+    tmux kill-session -t "$session" 2>/dev/null || true
+    echo "mpi_test: stp explore under mpirun -np 2 takes keys on rank 0's terminal, quits, saves and exits 0"
+else
+    echo "mpi_test: explorer under mpirun not checked: tmux is not installed" >&2
+fi
 echo "mpi_test: OK"

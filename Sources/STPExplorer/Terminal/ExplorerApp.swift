@@ -19,20 +19,43 @@ public enum ExplorerApp {
 
     public static var hasTerminal: Bool { isatty(0) == 1 && isatty(1) == 1 }
 
-    /// mpirun hands its ranks pipes, not the terminal it was started from; the explorer (rank 0
-    /// only) takes the controlling terminal back when there is one.
-    static func reattachTerminalUnderMPI() {
-        guard !hasTerminal, Distributed.launchedByMPI() else { return }
+    /// mpirun hands its ranks pipes, not the terminal it was started from, and starts them in a
+    /// process group of their own, which the terminal treats as background (reading a key would
+    /// fail). The explorer (rank 0 only) takes the controlling terminal back and makes its group
+    /// the terminal's foreground one; returns the group to give the terminal back to at exit.
+    static func reattachTerminalUnderMPI() -> pid_t? {
+        guard !hasTerminal, Distributed.launchedByMPI() else { return nil }
         let tty = open("/dev/tty", O_RDWR)
-        guard tty >= 0 else { return }
+        guard tty >= 0 else { return nil }
         dup2(tty, 0)
         dup2(tty, 1)
         close(tty)
+        let previous = tcgetpgrp(0)
+        guard previous >= 0, previous != getpgrp() else { return nil }
+        return withTerminalStopsBlocked { tcsetpgrp(0, getpgrp()) == 0 } ? previous : nil
+    }
+
+    /// Gives the terminal back to the process group that had it (mpirun's, the shell's job).
+    static func restoreForeground(_ group: pid_t?) {
+        guard let group else { return }
+        _ = withTerminalStopsBlocked { tcsetpgrp(0, group) == 0 }
+    }
+
+    /// A background process group changing the terminal's foreground group gets SIGTTOU, which
+    /// would stop it: blocked for the call.
+    private static func withTerminalStopsBlocked(_ body: () -> Bool) -> Bool {
+        var block = sigset_t(), old = sigset_t()
+        sigemptyset(&block)
+        sigaddset(&block, SIGTTOU)
+        pthread_sigmask(SIG_BLOCK, &block, &old)
+        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
+        return body()
     }
 
     /// Runs the explorer; returns the process exit status.
     public static func run(options: ExplorerOptions, themeName: String?) -> Int32 {
-        reattachTerminalUnderMPI()
+        let foregroundBeforeMPI = reattachTerminalUnderMPI()
+        defer { restoreForeground(foregroundBeforeMPI) }
         guard hasTerminal else {
             FileHandle.standardError.write(Data((headlessMessage + "\n").utf8))
             return 2
