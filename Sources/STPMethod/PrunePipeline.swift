@@ -26,6 +26,8 @@ import STPEngine
 //   stp-50pct/run/                                         stp's per-budget expansion branch
 //   METHOD-BUDGET/extracted/, report.json, report.md       each result
 //   report.json (every result), report.md (the comparison table and sparsity tables)
+//   front.json, front.csv                                  stp: the fitness-vs-FLOPs front over the
+//                                                          whole space at the first search
 
 public struct PruneOptions: Sendable {
     public enum Method: String, Codable, Sendable, CaseIterable {
@@ -52,6 +54,10 @@ public struct PruneOptions: Sendable {
     public var stimulativeFraction = 0.6
     /// Epochs between re-searches during subnet mutating expansion (stp only).
     public var researchEvery = 2
+    /// The front over the whole space (FrontSearch.swift) that stp writes at its first search,
+    /// after the budgets' own searches, whose evaluations it reuses; 0 rounds: none.
+    public var front = FrontOptions()
+    public var frontRounds = 3
     public var fitnessImages = 1024
     public var recalibrationImages = 2000
     /// Where the runs, the extracted networks and the reports go.
@@ -192,6 +198,8 @@ private final class PruneContext {
         guard !o.methods.isEmpty else { throw STPError(.argument, "--method needs at least one method") }
         guard !o.budgets.isEmpty else { throw STPError(.argument, "--budget needs at least one budget") }
         guard Set(o.methods).count == o.methods.count else { throw STPError(.argument, "--method lists a method twice") }
+        guard o.frontRounds >= 0 else { throw STPError(.argument, "--front-rounds must be 0 (no front) or more (got \(o.frontRounds))") }
+        if o.frontRounds > 0 { try o.front.validate() }
         var config = o.training
         config.recalibrationImages = o.recalibrationImages
         try config.validate()
@@ -344,6 +352,7 @@ private final class PruneContext {
             firstBest.append(try runSearch(search, budget: budget))
             firstSeconds.append(monotonicSeconds() - t0)
         }
+        if o.frontRounds > 0 { try writeFront(search) }
         var reports = [PruneReport]()
         for (i, budget) in budgets.enumerated() {
             let t0 = monotonicSeconds()
@@ -376,6 +385,28 @@ private final class PruneContext {
                                       dependedSeconds: trunkSeconds + firstSeconds[i] + (monotonicSeconds() - t0)))
         }
         return reports
+    }
+
+    /// The front over the whole space on the first search's weights: OUTPUT/front.{json,csv}.
+    func writeFront(_ search: KDGuidedSearch) throws {
+        let t0 = monotonicSeconds()
+        let bar = ProgressBar(label: "front", total: o.frontRounds, unit: "round", console: console)
+        var result: FrontResult?
+        for round in 1...o.frontRounds {
+            result = try search.improveFront(o.front, rounds: 1, shouldCancel: shouldStop)
+            if result!.cancelled { throw STPError(.engine, "prune stopped by the user during the front search") }
+            bar.update(completed: round, fields: [("evaluated", "\(result!.evaluations)"), ("front", "\(result!.front.count)")])
+        }
+        bar.finish()
+        guard let result, let first = result.front.first, let last = result.front.last else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(result.file(fullMACs: space.cost.full.macs)), to: o.outputPath + "/front.json")
+        try AtomicFile.write(Data(result.csv.utf8), to: o.outputPath + "/front.csv")
+        console.writeLine("front: \(result.front.count) candidates from \(CountFormat.string(first.candidate.macs)) to "
+                          + "\(CountFormat.string(last.candidate.macs)) MACs (\(result.buckets.count) buckets, "
+                          + "\(result.evaluations) evaluations in all, \(ProgressFormat.duration(monotonicSeconds() - t0))): "
+                          + "\(o.outputPath)/front.csv")
     }
 
     func runSearch(_ search: KDGuidedSearch, budget: ResolvedBudget) throws -> Candidate {

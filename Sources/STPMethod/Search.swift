@@ -69,6 +69,11 @@ public final class KDGuidedSearch: @unchecked Sendable {
     private let fitnessLabelsForAccuracy: [Int32]?
     private var teacherLogits: [Float] = []
     private var cache: [Architecture: Candidate] = [:]
+    /// Every evaluation so far, by architecture (the front search reads and extends it).
+    var cachedCandidates: [Architecture: Candidate] { cache }
+    /// Rounds of the front search run so far (FrontSearch.swift): each round's random draws
+    /// depend on it, so a search continues its front where it left off, deterministically.
+    var frontRoundsRun = 0
     /// The ranks that share the evaluations (a single process unless given).
     public let communicator: any Communicator
     /// Called with every newly evaluated candidate (not with cached ones), on the searching
@@ -104,6 +109,7 @@ public final class KDGuidedSearch: @unchecked Sendable {
     public func updateWeights(from network: ResNet) {
         model.copyWeights(from: network)
         cache.removeAll()
+        frontRoundsRun = 0
         teacherLogits = calibrator.withRecalibrated(model, subnet: nil) { logits(subnet: nil) }
     }
 

@@ -26,6 +26,8 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("fitness-images"), help: "Held-out training images for the search's KD fitness.") var fitnessImages = 1024
     @Option(name: .customLong("recalibration-images"), help: "Training images for BN recalibration.") var recalibrationImages = 2000
     @Option(name: .customLong("research-every"), help: "Epochs between re-searches during expansion.") var researchEvery = 2
+    @Option(name: .customLong("front-buckets"), help: "stp: FLOPs buckets of the front over the whole space (front.json, front.csv).") var frontBuckets = 12
+    @Option(name: .customLong("front-rounds"), help: "stp: rounds of the front search (about 2 evaluations per bucket each); 0: no front.") var frontRounds = 3
     @Option(help: "Slimming strength s.") var slimming: Float = 1e-4
     @Flag(help: "Print each result's report as a JSON line on standard output.") var json = false
 
@@ -56,6 +58,8 @@ struct Prune: ParsableCommand {
             o.fitnessImages = fitnessImages
             o.recalibrationImages = recalibrationImages
             o.researchEvery = researchEvery
+            o.front.buckets = frontBuckets
+            o.frontRounds = frontRounds
             o.slimmingStrength = slimming
             let console = Console.standardError
             let workers = ComputeThreads.workers   // sets OpenBLAS single-threaded before the status reads it

@@ -12,7 +12,7 @@ private func randomImages(_ count: Int, seed: UInt64) -> ImageDataset {
     return ImageDataset(name: "random", height: 8, width: 8, channels: 3, classNames: ["a", "b", "c"], pixels: pixels, labels: labels)
 }
 
-private func makeSearch(seed: UInt64 = 1, options: SearchOptions? = nil) throws -> KDGuidedSearch {
+func makeSearch(seed: UInt64 = 1, options: SearchOptions? = nil) throws -> KDGuidedSearch {
     let spec = tinyBasicSpec()
     let model = ResNet(spec: spec, seed: 3)
     randomizeNormalization(model, seed: 4)
