@@ -47,6 +47,8 @@ public struct FrontResult: Sendable {
     public var front: [FrontPoint]
     /// Every bucket's MACs range, cheapest first.
     public var buckets: [ClosedRange<Int>]
+    /// Every candidate evaluated on these weights, cheapest first.
+    public var evaluated: [Candidate]
     public var evaluations: Int
     public var cancelled: Bool
 }
@@ -111,7 +113,8 @@ extension KDGuidedSearch {
             let b = buckets.firstIndex { $0.contains(c.macs) } ?? (c.macs < buckets[0].lowerBound ? 0 : buckets.count - 1)
             return FrontPoint(bucket: b, bucketMACs: buckets[b], candidate: c)
         }
-        return FrontResult(front: front, buckets: buckets, evaluations: evaluationCount, cancelled: cancelled)
+        let evaluated = cachedCandidates.values.sorted { ($0.macs, $0.fitness) < ($1.macs, $1.fitness) }
+        return FrontResult(front: front, buckets: buckets, evaluated: evaluated, evaluations: evaluationCount, cancelled: cancelled)
     }
 }
 

@@ -29,6 +29,8 @@ struct Explore: ParsableCommand {
     @Option(name: .customLong("recalibration-images"), help: "Training images for BN recalibration before every evaluation.") var recalibrationImages = 512
     @Option(name: .customLong("stimulative-fraction"), help: "Fraction of the epochs before the first automatic search and expansion.") var stimulativeFraction = 0.6
     @Option(name: .customLong("research-every"), help: "Epochs between automatic re-searches during expansion.") var researchEvery = 2
+    @Option(name: .customLong("front-buckets"), help: "FLOPs buckets of the accuracy-vs-FLOPs front over the whole space, renewed every epoch; 0: no front.") var frontBuckets = 12
+    @Option(name: .customLong("front-share"), help: "The front's time after each epoch beyond its first round, as a fraction of the epoch's time.") var frontShare = 0.08
     @Flag(name: .customLong("no-auto-search"), help: "Search only when asked (s, or a budget change).") var noAutoSearch = false
     @Flag(help: "Start with training paused.") var paused = false
     @Flag(name: .customLong("print-keys"), help: "Print the table of keys (Markdown) and exit.") var printKeys = false
@@ -52,6 +54,10 @@ struct Explore: ParsableCommand {
             o.stimulativeFraction = stimulativeFraction
             o.researchEvery = researchEvery
             o.autoSearch = !noAutoSearch
+            guard frontBuckets >= 0 else { throw STPError(.argument, "--front-buckets must be 0 (no front) or more (got \(frontBuckets))") }
+            guard frontShare.isFinite, (0...1).contains(frontShare) else { throw STPError(.argument, "--front-share must be between 0 and 1 (got \(frontShare))") }
+            if frontBuckets == 0 { o.front = nil } else { o.front?.buckets = frontBuckets }
+            o.frontShare = frontShare
             o.startPaused = paused
             o.runPath = runDirectory
             o.resumePath = resumeDirectory

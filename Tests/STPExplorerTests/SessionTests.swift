@@ -111,6 +111,55 @@ import Testing
         #expect(resumed.snapshot.trainImages == 256)
     }
 
+    @Test func theFrontSpansTheSpaceAfterTheFirstEpochAndBudgetsReadItAtOnce() throws {
+        let run = NSTemporaryDirectory() + "stp-explorer-front-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        var o = Self.options(run: run)
+        o.front?.buckets = 4
+        // One epoch: the weights stay those of the front, so the search must reuse its evaluations.
+        o.training.epochs = 1
+        o.search.population = 12
+        o.search.parents = 3
+        o.search.generations = 4
+        let session = try ExplorerSession(options: o)
+        session.start()
+
+        // After the first epoch, without any search: a curve from the smallest subnet to the
+        // full network, non-dominated, reported in the header's status.
+        let curve = Self.waitFor(session, "the first front") { $0.front.rounds >= 1 && !$0.front.running }
+        let space = try #require(curve.space)
+        #expect(curve.search.completed == 0)
+        #expect(curve.candidates.map(\.macs).min() == space.smallestMACs)
+        #expect(curve.candidates.map(\.macs).max() == space.fullMACs)
+        #expect(curve.front.points == curve.pareto.count && curve.pareto.count >= 2)
+        for p in curve.pareto {
+            #expect(!curve.candidates.contains { $0.macs <= p.macs && $0.fitness < p.fitness })
+        }
+        #expect(curve.log.contains { $0.text.hasPrefix("front: ") })
+
+        // A budget change shows the best known candidate in its window at once, without a search.
+        session.send(.setBudget("70%"))
+        let moved = Self.waitFor(session, "the new budget") { $0.budgetText == "remove 70%" }
+        let known = moved.candidates.filter { moved.window.contains($0.macs) }.min { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }
+        #expect(moved.best == known)
+        #expect(moved.search.completed == 0 && !moved.search.running)
+
+        // A budget change during a running search re-targets it; the search reuses the front.
+        let frontEvaluations = moved.search.evaluations
+        session.send(.searchNow)
+        Self.waitFor(session, seconds: 30, "the search to start") { $0.search.running }
+        session.send(.setBudget("85%"))
+        let done = Self.waitFor(session, "the re-targeted search") { $0.search.completed == 1 && !$0.search.running }
+        #expect(done.budgetText == "remove 85%")
+        #expect(done.log.contains { $0.text.contains("re-targeted") })
+        let best = try #require(done.best)
+        #expect(done.window.contains(best.macs))
+        #expect(done.search.evaluations > frontEvaluations)
+        #expect(done.candidates.count == done.search.evaluations, "the front's candidates were kept")
+        session.send(.quit)
+        #expect(session.waitUntilStopped(seconds: 60))
+    }
+
     @Test func exportWritesAnExtractedNetworkAndONNX() throws {
         let run = NSTemporaryDirectory() + "stp-explorer-export-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: run) }

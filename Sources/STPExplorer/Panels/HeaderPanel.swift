@@ -41,13 +41,18 @@ enum HeaderPanel {
         } else {
             budget.append(Item(label: "search", value: "not run yet (s)", role: .inactiveFg))
         }
+        if s.front.running {
+            budget.append(Item(label: "front", value: "updating, \(s.search.evaluations) evaluated", role: .hiFg))
+        } else if s.front.rounds > 0 {
+            budget.append(Item(label: "front", value: "\(s.front.points) on the curve, \(Format.duration(s.front.seconds))", role: .mainFg))
+        }
         budget.append(Item(label: "BLAS", value: "\(s.blasCore) \(s.blasThreads) thread\(s.blasThreads == 1 ? "" : "s"), \(s.computeThreads) compute threads", role: .mainFg))
         return [what, progress, budget]
     }
 
     /// Items in the order they are dropped when the header would need more than `maxLines`
     /// lines: the run path first, then the loss, the BLAS details, the model's costs.
-    static let dropOrder: [String] = ["run", "loss", "BLAS", "lr", "model", "elapsed"]
+    static let dropOrder: [String] = ["run", "loss", "BLAS", "front", "lr", "model", "elapsed"]
 
     /// The lines of the header at `width`: each group on its own line(s) when that fits in
     /// `maxLines`, else the items flow together; when even that is too long, the least important

@@ -75,7 +75,9 @@ enum ScatterPanel {
             grid.put(Cell(g.markerLine, role: .budget), x: column, y: row)
         }
         if s.candidates.isEmpty {
-            let message = s.search.running ? "searching..." : "no candidates yet: press s to search"
+            let message = s.search.running || s.front.running ? "searching..."
+                : s.front.rounds == 0 && s.epoch == 0 ? "the curve appears after the first epoch (s: search now)"
+                : "no candidates yet: press s to search"
             let mx = plot.plot.x + max(0, (plot.plot.width - message.count) / 2)
             grid.text(message, x: mx, y: plot.plot.y + plot.plot.height / 2, role: .inactiveFg, clip: plot.plot)
         }

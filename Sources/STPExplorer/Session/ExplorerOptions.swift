@@ -23,6 +23,13 @@ public struct ExplorerOptions: Sendable {
     public var researchEvery = 2
     /// Search automatically (after the stimulative phase and every `researchEvery` epochs).
     public var autoSearch = true
+    /// The front over the whole space (FrontSearch.swift), renewed on the weights of every epoch
+    /// so the accuracy-vs-FLOPs curve shows from the first epoch on; nil: no front.
+    public var front: FrontOptions? = FrontOptions()
+    /// The front's share of the time: after an epoch of T seconds, the front gets at most
+    /// frontShare x T seconds beyond its first round (which always completes, so there is a
+    /// curve to see). Measured in docs/EXPLORER-FRONT.md.
+    public var frontShare = 0.08
     /// Where the run goes; nil picks runs/DATE-TIME-MODEL-DATA.
     public var runPath: String?
     /// Continue the run in this directory (written by an earlier `stp explore`).

@@ -66,6 +66,15 @@ final class SessionEngine: @unchecked Sendable {
     private var search: KDGuidedSearch?
     private var searchWeightsStep = -1
     private var searchPending = false
+    /// A front round is due (after every epoch, when options.front is set).
+    private var frontPending = false
+    /// Seconds of the last epoch's training, which sets the front's time allowance.
+    private var lastEpochSeconds = 0.0
+    /// Time spent on the front and on training so far, for the share the log reports.
+    private var frontSeconds = 0.0, trainingSeconds = 0.0
+    /// While a front round renews the candidates on new weights, arrivals collect here and
+    /// replace the plotted ones when the round ends (the old curve stays until then).
+    private var renewing: [Candidate]?
     private var retarget = false
     private var paused: Bool
     private var quitRequested = false
@@ -207,6 +216,10 @@ final class SessionEngine: @unchecked Sendable {
             while !quitRequested {
                 handleCommands()
                 if quitRequested { break }
+                if frontPending {
+                    try runFrontRound()
+                    continue
+                }
                 if searchPending {
                     try runSearch()
                     continue
@@ -254,7 +267,7 @@ final class SessionEngine: @unchecked Sendable {
 
     private func betweenSteps() -> Bool {
         handleCommands()
-        return quitRequested || paused || searchPending
+        return quitRequested || paused || searchPending || frontPending
     }
 
     private func phaseNow() -> ExplorerPhase {
@@ -306,6 +319,9 @@ final class SessionEngine: @unchecked Sendable {
             log(.info, String(format: "epoch %d/%d: train loss %.3f, test top-1 %.2f%% (full network); checkpoint saved",
                               m.epoch, trainer.config.epochs, m.trainLoss, 100 * m.testTop1))
             measureSparsity()
+            lastEpochSeconds = m.seconds
+            trainingSeconds += m.seconds
+            if options.front != nil { frontPending = true }
             if options.autoSearch, m.epoch >= firstSearchEpoch,
                (m.epoch - firstSearchEpoch) % max(1, options.researchEvery) == 0 || m.epoch == trainer.config.epochs {
                 searchPending = true
@@ -333,7 +349,10 @@ final class SessionEngine: @unchecked Sendable {
                     let resolved = try Budget.resolve(text, for: space, tolerance: options.search.tolerance)
                     applyBudget(resolved)
                     log(.info, "budget: \(resolved)")
-                    if snap.search.running { retarget = true } else if search != nil || snap.search.completed > 0 { searchPending = true }
+                    // The best known candidate in the new window shows at once (applyBudget); a
+                    // budget search then refines it once searches have begun (before that, the
+                    // front keeps improving every epoch and training is not interrupted).
+                    if snap.search.running { retarget = true } else if snap.search.completed > 0 { searchPending = true }
                     if selected == nil { updateReference() }
                 } catch {
                     log(.error, ((error as? STPError)?.message ?? "\(error)") + "; the budget stays \(snap.budgetText)")
@@ -378,25 +397,78 @@ final class SessionEngine: @unchecked Sendable {
 
     // MARK: Search
 
+    /// The search on the current weights: created the first time, its evaluations forgotten
+    /// when training moved on since. Returns whether the weights changed (nothing evaluated yet).
+    @discardableResult
+    private func searchOnCurrentWeights() throws -> (search: KDGuidedSearch, renewed: Bool) {
+        if let search, searchWeightsStep == trainer.record.stepsCompleted { return (search, false) }
+        searchWeightsStep = trainer.record.stepsCompleted
+        if let search {
+            search.updateWeights(from: trainer.model)
+            return (search, true)
+        }
+        let s = try KDGuidedSearch(network: trainer.model, space: space, options: options.search, fitnessImages: heldOut,
+                                   validation: heldOut, calibrator: calibrator, normalization: trainer.trainLoader.normalization,
+                                   batchSize: trainer.config.batchSize)
+        s.onEvaluation = { [unowned self] in self.arrived($0) }
+        search = s
+        return (s, true)
+    }
+
+    /// One round of the front over the whole space on this epoch's weights (more while the
+    /// epoch's allowance lasts). On new weights the plotted candidates are replaced when the
+    /// first round ends, so the old curve stays on screen until the new one is complete.
+    private func runFrontRound() throws {
+        frontPending = false
+        guard let frontOptions = options.front else { return }
+        let t0 = monotonicSeconds()
+        let (search, renewed) = try searchOnCurrentWeights()
+        if renewed { renewing = [] }
+        snap.front.running = true
+        publish(force: true)
+        let deadline = t0 + options.frontShare * lastEpochSeconds
+        var result = try search.improveFront(frontOptions, rounds: 1, shouldCancel: { [unowned self] in
+            self.handleCommands()
+            return self.quitRequested || self.searchPending && !renewed
+        })
+        if renewed, let fresh = renewing {
+            renewing = nil
+            snap.candidates = fresh.sorted { ($0.macs, $0.fitness) < ($1.macs, $1.fitness) }
+            snap.pareto = KDGuidedSearch.pareto(snap.candidates)
+            refreshBest()
+        }
+        while !result.cancelled && monotonicSeconds() < deadline && !quitRequested && !searchPending {
+            result = try search.improveFront(frontOptions, rounds: 1, shouldCancel: { [unowned self] in
+                self.handleCommands()
+                return self.quitRequested || self.searchPending || monotonicSeconds() >= deadline
+            })
+        }
+        let seconds = monotonicSeconds() - t0
+        frontSeconds += seconds
+        snap.front.running = false
+        snap.front.rounds += 1
+        snap.front.seconds = frontSeconds
+        snap.front.points = result.front.count
+        if let first = result.front.first, let last = result.front.last {
+            let share = trainingSeconds > 0 ? 100 * frontSeconds / trainingSeconds : 0
+            log(.info, String(format: "front: %d candidates on the curve from %@ to %@ MACs (%d evaluated on step %d's weights, %.1f s; the front has taken %.1f%% of the training time)",
+                              result.front.count, CountFormat.string(first.candidate.macs), CountFormat.string(last.candidate.macs),
+                              result.evaluations, searchWeightsStep, seconds, share))
+        }
+        updateReference()
+        publish(force: true)
+    }
+
     private func runSearch() throws {
         searchPending = false
         let t0 = monotonicSeconds()
-        if search == nil {
-            let s = try KDGuidedSearch(network: trainer.model, space: space, options: options.search, fitnessImages: heldOut,
-                                       validation: heldOut, calibrator: calibrator, normalization: trainer.trainLoader.normalization,
-                                       batchSize: trainer.config.batchSize)
-            s.onEvaluation = { [unowned self] in self.arrived($0) }
-            search = s
-            searchWeightsStep = trainer.record.stepsCompleted
-        } else if searchWeightsStep != trainer.record.stepsCompleted, let s = search {
-            s.updateWeights(from: trainer.model)
-            searchWeightsStep = trainer.record.stepsCompleted
+        let (search, renewed) = try searchOnCurrentWeights()
+        if renewed && !snap.candidates.isEmpty {
             snap.candidates = []
             snap.pareto = []
             snap.best = nil
             log(.info, "search on the weights of step \(searchWeightsStep); the earlier candidates are cleared")
         }
-        guard let search else { return }
         let previousBest = snap.best?.architecture
         snap.phase = .search
         snap.search.running = true
@@ -443,6 +515,11 @@ final class SessionEngine: @unchecked Sendable {
     }
 
     private func arrived(_ candidate: Candidate) {
+        if renewing != nil {
+            renewing!.append(candidate)
+            snap.search.evaluations = search?.evaluationCount ?? snap.search.evaluations
+            return
+        }
         let index = snap.candidates.firstIndex { ($0.macs, $0.fitness) > (candidate.macs, candidate.fitness) } ?? snap.candidates.count
         snap.candidates.insert(candidate, at: index)
         snap.pareto = KDGuidedSearch.pareto(snap.candidates)

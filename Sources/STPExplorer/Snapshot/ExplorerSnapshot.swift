@@ -113,6 +113,18 @@ public struct SearchStatus: Sendable, Equatable {
     public init() {}
 }
 
+/// The front over the whole space (renewed every epoch on the new weights).
+public struct FrontStatus: Sendable, Equatable {
+    public var running = false
+    /// Epochs whose front has been computed (each one round or more).
+    public var rounds = 0
+    /// Candidates on the current front.
+    public var points = 0
+    /// Seconds spent on the front in this session.
+    public var seconds = 0.0
+    public init() {}
+}
+
 /// Why the reference architecture (architecture panel, relative sparsity) is the one shown.
 public enum ReferenceKind: String, Sendable, Equatable {
     case selected = "selected"
@@ -168,6 +180,7 @@ public struct ExplorerSnapshot: Sendable {
     public var referenceKind: ReferenceKind = .uniform
     public var sparsity: SparsityView?
     public var search = SearchStatus()
+    public var front = FrontStatus()
     public var log: [LogEntry] = []
 
     public var stepsSinceSave = 0
