@@ -30,7 +30,7 @@ struct Explore: ParsableCommand {
     @Option(name: .customLong("stimulative-fraction"), help: "Fraction of the epochs before the first automatic search and expansion.") var stimulativeFraction = 0.6
     @Option(name: .customLong("research-every"), help: "Epochs between automatic re-searches during expansion.") var researchEvery = 2
     @Option(name: .customLong("front-buckets"), help: "FLOPs buckets of the accuracy-vs-FLOPs front over the whole space, renewed every epoch; 0: no front.") var frontBuckets = 12
-    @Option(name: .customLong("front-share"), help: "The front's time after each epoch beyond its first round, as a fraction of the epoch's time.") var frontShare = 0.08
+    @Option(name: .customLong("front-share"), help: "The front's share of the training time (renewals on newer weights wait for it; the first front always runs).") var frontShare = 0.06
     @Flag(name: .customLong("no-auto-search"), help: "Search only when asked (s, or a budget change).") var noAutoSearch = false
     @Flag(help: "Start with training paused.") var paused = false
     @Flag(name: .customLong("print-keys"), help: "Print the table of keys (Markdown) and exit.") var printKeys = false

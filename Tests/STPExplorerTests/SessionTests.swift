@@ -160,6 +160,36 @@ import Testing
         #expect(session.waitUntilStopped(seconds: 60))
     }
 
+    @Test func theFrontIsRenewedOnNewerWeightsWithinItsShareOfTheTime() throws {
+        let run = NSTemporaryDirectory() + "stp-explorer-renew-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        var o = Self.options(run: run)
+        o.front?.buckets = 3
+        o.training.epochs = 3
+        o.frontShare = 1
+        let session = try ExplorerSession(options: o)
+        session.start()
+        let done = Self.waitFor(session, "training and the last front") { $0.phase == .finished && $0.front.rounds >= 2 && !$0.front.running }
+        let fronts = done.log.filter { $0.text.hasPrefix("front: ") }.map(\.text)
+        #expect(fronts.count == done.front.rounds)
+        // Each renewal says the weights it used: two different steps at least.
+        let steps = Set(fronts.compactMap { text in text.range(of: #"on step \d+"#, options: .regularExpression).map { String(text[$0]) } })
+        #expect(steps.count >= 2, "\(fronts)")
+        session.send(.quit)
+        #expect(session.waitUntilStopped(seconds: 60))
+        // Without a front, nothing is evaluated until a search.
+        var none = Self.options(run: run + "-none")
+        defer { try? FileManager.default.removeItem(atPath: run + "-none") }
+        none.front = nil
+        none.training.epochs = 1
+        let quiet = try ExplorerSession(options: none)
+        quiet.start()
+        let trained = Self.waitFor(quiet, "training without a front") { $0.phase == .finished }
+        #expect(trained.front.rounds == 0 && trained.candidates.isEmpty)
+        quiet.send(.quit)
+        #expect(quiet.waitUntilStopped(seconds: 60))
+    }
+
     @Test func exportWritesAnExtractedNetworkAndONNX() throws {
         let run = NSTemporaryDirectory() + "stp-explorer-export-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: run) }

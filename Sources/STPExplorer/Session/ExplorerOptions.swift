@@ -26,10 +26,10 @@ public struct ExplorerOptions: Sendable {
     /// The front over the whole space (FrontSearch.swift), renewed on the weights of every epoch
     /// so the accuracy-vs-FLOPs curve shows from the first epoch on; nil: no front.
     public var front: FrontOptions? = FrontOptions()
-    /// The front's share of the time: after an epoch of T seconds, the front gets at most
-    /// frontShare x T seconds beyond its first round (which always completes, so there is a
-    /// curve to see). Measured in docs/EXPLORER-FRONT.md.
-    public var frontShare = 0.08
+    /// The front's share of the training time: each epoch of T seconds gives it frontShare x T
+    /// seconds, which renewals on newer weights and extra rounds spend; only the first front
+    /// (so that there is a curve to see) may overdraw. Measured in README's Explorer section.
+    public var frontShare = 0.06
     /// Where the run goes; nil picks runs/DATE-TIME-MODEL-DATA.
     public var runPath: String?
     /// Continue the run in this directory (written by an earlier `stp explore`).

@@ -68,8 +68,11 @@ final class SessionEngine: @unchecked Sendable {
     private var searchPending = false
     /// A front round is due (after every epoch, when options.front is set).
     private var frontPending = false
-    /// Seconds of the last epoch's training, which sets the front's time allowance.
-    private var lastEpochSeconds = 0.0
+    /// The front's time allowance in seconds: every epoch adds frontShare x its training time,
+    /// every front round spends what it took. The first front runs regardless (there must be a
+    /// curve to see); a renewal on newer weights waits until the allowance covers the last one.
+    private var frontAllowance = 0.0
+    private var lastRenewalSeconds = 0.0
     /// Time spent on the front and on training so far, for the share the log reports.
     private var frontSeconds = 0.0, trainingSeconds = 0.0
     /// While a front round renews the candidates on new weights, arrivals collect here and
@@ -319,9 +322,9 @@ final class SessionEngine: @unchecked Sendable {
             log(.info, String(format: "epoch %d/%d: train loss %.3f, test top-1 %.2f%% (full network); checkpoint saved",
                               m.epoch, trainer.config.epochs, m.trainLoss, 100 * m.testTop1))
             measureSparsity()
-            lastEpochSeconds = m.seconds
             trainingSeconds += m.seconds
-            if options.front != nil { frontPending = true }
+            frontAllowance += options.frontShare * m.seconds
+            if options.front != nil, snap.front.rounds == 0 || frontAllowance >= lastRenewalSeconds { frontPending = true }
             if options.autoSearch, m.epoch >= firstSearchEpoch,
                (m.epoch - firstSearchEpoch) % max(1, options.researchEvery) == 0 || m.epoch == trainer.config.epochs {
                 searchPending = true
@@ -415,9 +418,9 @@ final class SessionEngine: @unchecked Sendable {
         return (s, true)
     }
 
-    /// One round of the front over the whole space on this epoch's weights (more while the
-    /// epoch's allowance lasts). On new weights the plotted candidates are replaced when the
-    /// first round ends, so the old curve stays on screen until the new one is complete.
+    /// One round of the front over the whole space on this epoch's weights (up to 4 while the
+    /// allowance lasts). On new weights the plotted candidates are replaced when the first round
+    /// ends, so the old curve stays on screen until the new one is complete.
     private func runFrontRound() throws {
         frontPending = false
         guard let frontOptions = options.front else { return }
@@ -426,18 +429,21 @@ final class SessionEngine: @unchecked Sendable {
         if renewed { renewing = [] }
         snap.front.running = true
         publish(force: true)
-        let deadline = t0 + options.frontShare * lastEpochSeconds
         var result = try search.improveFront(frontOptions, rounds: 1, shouldCancel: { [unowned self] in
             self.handleCommands()
             return self.quitRequested || self.searchPending && !renewed
         })
+        if renewed { lastRenewalSeconds = monotonicSeconds() - t0 }
+        let deadline = t0 + frontAllowance
         if renewed, let fresh = renewing {
             renewing = nil
             snap.candidates = fresh.sorted { ($0.macs, $0.fitness) < ($1.macs, $1.fitness) }
             snap.pareto = KDGuidedSearch.pareto(snap.candidates)
             refreshBest()
         }
-        while !result.cancelled && monotonicSeconds() < deadline && !quitRequested && !searchPending {
+        var rounds = 1
+        while !result.cancelled && rounds < 4 && monotonicSeconds() < deadline && !quitRequested && !searchPending {
+            rounds += 1
             result = try search.improveFront(frontOptions, rounds: 1, shouldCancel: { [unowned self] in
                 self.handleCommands()
                 return self.quitRequested || self.searchPending || monotonicSeconds() >= deadline
@@ -445,6 +451,7 @@ final class SessionEngine: @unchecked Sendable {
         }
         let seconds = monotonicSeconds() - t0
         frontSeconds += seconds
+        frontAllowance -= seconds
         snap.front.running = false
         snap.front.rounds += 1
         snap.front.seconds = frontSeconds
@@ -468,6 +475,9 @@ final class SessionEngine: @unchecked Sendable {
             snap.pareto = []
             snap.best = nil
             log(.info, "search on the weights of step \(searchWeightsStep); the earlier candidates are cleared")
+            // The curve over the whole space comes back on these weights after the search (its
+            // time is taken from the front's allowance, which may run into debt).
+            if options.front != nil { frontPending = true }
         }
         let previousBest = snap.best?.architecture
         snap.phase = .search
