@@ -3,10 +3,7 @@
 enum HelpOverlay {
     static func draw(_ grid: inout CellGrid, _ area: Rect, _ c: RenderContext) {
         // Arrow keys are written as words where the terminal cannot show the arrows.
-        let lines = KeyMap.helpLines.map { line in
-            c.glyphs.isUnicode ? line : (key: line.key.replacingOccurrences(of: "↓", with: "Down").replacingOccurrences(of: "↑", with: "Up"),
-                                         help: line.help)
-        }
+        let lines = KeyMap.helpLines.map { (key: KeyMap.label($0.key, unicode: c.glyphs.isUnicode), help: $0.help) }
         let keyWidth = (lines.map(\.key.count).max() ?? 4) + 2
         // One column when the screen is tall enough, else as many as the lines need: every key is
         // always listed, with its description shortened to the column.
@@ -22,6 +19,11 @@ enum HelpOverlay {
         for (i, line) in lines.enumerated() {
             let x = inner.x + 1 + (i / perColumn) * columnWidth
             let y = inner.y + i % perColumn
+            if line.key.isEmpty {   // a mode's heading
+                grid.text(Format.fit(line.help, columnWidth - 2, ellipsis: c.glyphs.ellipsis), x: x, y: y, role: .budget,
+                          attributes: [.bold], clip: inner)
+                continue
+            }
             grid.text(line.key, x: x, y: y, role: .hiFg, attributes: [.bold], clip: inner)
             grid.text(Format.fit(line.help, columnWidth - keyWidth - 2, ellipsis: c.glyphs.ellipsis), x: x + keyWidth, y: y,
                       role: .mainFg, clip: inner)

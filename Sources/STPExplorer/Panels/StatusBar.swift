@@ -1,7 +1,7 @@
 import STPMethod
 
-// The bottom line: key hints from the key table, or the prompt of the current mode (budget
-// entry, filter, quit confirmation).
+// The bottom line: the current mode's key hints from the key table, after the prompt of the
+// mode (budget entry, filter, quit confirmation, detail view).
 
 enum StatusBar {
     static func draw(_ grid: inout CellGrid, _ rect: Rect, _ c: RenderContext) {
@@ -11,32 +11,35 @@ enum StatusBar {
         func put(_ text: String, _ role: ThemeKey, _ attributes: CellAttributes = []) {
             x = grid.text(text, x: x, y: rect.y, role: role, background: .statusBg, attributes: attributes, clip: rect)
         }
+        func hints(_ mode: KeyMode) {
+            for (key, label) in KeyMap.statusHints(in: mode) {
+                put(KeyMap.label(key, unicode: c.glyphs.isUnicode), .hiFg, [.bold])
+                put(" " + label + "  ", .statusFg)
+            }
+        }
         switch c.state.mode {
         case .budgetEntry(let text):
             put("budget> ", .budget, [.bold])
             put(text, .statusFg, [.bold])
             put(c.glyphs.isUnicode ? "▏" : "_", .hiFg)
-            put("  Enter apply  Esc cancel  e.g. \(Budget.forms)", .statusFg)
+            put("  ", .statusFg)
+            hints(.budgetPrompt)
+            put("e.g. \(Budget.forms)", .statusFg)
         case .filterEntry(let text):
             put("filter> ", .hiFg, [.bold])
             put(text, .statusFg, [.bold])
             put(c.glyphs.isUnicode ? "▏" : "_", .hiFg)
-            put("  Enter keep  Esc clear", .statusFg)
+            put("  ", .statusFg)
+            hints(.filterPrompt)
         case .confirmQuit:
             put("quit? ", .warning, [.bold])
             put((c.snapshot.unsavedWork ?? "") + ".  ", .statusFg)
-            put("y", .hiFg, [.bold])
-            put(" save and quit  ", .statusFg)
-            put("n", .hiFg, [.bold])
-            put(" stay", .statusFg)
+            hints(.confirmQuit)
         case .detail:
             put("detail  ", .hiFg, [.bold])
-            put("j/k compare with another candidate  e export  Esc back", .statusFg)
+            hints(.detail)
         case .normal, .help:
-            for (key, label) in KeyMap.statusHints {
-                put(key, .hiFg, [.bold])
-                put(" " + label + "  ", .statusFg)
-            }
+            hints(.normal)
             // A message (the theme just chosen, a theme file's error) goes at the right end,
             // over the last hints if the line is full.
             if let message = c.state.message, !message.isEmpty {

@@ -16,34 +16,23 @@ public enum ExplorerReducer {
         if case .mouse(let x, let y, let event) = key {
             return mouse(x: x, y: y, event: event, state: &state, snapshot: snapshot, screen: screen)
         }
-        if key == .ctrl("c") { return [.send(.quit), .exit] }
-        switch state.mode {
-        case .budgetEntry(let text):
-            return budgetEntry(&state, text: text, key: key, snapshot: snapshot)
-        case .filterEntry(let text):
-            filterEntry(&state, text: text, key: key)
-            return []
-        case .confirmQuit:
-            switch key {
-            case .char("y"), .char("Y"), .char("q"), .enter: return [.send(.quit), .exit]
-            default: state.mode = .normal; return []
-            }
-        case .help:
-            if key == .char("q") { break }
-            state.mode = .normal
-            return []
-        case .detail:
-            if let effects = detail(&state, key: key, snapshot: snapshot) { return effects }
-        case .normal:
-            break
-        }
-        guard let binding = KeyMap.binding(for: key) else { return [] }
+        // Every key of every mode goes through the key table (KeyMap), so what a key does is
+        // what the help and the status bar say.
+        guard let binding = KeyMap.binding(for: key, in: state.mode.keyMode) else { return [] }
         return perform(binding.action, key: key, state: &state, snapshot: snapshot)
     }
 
     private static func perform(_ action: KeyAction, key: Key, state: inout ExplorerUIState, snapshot: ExplorerSnapshot) -> [UIEffect] {
         let rows = CandidateList.rows(snapshot, filter: state.filter, sort: state.sort, descending: state.sortDescending)
         switch action {
+        case .quitNow, .confirmQuit:
+            return [.send(.quit), .exit]
+        case .stay, .closeHelp, .closeDetail:
+            state.mode = .normal
+        case .promptType, .promptErase, .promptApply, .promptCancel:
+            return prompt(action, key: key, state: &state, snapshot: snapshot)
+        case .compareNext, .comparePrevious:
+            compare(next: action == .compareNext, state: &state, rows: rows)
         case .quit:
             if snapshot.unsavedWork != nil && !snapshot.stopped {
                 state.mode = .confirmQuit
@@ -51,7 +40,6 @@ public enum ExplorerReducer {
             }
             return [.send(.quit), .exit]
         case .back:
-            if state.mode != .normal { state.mode = .normal; return [] }
             if !state.filter.isEmpty { state.filter = ""; return [] }
             if state.selected != nil {
                 state.selected = nil
@@ -79,7 +67,9 @@ public enum ExplorerReducer {
             state.mode = .detail
             return effects
         case .filter:
+            // The filter is typed into the candidates pane, shown for it when it was hidden.
             state.mode = .filterEntry(state.filter)
+            state.visiblePanes.insert(.candidates)
             state.focus = .candidates
         case .sortNext:
             state.sort = state.sort.next
@@ -198,63 +188,47 @@ public enum ExplorerReducer {
         return [.send(.setBudget(text))]
     }
 
-    private static func budgetEntry(_ state: inout ExplorerUIState, text: String, key: Key, snapshot: ExplorerSnapshot) -> [UIEffect] {
-        switch key {
-        case .escape:
+    /// The budget and filter prompts: typing, erasing, applying, cancelling. The filter
+    /// applies as it is typed; the budget when Enter applies it.
+    private static func prompt(_ action: KeyAction, key: Key, state: inout ExplorerUIState, snapshot: ExplorerSnapshot) -> [UIEffect] {
+        let isBudget: Bool, text: String
+        switch state.mode {
+        case .budgetEntry(let t): isBudget = true; text = t
+        case .filterEntry(let t): isBudget = false; text = t
+        default: return []
+        }
+        func edit(_ new: String) {
+            state.mode = isBudget ? .budgetEntry(new) : .filterEntry(new)
+            if !isBudget { state.filter = new }
+        }
+        switch action {
+        case .promptType:
+            guard case .char(let c) = key else { return [] }
+            if !isBudget || text.count < 40 { edit(text + String(c)) }
+        case .promptErase:
+            edit(String(text.dropLast()))
+        case .promptApply:
             state.mode = .normal
-        case .enter:
+            if isBudget {
+                let trimmed = text.trimmingCharacters(in: .whitespaces)
+                if !trimmed.isEmpty { return setBudget(trimmed, state: &state, snapshot: snapshot) }
+            } else {
+                state.filter = text
+            }
+        default:   // .promptCancel
+            if !isBudget { state.filter = "" }
             state.mode = .normal
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
-            if !trimmed.isEmpty { return setBudget(trimmed, state: &state, snapshot: snapshot) }
-        case .backspace:
-            state.mode = .budgetEntry(String(text.dropLast()))
-        case .char(let c):
-            if text.count < 40 { state.mode = .budgetEntry(text + String(c)) }
-        default:
-            break
         }
         return []
     }
 
-    private static func filterEntry(_ state: inout ExplorerUIState, text: String, key: Key) {
-        switch key {
-        case .escape:
-            state.filter = ""
-            state.mode = .normal
-        case .enter:
-            state.filter = text
-            state.mode = .normal
-        case .backspace:
-            state.mode = .filterEntry(String(text.dropLast()))
-            state.filter = String(text.dropLast())
-        case .char(let c):
-            state.mode = .filterEntry(text + String(c))
-            state.filter = text + String(c)
-        default:
-            break
-        }
-    }
-
-    /// Keys of the detail view: j/k pick the candidate to compare with; Esc, q and Enter close it.
-    private static func detail(_ state: inout ExplorerUIState, key: Key, snapshot: ExplorerSnapshot) -> [UIEffect]? {
-        let rows = CandidateList.rows(snapshot, filter: state.filter, sort: state.sort, descending: state.sortDescending)
-            .filter { $0.architecture != state.selected }
-        switch key {
-        case .escape, .enter, .char("q"):
-            state.mode = .normal
-            return []
-        case .char("j"), .down, .char("k"), .up:
-            guard !rows.isEmpty else { return [] }
-            let current = rows.firstIndex { $0.architecture == state.compareWith }
-            let forward = key == .char("j") || key == .down
-            let index = current.map { forward ? min($0 + 1, rows.count - 1) : max($0 - 1, 0) } ?? 0
-            state.compareWith = rows[index].architecture
-            return []
-        case .char("e"):
-            return nil   // export works from the detail view too
-        default:
-            return []
-        }
+    /// The detail view's j/k: the candidate the selected one is compared with.
+    private static func compare(next: Bool, state: inout ExplorerUIState, rows all: [Candidate]) {
+        let rows = all.filter { $0.architecture != state.selected }
+        guard !rows.isEmpty else { return }
+        let current = rows.firstIndex { $0.architecture == state.compareWith }
+        let index = current.map { next ? min($0 + 1, rows.count - 1) : max($0 - 1, 0) } ?? 0
+        state.compareWith = rows[index].architecture
     }
 
     /// The best candidate when another is selected, else the next cheaper (or dearer) row.
