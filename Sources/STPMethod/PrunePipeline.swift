@@ -283,9 +283,9 @@ private final class PruneContext {
         var results = [PruneOptions.Method: [PruneReport]]()
         var trunkSeconds = 0.0
         if methods.contains(.stp) {
-            let firstSearch = min(config.epochs, max(1, Int((Double(config.epochs) * o.stimulativeFraction).rounded())))
-            trunkSeconds += try train(trunk, label: "stimulative", untilEpoch: firstSearch)
-            results[.stp] = try runSTP(trunk: trunk, trunkSeconds: trunkSeconds, firstSearch: firstSearch)
+            let schedule = STPSchedule(epochs: config.epochs, stimulativeFraction: o.stimulativeFraction, researchEvery: o.researchEvery)
+            trunkSeconds += try train(trunk, label: "stimulative", untilEpoch: schedule.firstSearchEpoch)
+            results[.stp] = try runSTP(trunk: trunk, trunkSeconds: trunkSeconds, schedule: schedule)
         }
         // The trunk trains on to the end only for the methods that choose from it at the end.
         let baselines = methods.filter { $0 != .stp }
@@ -339,7 +339,7 @@ private final class PruneContext {
     /// stp from the trunk at its first search: one search per budget on the shared weights (the
     /// evaluations are reused across budgets), then per budget a branch that continues with
     /// subnet mutating expansion and periodic re-search.
-    func runSTP(trunk: Trainer, trunkSeconds: Double, firstSearch: Int) throws -> [PruneReport] {
+    func runSTP(trunk: Trainer, trunkSeconds: Double, schedule: STPSchedule) throws -> [PruneReport] {
         let calibrator = makeCalibrator(trunk)
         let search = try KDGuidedSearch(network: trunk.model, space: space, options: o.search, fitnessImages: heldOut,
                                         validation: heldOut, calibrator: calibrator,
@@ -359,19 +359,16 @@ private final class PruneContext {
             var best = firstBest[i]
             var evaluations = search.evaluationCount
             let branch: Trainer
-            if firstSearch < config.epochs {
+            if schedule.hasExpansion {
                 branch = try trunk.branch(runPath: resultPath(.stp, i) + "/run", overwrite: o.overwrite)
                 var method = methodConfig(.stimulative)
-                method.expansion = ExpansionPlan(target: best.architecture, startEpoch: Double(firstSearch), endEpoch: Double(config.epochs))
+                method.expansion = schedule.expansion(toward: best.architecture, startingAfter: schedule.firstSearchEpoch)
                 try MethodTraining.configure(branch, method: method)
                 guard let objective = branch.objective as? StimulativeObjective else {
                     throw STPError(.engine, "the stp branch did not get the stimulative objective")
                 }
-                var epoch = firstSearch
-                while epoch < config.epochs {
-                    let next = min(config.epochs, epoch + max(1, o.researchEvery))
+                for next in schedule.searchEpochs.dropFirst() {
                     try train(branch, label: "stp \(budget.budget) expansion", untilEpoch: next)
-                    epoch = next
                     search.updateWeights(from: branch.model)
                     best = try runSearch(search, budget: budget)
                     evaluations += search.evaluationCount

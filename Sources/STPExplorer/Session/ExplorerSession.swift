@@ -85,7 +85,8 @@ final class SessionEngine: @unchecked Sendable {
     private let started = monotonicSeconds()
     private var lastPublish = -1.0
     private var lastSparsity = -1.0
-    private let firstSearchEpoch: Int
+    /// When the method searches and expands (shared with `stp prune`).
+    private let schedule: STPSchedule
     // Subnet figures of the epoch in progress.
     private var subnetLoss = 0.0, subnetTop1 = 0.0, distillation = 0.0, subnetSteps = 0
 
@@ -161,7 +162,7 @@ final class SessionEngine: @unchecked Sendable {
         }
         paused = options.startPaused
         let epochs = trainer.config.epochs
-        firstSearchEpoch = min(epochs, max(1, Int((Double(epochs) * options.stimulativeFraction).rounded())))
+        schedule = STPSchedule(epochs: epochs, stimulativeFraction: options.stimulativeFraction, researchEvery: options.researchEvery)
         trainer.objective = ObservedObjective(objective) { [unowned self] result in self.observe(result) }
         snap = initialSnapshot()
         applyBudget(budget)
@@ -325,8 +326,7 @@ final class SessionEngine: @unchecked Sendable {
             trainingSeconds += m.seconds
             frontAllowance += options.frontShare * m.seconds
             if options.front != nil, snap.front.rounds == 0 || frontAllowance >= lastRenewalSeconds { frontPending = true }
-            if options.autoSearch, m.epoch >= firstSearchEpoch,
-               (m.epoch - firstSearchEpoch) % max(1, options.researchEvery) == 0 || m.epoch == trainer.config.epochs {
+            if options.autoSearch, schedule.searchDue(afterEpoch: m.epoch) {
                 searchPending = true
             }
             publish(force: true)
@@ -545,10 +545,9 @@ final class SessionEngine: @unchecked Sendable {
 
     /// Subnet mutating expansion (METHOD.md section 7) after the stimulative phase.
     private func startOrRetargetExpansion(_ target: Architecture) {
-        guard !trainer.isFinished, trainer.record.epochsCompleted >= firstSearchEpoch else { return }
+        guard !trainer.isFinished, trainer.record.epochsCompleted >= schedule.firstSearchEpoch else { return }
         if objective.expansion == nil {
-            objective.expansion = ExpansionPlan(target: target, startEpoch: Double(trainer.record.epochsCompleted),
-                                                endEpoch: Double(trainer.config.epochs))
+            objective.expansion = schedule.expansion(toward: target, startingAfter: trainer.record.epochsCompleted)
             log(.info, "expansion: subnets are now the target and its mutations")
         } else {
             objective.expansion?.target = target
