@@ -19,11 +19,12 @@ private let allKeys: [Key] = {
 
 /// A state in each mode (a detail view needs a selection; prompts hold some text).
 private func states(_ snapshot: ExplorerSnapshot) -> [ExplorerUIState] {
-    let modes: [ExplorerUIState.Mode] = [.normal, .budgetEntry("6"), .filterEntry("d="), .confirmQuit, .help, .detail]
+    let modes: [ExplorerUIState.Mode] = [.normal, .budgetEntry("6"), .filterEntry("d="), .confirmQuit, .help, .detail, .compare]
     return modes.map { mode in
         var s = ExplorerUIState()
         s.selected = snapshot.candidates[0].architecture
         s.compareWith = snapshot.candidates[1].architecture
+        s.marked = [snapshot.candidates[1].architecture, snapshot.candidates[2].architecture]
         s.mode = mode
         return s
     }
@@ -79,7 +80,12 @@ private func states(_ snapshot: ExplorerSnapshot) -> [ExplorerUIState] {
             }
             switch binding.action {
             case .quitNow, .confirmQuit: #expect(effects == [.send(.quit), .exit])
-            case .stay, .closeHelp, .closeDetail: #expect(s.mode == .normal && effects.isEmpty)
+            case .stay, .closeHelp, .closeDetail, .closeCompare: #expect(s.mode == .normal && effects.isEmpty)
+            case .mark:
+                #expect(s.marked == state.marked + [state.selected!] && effects == [.send(.pin(s.marked))])
+            case .clearMarks: #expect(s.marked.isEmpty && effects == [.send(.pin([]))])
+            case .compareMarked: #expect(s.mode == .compare && effects.isEmpty)
+            case .exportMarked: #expect(effects == state.marked.map { .send(.export($0)) })
             case .compareNext, .comparePrevious: #expect(s.mode == .detail && effects.isEmpty && s.compareWith != s.selected)
             case .export: #expect(effects == [.send(.export(state.selected!))])
             case .help: #expect(s.mode == .help)
@@ -120,4 +126,30 @@ private func states(_ snapshot: ExplorerSnapshot) -> [ExplorerUIState] {
             if !shown.isEmpty { #expect(state.isVisible(state.focus), "focus on hidden \(state.focus) after \(key.label)") }
         }
     }
+}
+
+@Test func markedCandidatesAreComparedSideBySidePinnedAndExportedTogether() {
+    let snapshot = ExplorerFixtures.snapshot()
+    let a = snapshot.candidates[0].architecture, b = snapshot.candidates[1].architecture
+    var state = ExplorerUIState()
+    // One marked is not enough to compare.
+    state.selected = a
+    #expect(ExplorerReducer.reduce(&state, key: .char("m"), snapshot: snapshot) == [.send(.pin([a]))])
+    _ = ExplorerReducer.reduce(&state, key: .char("c"), snapshot: snapshot)
+    #expect(state.mode == .normal && state.message?.contains("mark two") == true)
+    state.selected = b
+    _ = ExplorerReducer.reduce(&state, key: .char("m"), snapshot: snapshot)
+    #expect(state.marked == [a, b])
+    _ = ExplorerReducer.reduce(&state, key: .char("c"), snapshot: snapshot)
+    #expect(state.mode == .compare)
+    let text = ExplorerFixtures.render(snapshot, state, width: 120, height: 40).text
+    #expect(text.contains("compare 2 marked") && text.contains("#1 \(a.text)") && text.contains("#2 \(b.text)"))
+    #expect(text.contains("KD fit") && text.contains("s1 b1"))
+    #expect(ExplorerReducer.reduce(&state, key: .char("E"), snapshot: snapshot) == [.send(.export(a)), .send(.export(b))])
+    _ = ExplorerReducer.reduce(&state, key: .escape, snapshot: snapshot)
+    #expect(state.mode == .normal)
+    // Unmarking by m again, and M clears all.
+    _ = ExplorerReducer.reduce(&state, key: .char("m"), snapshot: snapshot)
+    #expect(state.marked == [a])
+    #expect(ExplorerReducer.reduce(&state, key: .char("M"), snapshot: snapshot) == [.send(.pin([]))] && state.marked.isEmpty)
 }

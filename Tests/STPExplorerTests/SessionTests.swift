@@ -169,7 +169,16 @@ import Testing
         o.frontShare = 1
         let session = try ExplorerSession(options: o)
         session.start()
+        // A marked (pinned) architecture stays among the candidates when the front is renewed.
+        let first = Self.waitFor(session, "the first front") { $0.front.rounds >= 1 && !$0.front.running }
+        let space = try #require(first.architectureSpace)
+        var rng = SeededRandom(seed: 99)
+        var pinned = space.randomArchitecture(using: &rng)
+        while first.candidates.contains(where: { $0.architecture == pinned }) { pinned = space.randomArchitecture(using: &rng) }
+        session.send(.pin([pinned]))
         let done = Self.waitFor(session, "training and the last front") { $0.phase == .finished && $0.front.rounds >= 2 && !$0.front.running }
+        #expect(done.pinned == [pinned])
+        #expect(done.candidates.contains { $0.architecture == pinned }, "the pinned architecture was dropped")
         let fronts = done.log.filter { $0.text.hasPrefix("front: ") }.map(\.text)
         #expect(fronts.count == done.front.rounds)
         // Each renewal says the weights it used: two different steps at least.

@@ -3,7 +3,8 @@ import STPMethod
 // The candidates table: every evaluated architecture with its FLOPs, parameters, KD fitness
 // (KL(full || candidate), lower is better) and held-out top-1, filtered and sorted as the UI
 // state says. The selected row is highlighted and marked; the best of the budget window is
-// starred, exported ones are marked E; MACs inside the budget window take the budget role.
+// starred, exported ones are marked E, marked ones (m) +; MACs inside the budget window take
+// the budget role.
 
 enum CandidatesPanel {
     static func title(_ c: RenderContext) -> String {
@@ -40,7 +41,7 @@ enum CandidatesPanel {
             let y = rect.y + 1 + row
             let isSelected = candidate.architecture == c.state.selected
             let isBest = candidate.architecture == s.best?.architecture
-            let marker = isSelected ? String(c.glyphs.selectedMarker) : " "
+            let marker = isSelected ? String(c.glyphs.selectedMarker) : (c.state.marked.contains(candidate.architecture) ? "+" : " ")
             var x = grid.text(marker, x: rect.x, y: y, role: .highlight, attributes: [.bold], clip: rect)
             x = grid.text(isBest ? "*" : (s.exported.contains(candidate.architecture.text) ? "E" : " "), x: x, y: y, role: .good, clip: rect)
             let inWindow = s.window.contains(candidate.macs)

@@ -38,6 +38,9 @@ enum StatusBar {
         case .detail:
             put("detail  ", .hiFg, [.bold])
             hints(.detail)
+        case .compare:
+            put("compare \(c.state.marked.count) marked  ", .hiFg, [.bold])
+            hints(.compare)
         case .normal, .help:
             hints(.normal)
             // A message (the theme just chosen, a theme file's error) goes at the right end,

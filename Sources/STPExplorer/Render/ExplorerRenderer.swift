@@ -43,6 +43,7 @@ public enum ExplorerRenderer {
             // The help may cover the header too: on a small screen every row counts.
             HelpOverlay.draw(&grid, Rect(x: 0, y: 0, width: width, height: height - 1), c)
         case .detail: DetailView.draw(&grid, layout.body, c)
+        case .compare: CompareView.draw(&grid, layout.body, c)
         default: break
         }
         StatusBar.draw(&grid, layout.status, c)

@@ -16,6 +16,9 @@ public enum ExplorerCommand: Sendable, Equatable {
     case select(Architecture?)
     /// Extracts, recalibrates, evaluates and saves the architecture (weights, description, ONNX).
     case export(Architecture)
+    /// Keeps these architectures among the candidates (the marked ones): when the weights
+    /// change they are evaluated again, so no re-search or front renewal drops them.
+    case pin([Architecture])
     /// Saves a checkpoint now.
     case save
     /// Stops training and search, saves a checkpoint and ends the engine.

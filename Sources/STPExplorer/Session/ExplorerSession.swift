@@ -78,6 +78,8 @@ final class SessionEngine: @unchecked Sendable {
     /// While a front round renews the candidates on new weights, arrivals collect here and
     /// replace the plotted ones when the round ends (the old curve stays until then).
     private var renewing: [Candidate]?
+    /// Architectures the person marked: evaluated again on new weights so they stay listed.
+    private var pinned: [Architecture] = []
     private var retarget = false
     private var paused: Bool
     private var quitRequested = false
@@ -367,6 +369,9 @@ final class SessionEngine: @unchecked Sendable {
                 updateReference()
             case .export(let architecture):
                 export(architecture)
+            case .pin(let architectures):
+                pinned = architectures
+                snap.pinned = architectures
             case .save:
                 do {
                     try trainer.save()
@@ -427,6 +432,7 @@ final class SessionEngine: @unchecked Sendable {
         let t0 = monotonicSeconds()
         let (search, renewed) = try searchOnCurrentWeights()
         if renewed { renewing = [] }
+        try evaluatePinned(search)
         snap.front.running = true
         publish(force: true)
         var result = try search.improveFront(frontOptions, rounds: 1, shouldCancel: { [unowned self] in
@@ -466,6 +472,11 @@ final class SessionEngine: @unchecked Sendable {
         publish(force: true)
     }
 
+    /// The marked architectures on the search's weights (cached ones cost nothing).
+    private func evaluatePinned(_ search: KDGuidedSearch) throws {
+        for a in pinned { _ = try search.evaluate(a) }
+    }
+
     private func runSearch() throws {
         searchPending = false
         let t0 = monotonicSeconds()
@@ -474,7 +485,9 @@ final class SessionEngine: @unchecked Sendable {
             snap.candidates = []
             snap.pareto = []
             snap.best = nil
-            log(.info, "search on the weights of step \(searchWeightsStep); the earlier candidates are cleared")
+            log(.info, "search on the weights of step \(searchWeightsStep); the earlier candidates are cleared"
+                + (pinned.isEmpty ? "" : " (the \(pinned.count) marked are evaluated again)"))
+            try evaluatePinned(search)
             // The curve over the whole space comes back on these weights after the search (its
             // time is taken from the front's allowance, which may run into debt).
             if options.front != nil { frontPending = true }

@@ -181,6 +181,8 @@ public struct ExplorerSnapshot: Sendable {
     public var sparsity: SparsityView?
     public var search = SearchStatus()
     public var front = FrontStatus()
+    /// The architectures the engine keeps evaluated (the UI's marked ones).
+    public var pinned: [Architecture] = []
     public var log: [LogEntry] = []
 
     public var stepsSinceSave = 0

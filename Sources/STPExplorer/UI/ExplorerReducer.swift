@@ -27,8 +27,24 @@ public enum ExplorerReducer {
         switch action {
         case .quitNow, .confirmQuit:
             return [.send(.quit), .exit]
-        case .stay, .closeHelp, .closeDetail:
+        case .stay, .closeHelp, .closeDetail, .closeCompare:
             state.mode = .normal
+        case .mark:
+            guard let a = state.selected ?? rows.first?.architecture else { return [] }
+            if let i = state.marked.firstIndex(of: a) { state.marked.remove(at: i) } else { state.marked.append(a) }
+            return [.send(.pin(state.marked))]
+        case .clearMarks:
+            guard !state.marked.isEmpty else { return [] }
+            state.marked = []
+            return [.send(.pin([]))]
+        case .compareMarked:
+            guard state.marked.count >= 2 else {
+                state.message = "mark two or more candidates with m to compare them"
+                return []
+            }
+            state.mode = .compare
+        case .exportMarked:
+            return state.marked.map { .send(.export($0)) }
         case .promptType, .promptErase, .promptApply, .promptCancel:
             return prompt(action, key: key, state: &state, snapshot: snapshot)
         case .compareNext, .comparePrevious:

@@ -12,6 +12,8 @@ public struct ExplorerUIState: Sendable, Equatable {
         case confirmQuit
         case help
         case detail
+        /// The marked candidates side by side.
+        case compare
     }
 
     public var mode: Mode = .normal
@@ -19,6 +21,9 @@ public struct ExplorerUIState: Sendable, Equatable {
     public var focus: Pane = .candidates
     /// The selected candidate (by architecture, so that it stays selected as rows move).
     public var selected: Architecture?
+    /// Marked candidates, in the order they were marked: compared side by side (c), exported
+    /// together (E), and pinned in the engine so that a re-search keeps them.
+    public var marked: [Architecture] = []
     /// The candidate the detail view compares the selected one with.
     public var compareWith: Architecture?
     public var sort: CandidateSort = .macs

@@ -6,6 +6,7 @@
 /// The modes of the UI, as the key table names them (ExplorerUIState.Mode without its text).
 public enum KeyMode: String, Sendable, Hashable, CaseIterable {
     case normal, budgetPrompt = "budget prompt", filterPrompt = "filter prompt", confirmQuit = "quit?", help, detail
+    case compare = "compare"
 }
 
 public enum KeyAction: String, Sendable, Hashable, CaseIterable {
@@ -24,6 +25,8 @@ public enum KeyAction: String, Sendable, Hashable, CaseIterable {
     case closeHelp
     // the detail view
     case compareNext, comparePrevious, closeDetail
+    // marking, the compare view
+    case mark, compareMarked, exportMarked, clearMarks, closeCompare
 }
 
 public struct KeyBinding: Sendable {
@@ -61,7 +64,7 @@ public enum KeyMap {
         KeyBinding([.normal, .help], keys: [.char("q")], label: "q", help: "quit (asks when work is unsaved; the run is checkpointed)", action: .quit, status: "quit"),
         KeyBinding([.normal], keys: [.escape], label: "Esc", help: "back: clear the filter, deselect", action: .back),
         KeyBinding([.normal], keys: [.char("?")], label: "?", help: "this help", action: .help, status: "help"),
-        KeyBinding([.normal], keys: [.tab], label: "Tab", help: "focus the next pane (candidates, relative sparsity, log)", action: .cycleFocus, status: "focus"),
+        KeyBinding([.normal], keys: [.tab], label: "Tab", help: "focus the next pane (candidates, relative sparsity, log)", action: .cycleFocus),
         KeyBinding([.normal], keys: [.backTab], label: "Shift-Tab", help: "focus the previous pane", action: .cycleFocusBack),
         KeyBinding([.normal], keys: [.char("j"), .down], label: "j/↓", help: "next row of the focused pane (selects a candidate)", action: .down),
         KeyBinding([.normal], keys: [.char("k"), .up], label: "k/↑", help: "previous row of the focused pane", action: .up),
@@ -77,6 +80,10 @@ public enum KeyMap {
         KeyBinding([.normal], keys: [.char("p"), .char(" ")], label: "p/space", help: "pause or resume training", action: .togglePause, status: "pause"),
         KeyBinding([.normal], keys: [.char("s")], label: "s", help: "search now (KD-guided, on the current weights)", action: .searchNow, status: "search"),
         KeyBinding([.normal, .detail], keys: [.char("e")], label: "e", help: "export the selected candidate: extract, recalibrate BN, evaluate, save + ONNX", action: .export, status: "export"),
+        KeyBinding([.normal], keys: [.char("m")], label: "m", help: "mark or unmark the selected candidate (marked ones are kept by re-searches)", action: .mark, status: "mark"),
+        KeyBinding([.normal], keys: [.char("c")], label: "c", help: "compare the marked candidates side by side", action: .compareMarked),
+        KeyBinding([.normal], keys: [.char("E")], label: "E", help: "export every marked candidate", action: .exportMarked),
+        KeyBinding([.normal], keys: [.char("M")], label: "M", help: "unmark every candidate", action: .clearMarks),
         KeyBinding([.normal], keys: [.char("w")], label: "w", help: "write a checkpoint now", action: .save),
         KeyBinding([.normal], keys: [.char("t")], label: "t", help: "next colour theme", action: .cycleTheme, status: "theme"),
         KeyBinding([.normal], keys: [.ctrl("l")], label: "Ctrl-L", help: "redraw the screen", action: .redraw),
@@ -102,6 +109,9 @@ public enum KeyMap {
         KeyBinding([.detail], keys: [.char("j"), .down], label: "j/↓", help: "compare with the next candidate", action: .compareNext, status: "compare next"),
         KeyBinding([.detail], keys: [.char("k"), .up], label: "k/↑", help: "compare with the previous candidate", action: .comparePrevious, status: "previous"),
         KeyBinding([.detail], keys: [.escape, .enter, .char("q")], label: "Esc", help: "close the view", action: .closeDetail, status: "back"),
+        // The compare view.
+        KeyBinding([.compare], keys: [.char("E")], label: "E", help: "export every marked candidate", action: .exportMarked, status: "export all"),
+        KeyBinding([.compare], keys: [.escape, .enter, .char("q"), .char("c")], label: "Esc", help: "close the view", action: .closeCompare, status: "back"),
     ]
 
     /// The binding of `key` in `mode`, or nil: an exact key first, then the mode's catch-all.
@@ -134,7 +144,7 @@ public enum KeyMap {
         for mode in KeyMode.allCases {
             let own = bindings(in: mode).filter { mode == .normal || !$0.modes.contains(.normal) }
             guard !own.isEmpty else { continue }
-            if mode != .normal { lines.append(("", "in the \(mode.rawValue)" + (mode == .help ? " overlay" : mode == .detail ? " view" : ""))) }
+            if mode != .normal { lines.append(("", "in the \(mode.rawValue)" + (mode == .help ? " overlay" : mode == .detail || mode == .compare ? " view" : ""))) }
             lines += own.map { ($0.label, $0.help) }
         }
         return lines
@@ -161,6 +171,7 @@ extension ExplorerUIState.Mode {
         case .confirmQuit: return .confirmQuit
         case .help: return .help
         case .detail: return .detail
+        case .compare: return .compare
         }
     }
 }
