@@ -51,7 +51,7 @@ private func states(_ snapshot: ExplorerSnapshot) -> [ExplorerUIState] {
             switch state.mode.keyMode {
             case .budgetPrompt:
                 // Only Enter sends, and only the budget typed.
-                if key == .enter { #expect(effects == [.send(.setBudget("6"))]) } else if key == .resize { #expect(effects == [.redraw]) } else { #expect(effects.isEmpty, "\(key.label) in the budget prompt: \(effects)") }
+                if key == .enter { #expect(effects == [.send(.setBudget(BudgetChoice("6", space: snapshot.architectureSpace!, tolerance: snapshot.tolerance)))]) } else if key == .resize { #expect(effects == [.redraw]) } else { #expect(effects.isEmpty, "\(key.label) in the budget prompt: \(effects)") }
             default:
                 #expect(effects.isEmpty || (key == .resize && effects == [.redraw]), "\(key.label) in the filter prompt: \(effects)")
             }
@@ -99,7 +99,7 @@ private func states(_ snapshot: ExplorerSnapshot) -> [ExplorerUIState] {
             case .togglePause: #expect(effects == [.send(snapshot.paused ? .resume : .pause)])
             case .quit: #expect(s.mode == .confirmQuit || effects == [.send(.quit), .exit])
             case .promptApply:
-                #expect(s.mode == .normal && effects == (mode == .budgetPrompt ? [.send(.setBudget("6"))] : []))
+                #expect(s.mode == .normal && effects == (mode == .budgetPrompt ? [.send(.setBudget(BudgetChoice("6", space: snapshot.architectureSpace!, tolerance: snapshot.tolerance)))] : []))
             case .budgetUp, .budgetDown:
                 #expect(effects.count == 1 && { if case .send(.setBudget) = effects[0] { return true }; return false }())
             default:

@@ -14,7 +14,7 @@ import Testing
         #expect(press([.char("b")], &state).isEmpty)
         #expect(state.mode == .budgetEntry(""))
         let effects = press([.char("k"), .char("e"), .char("e"), .char("p"), .char(" "), .char("3"), .char("x"), .backspace, .char("0"), .char("%"), .enter], &state)
-        #expect(effects == [.send(.setBudget("keep 30%"))])
+        #expect(effects == [.send(.setBudget(choice("keep 30%")))])
         #expect(state.mode == .normal)
     }
 
@@ -34,7 +34,7 @@ import Testing
 
         var bad = ExplorerUIState()
         let effects = press([.char("b")] + "keep 1%".map { Key.char($0) } + [.enter], &bad)
-        #expect(effects == [.send(.setBudget("keep 1%"))], "the engine logs it too")
+        #expect(effects == [.send(.setBudget(choice("keep 1%")))], "the engine logs it too")
         #expect(bad.pendingBudget == nil)
         #expect(bad.message?.contains("possible range") == true)
         #expect(bad.message?.hasSuffix("the budget stays remove 50%") == true)
@@ -101,13 +101,13 @@ import Testing
 
     @Test func plusAndMinusStepTheRemovedFraction() {
         var state = ExplorerUIState()
-        #expect(press([.char("+")], &state) == [.send(.setBudget("55%"))])
-        #expect(press([.char("+")], &state) == [.send(.setBudget("60%"))], "steps from the pending budget, not the engine's")
-        #expect(press([.char("-"), .char("-")], &state).last == .send(.setBudget("50%")))
-        #expect(press([.char("-")], &state) == [.send(.setBudget("45%"))])
+        #expect(press([.char("+")], &state) == [.send(.setBudget(choice("55%")))])
+        #expect(press([.char("+")], &state) == [.send(.setBudget(choice("60%")))], "steps from the pending budget, not the engine's")
+        #expect(press([.char("-"), .char("-")], &state).last == .send(.setBudget(choice("50%"))))
+        #expect(press([.char("-")], &state) == [.send(.setBudget(choice("45%")))])
         let extreme = ExplorerFixtures.snapshot(budget: "91%")
         var fresh = ExplorerUIState()
-        #expect(press([.char("+")], &fresh, snapshot: extreme) == [.send(.setBudget("95%"))], "the step stops at 95%")
+        #expect(press([.char("+")], &fresh, snapshot: extreme) == [.send(.setBudget(choice("95%", extreme)))], "the step stops at 95%")
         #expect(fresh.message?.contains("possible range") == true, "95% is out of this space's range, and the status bar says so")
     }
 
@@ -199,4 +199,9 @@ import Testing
         _ = press([.backTab], &state)
         #expect(state.focus == .candidates)
     }
+}
+
+/// The budget the reducer sends for `text`, resolved as it resolves it.
+private func choice(_ text: String, _ snapshot: ExplorerSnapshot = ExplorerFixtures.snapshot()) -> BudgetChoice {
+    BudgetChoice(text, space: snapshot.architectureSpace!, tolerance: snapshot.tolerance)
 }

@@ -24,6 +24,12 @@ import Testing
         return o
     }
 
+    /// The budget command for `text`, resolved against the session's space as the UI does.
+    static func budget(_ text: String, _ session: ExplorerSession) -> BudgetChoice {
+        let s = session.snapshot
+        return BudgetChoice(text, space: s.architectureSpace!, tolerance: s.tolerance)
+    }
+
     /// Polls the snapshots until `condition` holds; fails after `seconds`.
     @discardableResult
     static func waitFor(_ session: ExplorerSession, seconds: Double = 120, _ what: String,
@@ -65,10 +71,10 @@ import Testing
 
         // A bad budget is reported and the old one stays; a good one moves the target.
         let before = session.snapshot
-        session.send(.setBudget("150%"))
+        session.send(.setBudget(Self.budget("150%", session)))
         let rejected = Self.waitFor(session, "the budget error") { $0.log.contains { $0.level == .error && $0.text.contains("150%") } }
         #expect(rejected.budgetText == before.budgetText && rejected.targetMACs == before.targetMACs)
-        session.send(.setBudget("70%"))
+        session.send(.setBudget(Self.budget("70%", session)))
         let moved = Self.waitFor(session, "the new budget") { $0.budgetText == "remove 70%" }
         #expect(moved.targetMACs < before.targetMACs)
         #expect(moved.window.upperBound == moved.targetMACs)
@@ -138,7 +144,7 @@ import Testing
         #expect(curve.log.contains { $0.text.hasPrefix("front: ") })
 
         // A budget change shows the best known candidate in its window at once, without a search.
-        session.send(.setBudget("70%"))
+        session.send(.setBudget(Self.budget("70%", session)))
         let moved = Self.waitFor(session, "the new budget") { $0.budgetText == "remove 70%" }
         let known = moved.candidates.filter { moved.window.contains($0.macs) }.min { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }
         #expect(moved.best == known)
@@ -148,7 +154,7 @@ import Testing
         let frontEvaluations = moved.search.evaluations
         session.send(.searchNow)
         Self.waitFor(session, seconds: 30, "the search to start") { $0.search.running }
-        session.send(.setBudget("85%"))
+        session.send(.setBudget(Self.budget("85%", session)))
         let done = Self.waitFor(session, "the re-targeted search") { $0.search.completed == 1 && !$0.search.running }
         #expect(done.budgetText == "remove 85%")
         #expect(done.log.contains { $0.text.contains("re-targeted") })

@@ -349,9 +349,8 @@ final class SessionEngine: @unchecked Sendable {
             switch command {
             case .pause: setPaused(true)
             case .resume: setPaused(false)
-            case .setBudget(let text):
-                do {
-                    let resolved = try Budget.resolve(text, for: space, tolerance: options.search.tolerance)
+            case .setBudget(let choice):
+                if let resolved = choice.resolved {
                     applyBudget(resolved)
                     log(.info, "budget: \(resolved)")
                     // The best known candidate in the new window shows at once (applyBudget); a
@@ -359,8 +358,8 @@ final class SessionEngine: @unchecked Sendable {
                     // front keeps improving every epoch and training is not interrupted).
                     if snap.search.running { retarget = true } else if snap.search.completed > 0 { searchPending = true }
                     if selected == nil { updateReference() }
-                } catch {
-                    log(.error, ((error as? STPError)?.message ?? "\(error)") + "; the budget stays \(snap.budgetText)")
+                } else {
+                    log(.error, (choice.error ?? "'\(choice.text)' is not a budget") + "; the budget stays \(snap.budgetText)")
                 }
             case .searchNow:
                 if snap.search.running { log(.info, "a search is already running") } else { searchPending = true }

@@ -189,19 +189,22 @@ public enum ExplorerReducer {
         }
     }
 
-    /// Resolves `text` against the snapshot's space right away: a good budget becomes pending
-    /// (the header and the budget line show it in the next frame), a bad one's error shows in
-    /// the status bar; either way the engine gets it (and logs it).
+    /// Resolves `text` against the snapshot's space, the only place a typed budget is parsed: a
+    /// good budget becomes pending (the header and the budget line show it in the next frame), a
+    /// bad one's error shows in the status bar; either way the engine gets the outcome (and logs it).
     private static func setBudget(_ text: String, state: inout ExplorerUIState, snapshot: ExplorerSnapshot) -> [UIEffect] {
-        if let space = snapshot.architectureSpace {
-            do {
-                state.pendingBudget = try Budget.resolve(text, for: space, tolerance: snapshot.tolerance)
-                state.message = nil
-            } catch {
-                state.message = ((error as? STPError)?.message ?? "\(error)") + "; the budget stays \(state.presented(snapshot).budgetText)"
-            }
+        guard let space = snapshot.architectureSpace else {
+            state.message = "the budget can be set once the model is loaded"
+            return []
         }
-        return [.send(.setBudget(text))]
+        let choice = BudgetChoice(text, space: space, tolerance: snapshot.tolerance)
+        if let resolved = choice.resolved {
+            state.pendingBudget = resolved
+            state.message = nil
+        } else {
+            state.message = (choice.error ?? "") + "; the budget stays \(state.presented(snapshot).budgetText)"
+        }
+        return [.send(.setBudget(choice))]
     }
 
     /// The budget and filter prompts: typing, erasing, applying, cancelling. The filter
