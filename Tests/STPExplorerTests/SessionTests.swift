@@ -132,7 +132,7 @@ import Testing
 
         // After the first epoch, without any search: a curve from the smallest subnet to the
         // full network, non-dominated, reported in the header's status.
-        let curve = Self.waitFor(session, "the first front") { $0.front.rounds >= 1 && !$0.front.running }
+        let curve = Self.waitFor(session, seconds: 600, "the first front") { $0.front.rounds >= 1 && !$0.front.running }
         let space = try #require(curve.space)
         #expect(curve.search.completed == 0)
         #expect(curve.candidates.map(\.macs).min() == space.smallestMACs)
@@ -155,7 +155,7 @@ import Testing
         session.send(.searchNow)
         Self.waitFor(session, seconds: 30, "the search to start") { $0.search.running }
         session.send(.setBudget(Self.budget("85%", session)))
-        let done = Self.waitFor(session, "the re-targeted search") { $0.search.completed == 1 && !$0.search.running }
+        let done = Self.waitFor(session, seconds: 600, "the re-targeted search") { $0.search.completed == 1 && !$0.search.running }
         #expect(done.budgetText == "remove 85%")
         #expect(done.log.contains { $0.text.contains("re-targeted") })
         let best = try #require(done.best)
@@ -170,19 +170,22 @@ import Testing
         let run = NSTemporaryDirectory() + "stp-explorer-renew-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: run) }
         var o = Self.options(run: run)
-        o.front?.buckets = 3
-        o.training.epochs = 3
-        o.frontShare = 1
+        // Renewed after every epoch whatever the speed (a thread-sanitizer build is ten times
+        // slower): an allowance far above the time a round takes, no extra rounds.
+        o.front?.buckets = 2
+        o.training.epochs = 2
+        o.frontShare = 1000
+        o.frontExtraRounds = 0
         let session = try ExplorerSession(options: o)
         session.start()
         // A marked (pinned) architecture stays among the candidates when the front is renewed.
-        let first = Self.waitFor(session, "the first front") { $0.front.rounds >= 1 && !$0.front.running }
+        let first = Self.waitFor(session, seconds: 600, "the first front") { $0.front.rounds >= 1 && !$0.front.running }
         let space = try #require(first.architectureSpace)
         var rng = SeededRandom(seed: 99)
         var pinned = space.randomArchitecture(using: &rng)
         while first.candidates.contains(where: { $0.architecture == pinned }) { pinned = space.randomArchitecture(using: &rng) }
         session.send(.pin([pinned]))
-        let done = Self.waitFor(session, "training and the last front") { $0.phase == .finished && $0.front.rounds >= 2 && !$0.front.running }
+        let done = Self.waitFor(session, seconds: 600, "training and the last front") { $0.phase == .finished && $0.front.rounds >= 2 && !$0.front.running }
         #expect(done.pinned == [pinned])
         #expect(done.candidates.contains { $0.architecture == pinned }, "the pinned architecture was dropped")
         let fronts = done.log.filter { $0.text.hasPrefix("front: ") }.map(\.text)
@@ -199,7 +202,7 @@ import Testing
         none.training.epochs = 1
         let quiet = try ExplorerSession(options: none)
         quiet.start()
-        let trained = Self.waitFor(quiet, "training without a front") { $0.phase == .finished }
+        let trained = Self.waitFor(quiet, seconds: 600, "training without a front") { $0.phase == .finished }
         #expect(trained.front.rounds == 0 && trained.candidates.isEmpty)
         quiet.send(.quit)
         #expect(quiet.waitUntilStopped(seconds: 60))

@@ -30,6 +30,9 @@ public struct ExplorerOptions: Sendable {
     /// seconds, which renewals on newer weights and extra rounds spend; only the first front
     /// (so that there is a curve to see) may overdraw. Measured in README's Explorer section.
     public var frontShare = 0.06
+    /// Rounds a front may add on the same weights while its allowance lasts (beyond the one
+    /// that renews it).
+    public var frontExtraRounds = 3
     /// Where the run goes; nil picks runs/DATE-TIME-MODEL-DATA.
     public var runPath: String?
     /// Continue the run in this directory (written by an earlier `stp explore`).

@@ -422,8 +422,8 @@ final class SessionEngine: @unchecked Sendable {
         return (s, true)
     }
 
-    /// One round of the front over the whole space on this epoch's weights (up to 4 while the
-    /// allowance lasts). On new weights the plotted candidates are replaced when the first round
+    /// One round of the front over the whole space on this epoch's weights (and up to
+    /// frontExtraRounds more while the allowance lasts). On new weights the plotted candidates are replaced when the first round
     /// ends, so the old curve stays on screen until the new one is complete.
     private func runFrontRound() throws {
         frontPending = false
@@ -447,7 +447,7 @@ final class SessionEngine: @unchecked Sendable {
             refreshBest()
         }
         var rounds = 1
-        while !result.cancelled && rounds < 4 && monotonicSeconds() < deadline && !quitRequested && !searchPending {
+        while !result.cancelled && rounds <= options.frontExtraRounds && monotonicSeconds() < deadline && !quitRequested && !searchPending {
             rounds += 1
             result = try search.improveFront(frontOptions, rounds: 1, shouldCancel: { [unowned self] in
                 self.handleCommands()
