@@ -11,8 +11,13 @@ import STPMethod
 // The session follows the STP pipeline live: stimulative training over the whole space, a first
 // search after `stimulativeFraction` of the epochs, then subnet mutating expansion toward the
 // best candidate with a re-search every `researchEvery` epochs, a final search when training is
-// done; the person can search at any time, change the budget (a running search re-targets at
-// once and reuses every evaluation), pause, and export any candidate.
+// done (STPSchedule, shared with `stp prune`), and the front over the whole space after every
+// epoch as its share of the time allows; the person can search at any time, change the budget
+// (a running search re-targets at once and reuses every evaluation), pause, mark, and export.
+//
+// One concern per file: this one holds the session's state, the loop and training events;
+// SessionEngine+Commands (the UI's commands), +Search (searches, the front, expansion),
+// +Publishing (reference, sparsity, log, snapshots) and +Export.
 
 public final class ExplorerSession: Sendable {
     private let mailbox: SessionMailbox
@@ -60,37 +65,37 @@ final class SessionEngine: @unchecked Sendable {
     let calibrator: BatchNormCalibrator
     let heldOut: ImageDataset
     let mailbox: SessionMailbox
-    private var method: MethodConfig
-    private var budget: ResolvedBudget
-    private var snap = ExplorerSnapshot()
-    private var search: KDGuidedSearch?
-    private var searchWeightsStep = -1
-    private var searchPending = false
+    var method: MethodConfig
+    var budget: ResolvedBudget
+    var snap = ExplorerSnapshot()
+    var search: KDGuidedSearch?
+    var searchWeightsStep = -1
+    var searchPending = false
     /// A front round is due (after every epoch, when options.front is set).
-    private var frontPending = false
+    var frontPending = false
     /// The front's time allowance in seconds: every epoch adds frontShare x its training time,
     /// every front round spends what it took. The first front runs regardless (there must be a
     /// curve to see); a renewal on newer weights waits until the allowance covers the last one.
-    private var frontAllowance = 0.0
-    private var lastRenewalSeconds = 0.0
+    var frontAllowance = 0.0
+    var lastRenewalSeconds = 0.0
     /// Time spent on the front and on training so far, for the share the log reports.
-    private var frontSeconds = 0.0, trainingSeconds = 0.0
+    var frontSeconds = 0.0, trainingSeconds = 0.0
     /// While a front round renews the candidates on new weights, arrivals collect here and
     /// replace the plotted ones when the round ends (the old curve stays until then).
-    private var renewing: [Candidate]?
+    var renewing: [Candidate]?
     /// Architectures the person marked: evaluated again on new weights so they stay listed.
-    private var pinned: [Architecture] = []
-    private var retarget = false
-    private var paused: Bool
-    private var quitRequested = false
-    private var selected: Architecture?
-    private let started = monotonicSeconds()
-    private var lastPublish = -1.0
-    private var lastSparsity = -1.0
+    var pinned: [Architecture] = []
+    var retarget = false
+    var paused: Bool
+    var quitRequested = false
+    var selected: Architecture?
+    let started = monotonicSeconds()
+    var lastPublish = -1.0
+    var lastSparsity = -1.0
     /// When the method searches and expands (shared with `stp prune`).
-    private let schedule: STPSchedule
+    let schedule: STPSchedule
     // Subnet figures of the epoch in progress.
-    private var subnetLoss = 0.0, subnetTop1 = 0.0, distillation = 0.0, subnetSteps = 0
+    var subnetLoss = 0.0, subnetTop1 = 0.0, distillation = 0.0, subnetSteps = 0
 
     init(options: ExplorerOptions, mailbox: SessionMailbox) throws {
         self.options = options
@@ -174,7 +179,7 @@ final class SessionEngine: @unchecked Sendable {
         mailbox.publish(snap)
     }
 
-    private func initialSnapshot() -> ExplorerSnapshot {
+    func initialSnapshot() -> ExplorerSnapshot {
         var s = ExplorerSnapshot()
         let data = trainer.data
         s.dataDescription = trainer.config.data
@@ -267,23 +272,23 @@ final class SessionEngine: @unchecked Sendable {
         publish(force: true)
     }
 
-    private func weightsAreFinite() -> Bool {
+    func weightsAreFinite() -> Bool {
         trainer.model.parameters.allSatisfy { p in (0..<p.count).allSatisfy { p.pointer[$0].isFinite } }
     }
 
-    private func betweenSteps() -> Bool {
+    func betweenSteps() -> Bool {
         handleCommands()
         return quitRequested || paused || searchPending || frontPending
     }
 
-    private func phaseNow() -> ExplorerPhase {
+    func phaseNow() -> ExplorerPhase {
         if trainer.isFinished { return snap.exported.isEmpty ? .finished : .extracted }
         return objective.expansion == nil ? .stimulativeTraining : .expansion
     }
 
     // MARK: Training events
 
-    private func observe(_ result: ObjectiveResult) {
+    func observe(_ result: ObjectiveResult) {
         guard let loss = result.extra["subnet_loss"], let top1 = result.extra["subnet_top1"] else { return }
         subnetLoss += loss
         subnetTop1 += top1
@@ -291,7 +296,7 @@ final class SessionEngine: @unchecked Sendable {
         subnetSteps += 1
     }
 
-    private func handle(_ event: TrainingEvent) {
+    func handle(_ event: TrainingEvent) {
         switch event {
         case .epochStarted(let epoch, let first, _):
             snap.epoch = epoch
@@ -338,318 +343,5 @@ final class SessionEngine: @unchecked Sendable {
             snap.stepsSinceSave = 0
             publish(force: true)
         }
-    }
-
-    // MARK: Commands
-
-    private func handleCommands() {
-        let commands = mailbox.takeCommands()
-        guard !commands.isEmpty else { return }
-        for command in commands {
-            switch command {
-            case .pause: setPaused(true)
-            case .resume: setPaused(false)
-            case .setBudget(let choice):
-                if let resolved = choice.resolved {
-                    applyBudget(resolved)
-                    log(.info, "budget: \(resolved)")
-                    // The best known candidate in the new window shows at once (applyBudget); a
-                    // budget search then refines it once searches have begun (before that, the
-                    // front keeps improving every epoch and training is not interrupted).
-                    if snap.search.running { retarget = true } else if snap.search.completed > 0 { searchPending = true }
-                    if selected == nil { updateReference() }
-                } else {
-                    log(.error, (choice.error ?? "'\(choice.text)' is not a budget") + "; the budget stays \(snap.budgetText)")
-                }
-            case .searchNow:
-                if snap.search.running { log(.info, "a search is already running") } else { searchPending = true }
-            case .select(let architecture):
-                selected = architecture
-                updateReference()
-            case .export(let architecture):
-                export(architecture)
-            case .pin(let architectures):
-                pinned = architectures
-                snap.pinned = architectures
-            case .save:
-                do {
-                    try trainer.save()
-                    snap.stepsSinceSave = 0
-                    log(.good, "checkpoint saved in \(trainer.runDirectory?.path ?? "-")")
-                } catch {
-                    log(.error, (error as? STPError)?.message ?? "\(error)")
-                }
-            case .quit:
-                quitRequested = true
-            }
-        }
-        publish(force: true)
-    }
-
-    private func setPaused(_ value: Bool) {
-        guard value != paused else { return }
-        paused = value
-        snap.paused = value
-        log(.info, value ? "paused (training stops after this step)" : "resumed")
-    }
-
-    private func applyBudget(_ resolved: ResolvedBudget) {
-        budget = resolved
-        trainer.setConfiguration(ExplorerOptions.budgetKey, resolved.budget.description)
-        snap.budgetText = resolved.budget.description
-        snap.targetMACs = resolved.targetMACs
-        snap.window = resolved.window
-        refreshBest()
-    }
-
-    // MARK: Search
-
-    /// The search on the current weights: created the first time, its evaluations forgotten
-    /// when training moved on since. Returns whether the weights changed (nothing evaluated yet).
-    @discardableResult
-    private func searchOnCurrentWeights() throws -> (search: KDGuidedSearch, renewed: Bool) {
-        if let search, searchWeightsStep == trainer.record.stepsCompleted { return (search, false) }
-        searchWeightsStep = trainer.record.stepsCompleted
-        if let search {
-            search.updateWeights(from: trainer.model)
-            return (search, true)
-        }
-        let s = try KDGuidedSearch(network: trainer.model, space: space, options: options.search, fitnessImages: heldOut,
-                                   validation: heldOut, calibrator: calibrator, normalization: trainer.trainLoader.normalization,
-                                   batchSize: trainer.config.batchSize)
-        s.onEvaluation = { [unowned self] in self.arrived($0) }
-        search = s
-        return (s, true)
-    }
-
-    /// One round of the front over the whole space on this epoch's weights (and up to
-    /// frontExtraRounds more while the allowance lasts). On new weights the plotted candidates are replaced when the first round
-    /// ends, so the old curve stays on screen until the new one is complete.
-    private func runFrontRound() throws {
-        frontPending = false
-        guard let frontOptions = options.front else { return }
-        let t0 = monotonicSeconds()
-        let (search, renewed) = try searchOnCurrentWeights()
-        if renewed { renewing = [] }
-        try evaluatePinned(search)
-        snap.front.running = true
-        publish(force: true)
-        var result = try search.improveFront(frontOptions, rounds: 1, shouldCancel: { [unowned self] in
-            self.handleCommands()
-            return self.quitRequested || self.searchPending && !renewed
-        })
-        if renewed { lastRenewalSeconds = monotonicSeconds() - t0 }
-        let deadline = t0 + frontAllowance
-        if renewed, let fresh = renewing {
-            renewing = nil
-            snap.candidates = fresh.sorted { ($0.macs, $0.fitness) < ($1.macs, $1.fitness) }
-            snap.pareto = KDGuidedSearch.pareto(snap.candidates)
-            refreshBest()
-        }
-        var rounds = 1
-        while !result.cancelled && rounds <= options.frontExtraRounds && monotonicSeconds() < deadline && !quitRequested && !searchPending {
-            rounds += 1
-            result = try search.improveFront(frontOptions, rounds: 1, shouldCancel: { [unowned self] in
-                self.handleCommands()
-                return self.quitRequested || self.searchPending || monotonicSeconds() >= deadline
-            })
-        }
-        let seconds = monotonicSeconds() - t0
-        frontSeconds += seconds
-        frontAllowance -= seconds
-        snap.front.running = false
-        snap.front.rounds += 1
-        snap.front.seconds = frontSeconds
-        snap.front.points = result.front.count
-        if let first = result.front.first, let last = result.front.last {
-            let share = trainingSeconds > 0 ? 100 * frontSeconds / trainingSeconds : 0
-            log(.info, String(format: "front: %d candidates on the curve from %@ to %@ MACs (%d evaluated on step %d's weights, %.1f s; the front has taken %.1f%% of the training time)",
-                              result.front.count, CountFormat.string(first.candidate.macs), CountFormat.string(last.candidate.macs),
-                              result.evaluations, searchWeightsStep, seconds, share))
-        }
-        updateReference()
-        publish(force: true)
-    }
-
-    /// The marked architectures on the search's weights (cached ones cost nothing).
-    private func evaluatePinned(_ search: KDGuidedSearch) throws {
-        for a in pinned { _ = try search.evaluate(a) }
-    }
-
-    private func runSearch() throws {
-        searchPending = false
-        let t0 = monotonicSeconds()
-        let (search, renewed) = try searchOnCurrentWeights()
-        if renewed && !snap.candidates.isEmpty {
-            snap.candidates = []
-            snap.pareto = []
-            snap.best = nil
-            log(.info, "search on the weights of step \(searchWeightsStep); the earlier candidates are cleared"
-                + (pinned.isEmpty ? "" : " (the \(pinned.count) marked are evaluated again)"))
-            try evaluatePinned(search)
-            // The curve over the whole space comes back on these weights after the search (its
-            // time is taken from the front's allowance, which may run into debt).
-            if options.front != nil { frontPending = true }
-        }
-        let previousBest = snap.best?.architecture
-        snap.phase = .search
-        snap.search.running = true
-        snap.search.generation = 0
-        log(.info, "search: \(budget)")
-        publish(force: true)
-        var result: SearchResult
-        repeat {
-            retarget = false
-            result = try search.run(window: budget.window, shouldCancel: { [unowned self] in
-                self.handleCommands()
-                return self.quitRequested || self.retarget
-            }, progress: { [unowned self] p in
-                self.snap.search.generation = p.generation
-                self.snap.search.evaluations = p.evaluations
-                self.publish(force: true)
-            })
-            if result.cancelled && retarget && !quitRequested { log(.info, "search re-targeted to \(budget)") }
-        } while result.cancelled && retarget && !quitRequested
-        snap.search.running = false
-        snap.phase = phaseNow()
-        guard !result.cancelled else {
-            log(.warning, "search cancelled")
-            publish(force: true)
-            return
-        }
-        snap.candidates = result.evaluated
-        snap.pareto = result.pareto
-        snap.best = result.best
-        snap.search.completed += 1
-        snap.search.evaluations = search.evaluationCount
-        snap.search.lastSeconds = monotonicSeconds() - t0
-        if let best = result.best {
-            log(.good, String(format: "search finished: best %@, %@ MACs, KL %.4f, held-out top-1 %.1f%% (%d evaluated, %.1f s)",
-                              best.architecture.text, CountFormat.string(best.macs), best.fitness, 100 * best.accuracy,
-                              search.evaluationCount, snap.search.lastSeconds ?? 0))
-            if best.architecture != previousBest { log(.good, "new best: \(best.architecture.summary(for: trainer.spec))") }
-            startOrRetargetExpansion(best.architecture)
-        } else {
-            log(.warning, "search finished without a candidate in the budget window")
-        }
-        updateReference()
-        publish(force: true)
-    }
-
-    private func arrived(_ candidate: Candidate) {
-        if renewing != nil {
-            renewing!.append(candidate)
-            snap.search.evaluations = search?.evaluationCount ?? snap.search.evaluations
-            return
-        }
-        let index = snap.candidates.firstIndex { ($0.macs, $0.fitness) > (candidate.macs, candidate.fitness) } ?? snap.candidates.count
-        snap.candidates.insert(candidate, at: index)
-        snap.pareto = KDGuidedSearch.pareto(snap.candidates)
-        refreshBest()
-        snap.search.evaluations = search?.evaluationCount ?? snap.search.evaluations
-        publish()
-    }
-
-    /// The best candidate of the current budget window among those evaluated.
-    private func refreshBest() {
-        snap.best = snap.candidates.filter { budget.window.contains($0.macs) }.min { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }
-    }
-
-    /// Subnet mutating expansion (METHOD.md section 7) after the stimulative phase.
-    private func startOrRetargetExpansion(_ target: Architecture) {
-        guard !trainer.isFinished, trainer.record.epochsCompleted >= schedule.firstSearchEpoch else { return }
-        if objective.expansion == nil {
-            objective.expansion = schedule.expansion(toward: target, startingAfter: trainer.record.epochsCompleted)
-            log(.info, "expansion: subnets are now the target and its mutations")
-        } else {
-            objective.expansion?.target = target
-        }
-        method.expansion = objective.expansion
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        if let data = try? encoder.encode(method) {
-            trainer.setConfiguration(MethodConfig.recordKey, String(decoding: data, as: UTF8.self))
-        }
-        snap.phase = phaseNow()
-    }
-
-    // MARK: Reference architecture and relative sparsity
-
-    private func updateReference() {
-        let reference: (Architecture, ReferenceKind)?
-        if let selected {
-            reference = (selected, .selected)
-        } else if let best = snap.best {
-            reference = (best.architecture, .best)
-        } else {
-            reference = Baselines.uniformArchitecture(space: space, window: budget.window).map { ($0, .uniform) }
-        }
-        guard let (architecture, kind) = reference else { return }
-        if architecture != snap.reference {
-            snap.sparsity = nil
-        }
-        snap.reference = architecture
-        snap.referenceKind = kind
-        measureSparsity()
-    }
-
-    private func measureSparsity() {
-        lastSparsity = monotonicSeconds()
-        guard let architecture = snap.reference,
-              let report = try? RelativeSparsity.measure(trainer.model, architecture: architecture) else { return }
-        var ratios = snap.sparsity?.ratioHistory ?? []
-        var dropped = snap.sparsity?.droppedHistory ?? []
-        if let r = report.meanWeightRatio { ratios.append(r) }
-        if let d = report.meanDroppedMagnitude { dropped.append(d) }
-        let keep = 240
-        snap.sparsity = SparsityView(report: report, ratioHistory: Array(ratios.suffix(keep)), droppedHistory: Array(dropped.suffix(keep)))
-    }
-
-    // MARK: Export
-
-    private func export(_ architecture: Architecture) {
-        guard let runPath = trainer.runDirectory?.path else {
-            log(.error, "export needs a run directory")
-            return
-        }
-        do {
-            // Any architecture of the network extracts (the uniform reference is not always one of
-            // the space's width choices).
-            try architecture.validate(for: trainer.spec)
-            log(.info, "export: extracting \(architecture.text)")
-            publish(force: true)
-            let result = try CandidateExport.run(supernet: trainer.model, architecture: architecture, calibrator: calibrator,
-                                                 testLoader: trainer.testLoader, runPath: runPath,
-                                                 normalization: trainer.trainLoader.normalization, dataSpec: trainer.config.data,
-                                                 convention: trainer.record.keyConvention)
-            try trainer.save()
-            snap.stepsSinceSave = 0
-            if !snap.exported.contains(architecture.text) { snap.exported.append(architecture.text) }
-            snap.phase = snap.search.running ? .search : phaseNow()
-            log(.good, String(format: "exported %@ MACs, test top-1 %.2f%% without fine-tuning: %@ (model.onnx, model.safetensors); checkpoint saved",
-                              CountFormat.string(result.macs), 100 * result.test.top1, result.directory))
-        } catch {
-            log(.error, "export failed: " + ((error as? STPError)?.message ?? "\(error)"))
-        }
-    }
-
-    // MARK: Publishing
-
-    private func log(_ level: LogEntry.Level, _ text: String) {
-        snap.log.append(LogEntry(time: monotonicSeconds() - started, level: level, text: text))
-        if snap.log.count > 200 { snap.log.removeFirst(snap.log.count - 200) }
-    }
-
-    private func publish(force: Bool = false) {
-        let now = monotonicSeconds()
-        guard force || now - lastPublish >= options.publishInterval else { return }
-        lastPublish = now
-        snap.sequence += 1
-        snap.elapsed = now - started
-        snap.paused = paused
-        snap.space?.blockSampleCounts = objective.blockSampleCounts
-        snap.space?.widthSampleCounts = objective.widthSampleCounts
-        snap.space?.subnetsSampled = objective.blockSampleCounts.first ?? 0
-        mailbox.publish(snap)
     }
 }
