@@ -25,8 +25,9 @@ extension SessionEngine {
     }
 
     /// One round of the front over the whole space on this epoch's weights (and up to
-    /// frontExtraRounds more while the allowance lasts). On new weights the plotted candidates are replaced when the first round
-    /// ends, so the old curve stays on screen until the new one is complete.
+    /// frontExtraRounds more while the allowance lasts). On new weights the plotted candidates
+    /// are replaced when the first round ends, so the old curve stays on screen until the new
+    /// one is complete.
     func runFrontRound() throws {
         frontPending = false
         guard let frontOptions = options.front else { return }
