@@ -286,16 +286,17 @@ public struct ArchitectureSpace: Equatable, Sendable {
 
     // MARK: FLOPs windows
 
-    /// Moves `a` into MACs window `window` by random one-step gene moves: while above the window,
+    /// Moves `a` into window `window` of `measure` (MACs when nil) by random one-step gene moves: while above the window,
     /// a random shrinking move (drop a stage's last block or narrow a block to its next smaller
     /// width); then, while below, a random growing move that does not overshoot the window (add a
     /// block at a random width that fits, or widen a block to its next larger width). Returns nil
     /// when no move reaches the window. The input must be in the space; so is the result.
     public func repair<R: RandomNumberGenerator>(_ a: Architecture, into window: ClosedRange<Int>,
-                                                 using rng: inout R) -> Architecture? {
+                                                 measure: CostMeasure? = nil, using rng: inout R) -> Architecture? {
+        let measure = measure ?? .macs(cost)
         var widths = a.widths
-        var macs = cost.macs(of: a)
-        func table(_ s: Int, _ i: Int) -> BlockCostTable { cost.blocks[cost.stageStarts[s] + i] }
+        var macs = measure.value(of: a)
+        func term(_ s: Int, _ i: Int, _ k: Int) -> Int { measure.blockTerm(stage: s, position: i, width: k) }
 
         while macs > window.upperBound {
             var moves = [RepairMove]()
@@ -309,10 +310,10 @@ public struct ArchitectureSpace: Equatable, Sendable {
             guard let move = moves.randomElement(using: &rng) else { return nil }
             switch move {
             case .drop(let s):
-                macs -= table(s, widths[s].count - 1).macs(widths[s].last!)
+                macs -= term(s, widths[s].count - 1, widths[s].last!)
                 widths[s].removeLast()
             case .narrow(let s, let i, let k):
-                macs += table(s, i).macs(k) - table(s, i).macs(widths[s][i])
+                macs += term(s, i, k) - term(s, i, widths[s][i])
                 widths[s][i] = k
             default: break
             }
@@ -322,13 +323,13 @@ public struct ArchitectureSpace: Equatable, Sendable {
             for s in widths.indices {
                 let d = widths[s].count
                 if d < maxDepths[s] {
-                    let fitting = allowedWidths(stage: s, position: d).filter { macs + table(s, d).macs($0) <= window.upperBound }
+                    let fitting = allowedWidths(stage: s, position: d).filter { macs + term(s, d, $0) <= window.upperBound }
                     if let k = fitting.randomElement(using: &rng) { moves.append(.add(s, k)) }
                 }
                 for i in widths[s].indices {
                     let choices = allowedWidths(stage: s, position: i)
                     if let j = choices.firstIndex(of: widths[s][i]), j + 1 < choices.count,
-                       macs + table(s, i).macs(choices[j + 1]) - table(s, i).macs(widths[s][i]) <= window.upperBound {
+                       macs + term(s, i, choices[j + 1]) - term(s, i, widths[s][i]) <= window.upperBound {
                         moves.append(.widen(s, i, choices[j + 1]))
                     }
                 }
@@ -336,10 +337,10 @@ public struct ArchitectureSpace: Equatable, Sendable {
             guard let move = moves.randomElement(using: &rng) else { return nil }
             switch move {
             case .add(let s, let k):
-                macs += table(s, widths[s].count).macs(k)
+                macs += term(s, widths[s].count, k)
                 widths[s].append(k)
             case .widen(let s, let i, let k):
-                macs += table(s, i).macs(k) - table(s, i).macs(widths[s][i])
+                macs += term(s, i, k) - term(s, i, widths[s][i])
                 widths[s][i] = k
             default: break
             }
@@ -347,25 +348,27 @@ public struct ArchitectureSpace: Equatable, Sendable {
         return Architecture(unchecked: widths)
     }
 
-    /// A random architecture with MACs in `window`: per-gene samples repaired into the window,
-    /// up to `attempts` tries; nil when none succeeds (the window may be empty).
-    public func randomArchitecture<R: RandomNumberGenerator>(in window: ClosedRange<Int>, using rng: inout R,
-                                                             attempts: Int = 100) -> Architecture? {
+    /// A random architecture with MACs (or `measure`) in `window`: per-gene samples repaired into
+    /// the window, up to `attempts` tries; nil when none succeeds (the window may be empty).
+    public func randomArchitecture<R: RandomNumberGenerator>(in window: ClosedRange<Int>, measure: CostMeasure? = nil,
+                                                             using rng: inout R, attempts: Int = 100) -> Architecture? {
         for _ in 0..<max(1, attempts) {
-            if let a = repair(randomArchitecture(using: &rng), into: window, using: &rng) { return a }
+            if let a = repair(randomArchitecture(using: &rng), into: window, measure: measure, using: &rng) { return a }
         }
         return nil
     }
 
-    /// `a` itself when its MACs are in `window`, else a repair of it, else a fresh sample in the
-    /// window: what the search does with children that miss the budget (METHOD.md section 6).
-    public func fit<R: RandomNumberGenerator>(_ a: Architecture, into window: ClosedRange<Int>, using rng: inout R,
-                                              attempts: Int = 100) -> Architecture? {
-        if window.contains(cost.macs(of: a)) { return a }
+    /// `a` itself when its MACs (or `measure`) are in `window`, else a repair of it, else a fresh
+    /// sample in the window: what the search does with children that miss the budget (METHOD.md
+    /// section 6).
+    public func fit<R: RandomNumberGenerator>(_ a: Architecture, into window: ClosedRange<Int>, measure: CostMeasure? = nil,
+                                              using rng: inout R, attempts: Int = 100) -> Architecture? {
+        let measure = measure ?? .macs(cost)
+        if window.contains(measure.value(of: a)) { return a }
         for _ in 0..<max(1, attempts / 2) {
-            if let r = repair(a, into: window, using: &rng) { return r }
+            if let r = repair(a, into: window, measure: measure, using: &rng) { return r }
         }
-        return randomArchitecture(in: window, using: &rng, attempts: attempts)
+        return randomArchitecture(in: window, measure: measure, using: &rng, attempts: attempts)
     }
 }
 

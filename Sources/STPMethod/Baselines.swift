@@ -14,8 +14,10 @@ import STPEngine
 public enum Baselines {
     /// The widest uniform-ratio, full-depth architecture at or below the budget (nil if none is).
     /// Rounding to whole channels may leave it below the window's lower end; its FLOPs are reported.
-    public static func uniformArchitecture(space: ArchitectureSpace, window: ClosedRange<Int>) -> Architecture? {
+    public static func uniformArchitecture(space: ArchitectureSpace, window: ClosedRange<Int>,
+                                           measure: CostMeasure? = nil) -> Architecture? {
         let spec = space.spec
+        let measure = measure ?? .macs(space.cost)
         func architecture(_ ratio: Double) -> Architecture? {
             var widths = [[Int]]()
             var b = 0
@@ -25,13 +27,14 @@ public enum Baselines {
             }
             return try? Architecture(widths: widths)
         }
-        // MACs grow with the ratio: bisect for the largest ratio whose cost is within the budget.
+        // The cost (MACs, or a latency table made non-decreasing in the width) grows with the
+        // ratio: bisect for the largest ratio whose cost is within the budget.
         var lo = 0.0, hi = 1.0
         for _ in 0..<40 {
             let mid = (lo + hi) / 2
-            if let a = architecture(mid), space.cost.macs(of: a) <= window.upperBound { lo = mid } else { hi = mid }
+            if let a = architecture(mid), measure.value(of: a) <= window.upperBound { lo = mid } else { hi = mid }
         }
-        guard let a = architecture(lo), space.cost.macs(of: a) <= window.upperBound else { return nil }
+        guard let a = architecture(lo), measure.value(of: a) <= window.upperBound else { return nil }
         return a
     }
 
@@ -89,8 +92,10 @@ public enum Baselines {
 
     /// Slimming's architecture: the channels whose |gamma| exceeds one global threshold, the
     /// threshold as low as the budget allows (at least one channel per block, full depth).
-    public static func slimmingArchitecture(_ model: ResNet, space: ArchitectureSpace, window: ClosedRange<Int>) -> Architecture? {
+    public static func slimmingArchitecture(_ model: ResNet, space: ArchitectureSpace, window: ClosedRange<Int>,
+                                            measure: CostMeasure? = nil) -> Architecture? {
         let spec = model.spec
+        let measure = measure ?? .macs(space.cost)
         let gammas = model.blocks.map { $0.units[0].bn.gamma.value.array.map(abs) }
         func architecture(_ threshold: Float) -> Architecture? {
             var widths = [[Int]]()
@@ -105,7 +110,7 @@ public enum Baselines {
         var lo = 0, hi = all.count - 1   // index of the threshold in `all`
         while lo < hi {
             let mid = (lo + hi) / 2
-            if let a = architecture(all[mid]), space.cost.macs(of: a) <= window.upperBound { hi = mid } else { lo = mid + 1 }
+            if let a = architecture(all[mid]), measure.value(of: a) <= window.upperBound { hi = mid } else { lo = mid + 1 }
         }
         return architecture(all[lo])
     }

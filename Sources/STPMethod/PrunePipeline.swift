@@ -82,8 +82,11 @@ public struct PruneReport: Codable, Sendable {
     public var model: String
     public var data: String
     public var budget: String
-    public var targetMACs: Int
+    /// The MACs target of a FLOPs budget (nil for a latency budget).
+    public var targetMACs: Int?
     public var fullMACs: Int
+    /// The batch-1 latency target of a latency budget, predicted on this machine.
+    public var targetLatencyMilliseconds: Double?
     public var fullParameters: Int
     public var architecture: String
     public var macs: Int
@@ -101,10 +104,17 @@ public struct PruneReport: Codable, Sendable {
     public var wallSeconds: Double
     /// Where the extracted network was saved.
     public var extractedPath: String
+    /// The extracted network's batch-1 latency, measured here (median, the engine's threads).
+    public var latencyMilliseconds: Double?
+    /// Its images per second at batch `throughputBatch`, measured here.
+    public var imagesPerSecond: Double?
+    public var throughputBatch: Int?
+    /// What the latency model predicted for it (batch 1; LatencyModel.swift).
+    public var predictedLatencyMilliseconds: Double?
 
     static let tableHeader = [
-        "| method | budget | FLOPs (MACs) | removed | params | full top-1 | pruned top-1 (no fine-tuning) | relative sparsity | epochs | wall time |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| method | budget | FLOPs (MACs) | removed | params | full top-1 | pruned top-1 (no fine-tuning) | relative sparsity | latency, batch 1 | img/s | epochs | wall time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     var tableRow: String {
@@ -112,6 +122,8 @@ public struct PruneReport: Codable, Sendable {
         let removed = 1 - Double(macs) / Double(fullMACs)
         return "| \(method) | \(budget) | \(CountFormat.string(macs)) | \(pct(removed)) | \(CountFormat.string(parameters)) | "
             + "\(pct(fullTestTop1)) | \(pct(prunedTestTop1)) | \(relativeSparsity.map { String(format: "%.3f", $0) } ?? "-") | "
+            + "\(latencyMilliseconds.map(LatencyFormat.milliseconds) ?? "-") | "
+            + "\(imagesPerSecond.map { String(format: "%.0f (batch %d)", $0, throughputBatch ?? 0) } ?? "-") | "
             + "\(epochs) | \(ProgressFormat.duration(wallSeconds)) |"
     }
 
@@ -124,6 +136,8 @@ public struct PruneReport: Codable, Sendable {
 public struct PruneSummary: Codable, Sendable {
     public var reports: [PruneReport]
     public var wallSeconds: Double
+    /// The latency tables measured for this run, with their check against whole networks.
+    public var latencyModel: LatencyModel?
 
     public var markdown: String {
         var lines = PruneReport.tableHeader + reports.map(\.tableRow)
@@ -162,7 +176,8 @@ public enum PrunePipeline {
             for (method, reports) in try context.runGroup(kind: kind, methods: methods) { results[method] = reports }
         }
         let reports = o.methods.flatMap { results[$0] ?? [] }
-        let summary = PruneSummary(reports: reports, wallSeconds: monotonicSeconds() - context.start)
+        let summary = PruneSummary(reports: reports, wallSeconds: monotonicSeconds() - context.start,
+                                   latencyModel: context.latencyModel)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try AtomicFile.write(try encoder.encode(summary), to: o.outputPath + "/report.json")
@@ -183,6 +198,8 @@ private final class PruneContext {
     let spec: ResNetSpec
     let space: ArchitectureSpace
     let budgets: [ResolvedBudget]
+    /// Batch-1 latency and throughput tables of the space, measured when the run starts.
+    let latencyModel: LatencyModel
     let splits: DataSplits
     let heldOut: ImageDataset
     /// The full network's test result per trainer: the results chosen from one trained network
@@ -208,9 +225,15 @@ private final class PruneContext {
         spec = try config.modelSpec(for: data.train)
         let space = try ArchitectureSpace(spec: spec, options: o.stimulative.space)
         self.space = space
-        // Every budget is checked before any training, so a typo costs nothing.
-        budgets = try o.budgets.map { try Budget.resolve($0, for: space, tolerance: o.search.tolerance) }
-        guard Set(budgets.map(\.targetMACs)).count == budgets.count else {
+        // Every budget is parsed before anything is measured or trained, so a typo costs nothing.
+        for text in o.budgets { try Budget.resolveSyntax(text, for: space) }
+        let latencyModel = LatencyModel.measure(space: space, seed: config.seed, progress: { [console] in console.writeLine($0) })
+            .agreed(over: communicator)
+        self.latencyModel = latencyModel
+        console.writeLine(latencyModel.summary)
+        let resolved = try o.budgets.map { try Budget.resolve($0, for: space, tolerance: o.search.tolerance, latency: latencyModel.latency) }
+        budgets = resolved
+        guard Set(budgets.map { "\($0.measure) \($0.target)" }).count == budgets.count else {
             throw STPError(.argument, "--budget lists the same budget twice (\(o.budgets.joined(separator: ", ")))")
         }
         guard o.fitnessImages >= 1, o.fitnessImages < data.train.count / 2 else {
@@ -220,7 +243,7 @@ private final class PruneContext {
         let trainCount = data.train.count - o.fitnessImages
         heldOut = data.train.subset(Array(trainCount..<data.train.count), name: data.train.name + "-held-out")
         splits = DataSplits(train: data.train.subset(Array(0..<trainCount)), test: data.test)
-        let budgetText = budgets.map { "\($0) (\(CountFormat.string($0.targetMACs)) MACs)" }.joined(separator: ", ")
+        let budgetText = budgets.map { "\($0) (\($0.costMeasure(in: space).format($0.target)))" }.joined(separator: ", ")
         console.writeLine("prune: \(o.methods.map(\.rawValue).joined(separator: ", ")), \(spec.name) on \(config.data), "
                           + "budget \(budgetText) of \(CountFormat.string(space.cost.full.macs)) MACs, \(config.epochs) epochs")
     }
@@ -323,12 +346,13 @@ private final class PruneContext {
         }
         let architectures: [Architecture] = try budgets.map { budget in
             if method == .slimming {
-                guard let a = Baselines.slimmingArchitecture(model, space: space, window: budget.window) else {
+                guard let a = Baselines.slimmingArchitecture(model, space: space, window: budget.window,
+                                                             measure: budget.costMeasure(in: space)) else {
                     throw STPError(.budget, "no |gamma| threshold meets the budget \(budget)")
                 }
                 return a
             }
-            guard let a = Baselines.uniformArchitecture(space: space, window: budget.window) else {
+            guard let a = Baselines.uniformArchitecture(space: space, window: budget.window, measure: budget.costMeasure(in: space)) else {
                 throw STPError(.budget, "no uniform width meets the budget \(budget)")
             }
             return a
@@ -345,6 +369,7 @@ private final class PruneContext {
                                         validation: heldOut, calibrator: calibrator,
                                         normalization: trunk.trainLoader.normalization, batchSize: config.batchSize,
                                         communicator: communicator)
+        search.latencyModel = latencyModel
         var firstBest = [Candidate]()
         var firstSeconds = [Double]()
         for budget in budgets {
@@ -408,14 +433,15 @@ private final class PruneContext {
 
     func runSearch(_ search: KDGuidedSearch, budget: ResolvedBudget) throws -> Candidate {
         let bar = ProgressBar(label: "search \(budget.budget)", total: max(o.search.generations, 1), unit: "gen", console: console)
-        let result = try search.run(window: budget.window, shouldCancel: shouldStop, progress: { p in
+        let result = try search.run(window: budget.window, measure: budget.costMeasure(in: space), shouldCancel: shouldStop, progress: { p in
             bar.update(completed: p.generation, fields: [("evaluated", "\(p.evaluations)"),
                                                           ("best KL", p.best.map { String(format: "%.4f", $0.fitness) } ?? "-")])
         })
         bar.finish()
         if result.cancelled { throw STPError(.engine, "prune stopped by the user during the search") }
         guard let best = result.best else { throw STPError(.budget, "the search found no architecture in the budget window of \(budget)") }
-        console.writeLine("search \(budget.budget): best \(best.architecture) \(CountFormat.string(best.macs)) MACs, KL \(String(format: "%.4f", best.fitness)), held-out top-1 \(String(format: "%.2f%%", 100 * best.accuracy))")
+        let latency = best.latencyMilliseconds.map { ", predicted " + LatencyFormat.milliseconds($0) } ?? ""
+        console.writeLine("search \(budget.budget): best \(best.architecture) \(CountFormat.string(best.macs)) MACs\(latency), KL \(String(format: "%.4f", best.fitness)), held-out top-1 \(String(format: "%.2f%%", 100 * best.accuracy))")
         return best
     }
 
@@ -441,17 +467,29 @@ private final class PruneContext {
         try extracted.save(to: path + "/extracted", normalization: trainer.trainLoader.normalization,
                            convention: trainer.record.keyConvention)
         let cost = space.cost.cost(of: architecture)
-        console.writeLine(String(format: "%@ at %@: %@ MACs, full top-1 %.2f%%, pruned top-1 %.2f%% (no fine-tuning)",
-                                 method.rawValue, o.budgets[budgetIndex], CountFormat.string(cost.macs), 100 * fullTest.top1, 100 * test.top1))
+        // The extracted network's own speed, measured (the latency model predicts it; this is
+        // what the user gets).
+        let batch1 = try LatencyProfiler.time(spec: spec, architecture: architecture, batch: 1)
+        let batchN = try LatencyProfiler.time(spec: spec, architecture: architecture, batch: latencyModel.throughput.batch,
+                                              repetitions: 5, minRepetitions: 3)
+        let latencyMs = batch1.totalSeconds * 1000
+        let imagesPerSecond = Double(latencyModel.throughput.batch) / batchN.totalSeconds
+        console.writeLine(String(format: "%@ at %@: %@ MACs, %@ at batch 1, full top-1 %.2f%%, pruned top-1 %.2f%% (no fine-tuning)",
+                                 method.rawValue, o.budgets[budgetIndex], CountFormat.string(cost.macs),
+                                 LatencyFormat.milliseconds(latencyMs), 100 * fullTest.top1, 100 * test.top1))
         let report = PruneReport(method: method.rawValue, model: spec.name, data: config.data, budget: o.budgets[budgetIndex],
-                                 targetMACs: budget.targetMACs, fullMACs: budget.fullMACs,
+                                 targetMACs: budget.targetMACs, fullMACs: space.cost.full.macs,
+                                 targetLatencyMilliseconds: budget.measure == .latency ? Double(budget.target) / 1e6 : nil,
                                  fullParameters: ModelSummary(spec: spec).totalParameters,
                                  architecture: architecture.text, macs: cost.macs, parameters: cost.parameters,
                                  fullTestTop1: fullTest.top1, prunedTestTop1: test.top1, prunedTestTop5: test.top5,
                                  searchFitness: fitness, searchEvaluations: evaluations,
                                  relativeSparsity: sparsity.meanWeightRatio, relativeGammaSparsity: sparsity.meanGammaRatio,
                                  droppedMagnitude: sparsity.meanDroppedMagnitude, epochs: config.epochs,
-                                 wallSeconds: dependedSeconds + (monotonicSeconds() - t0), extractedPath: path + "/extracted")
+                                 wallSeconds: dependedSeconds + (monotonicSeconds() - t0), extractedPath: path + "/extracted",
+                                 latencyMilliseconds: latencyMs, imagesPerSecond: imagesPerSecond,
+                                 throughputBatch: latencyModel.throughput.batch,
+                                 predictedLatencyMilliseconds: latencyModel.latencyMilliseconds(of: architecture))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try AtomicFile.write(try encoder.encode(report), to: path + "/report.json")

@@ -38,6 +38,11 @@ public struct Candidate: Codable, Sendable, Equatable {
     public var fitness: Double
     /// Top-1 on the validation images.
     public var accuracy: Double
+    /// Predicted batch-1 latency of the extracted network on this machine (nil without a
+    /// latency model; LatencyModel.swift).
+    public var latencyMilliseconds: Double? = nil
+    /// Predicted images per second of the extracted network at the latency model's throughput batch.
+    public var imagesPerSecond: Double? = nil
 }
 
 public struct SearchProgress: Sendable {
@@ -79,6 +84,10 @@ public final class KDGuidedSearch: @unchecked Sendable {
     /// Called with every newly evaluated candidate (not with cached ones), on the searching
     /// thread: the explorer plots candidates as they arrive.
     public var onEvaluation: ((Candidate) -> Void)?
+    /// When set, every candidate gets its predicted latency and throughput.
+    public var latencyModel: LatencyModel? {
+        didSet { for (a, c) in cache { cache[a] = withLatency(c) } }
+    }
 
     /// - Parameters:
     ///   - network: the trained supernet; the search works on a copy of its weights.
@@ -155,11 +164,18 @@ public final class KDGuidedSearch: @unchecked Sendable {
     @discardableResult
     private func record(_ architecture: Architecture, fitness: Double, accuracy: Double) -> Candidate {
         let cost = space.cost.cost(of: architecture)
-        let candidate = Candidate(architecture: architecture, macs: cost.macs, parameters: cost.parameters,
-                                  fitness: fitness, accuracy: accuracy)
+        let candidate = withLatency(Candidate(architecture: architecture, macs: cost.macs, parameters: cost.parameters,
+                                              fitness: fitness, accuracy: accuracy))
         cache[architecture] = candidate
         onEvaluation?(candidate)
         return candidate
+    }
+
+    private func withLatency(_ c: Candidate) -> Candidate {
+        var c = c
+        c.latencyMilliseconds = latencyModel?.latencyMilliseconds(of: c.architecture)
+        c.imagesPerSecond = latencyModel?.imagesPerSecond(of: c.architecture)
+        return c
     }
 
     /// The candidates of `architectures`, in order, evaluating the ones not cached. Alone, it
@@ -192,11 +208,13 @@ public final class KDGuidedSearch: @unchecked Sendable {
         return architectures.map { cache[$0]! }
     }
 
-    /// Evolution within `window`; returns the best candidate there and the Pareto set of all.
-    public func run(window: ClosedRange<Int>, shouldCancel: () -> Bool = { false },
+    /// Evolution within `window` of `measure` (MACs when nil: a latency budget passes its
+    /// predicted latency); returns the best candidate there and the Pareto set of all.
+    public func run(window: ClosedRange<Int>, measure: CostMeasure? = nil, shouldCancel: () -> Bool = { false },
                     progress: (SearchProgress) -> Void = { _ in }) throws -> SearchResult {
+        let measure = measure ?? .macs(space.cost)
         var rng = SeededRandom(seed: options.seed &+ UInt64(window.lowerBound) &* 31 &+ UInt64(window.upperBound))
-        func inWindow(_ c: Candidate) -> Bool { window.contains(c.macs) }
+        func inWindow(_ c: Candidate) -> Bool { window.contains(measure.value(of: c.architecture)) }
         var population = [Candidate]()
         var seen = Set<Architecture>()
         // Earlier evaluations that fit this window seed the population (a re-targeted search).
@@ -208,15 +226,15 @@ public final class KDGuidedSearch: @unchecked Sendable {
         var first = [Architecture]()
         while population.count + first.count < options.population && attempts < options.population * 20 {
             attempts += 1
-            guard let a = space.randomArchitecture(in: window, using: &rng), seen.insert(a).inserted else { continue }
+            guard let a = space.randomArchitecture(in: window, measure: measure, using: &rng), seen.insert(a).inserted else { continue }
             first.append(a)
         }
         guard let evaluatedFirst = try evaluateAll(first, shouldCancel: shouldCancel) else {
-            return result(window: window, cancelled: true)
+            return result(window: window, measure: measure, cancelled: true)
         }
         population += evaluatedFirst
         guard !population.isEmpty else {
-            throw STPError(.budget, "no architecture of the space has \(CountFormat.string(window.lowerBound))...\(CountFormat.string(window.upperBound)) MACs")
+            throw STPError(.budget, "no architecture of the space has \(measure.format(window.lowerBound))...\(measure.format(window.upperBound))")
         }
         progress(SearchProgress(generation: 0, generations: options.generations, evaluations: cache.count,
                                 best: population.min { $0.fitness < $1.fitness }))
@@ -238,22 +256,22 @@ public final class KDGuidedSearch: @unchecked Sendable {
                     if j >= i { j += 1 }
                     child = space.crossover(parents[i].architecture, parents[j].architecture, using: &rng)
                 }
-                guard let fitted = space.fit(child, into: window, using: &rng), seen.insert(fitted).inserted else { continue }
+                guard let fitted = space.fit(child, into: window, measure: measure, using: &rng), seen.insert(fitted).inserted else { continue }
                 children.append(fitted)
             }
             guard let evaluatedChildren = try evaluateAll(children, shouldCancel: shouldCancel) else {
-                return result(window: window, cancelled: true)
+                return result(window: window, measure: measure, cancelled: true)
             }
             population = parents + evaluatedChildren
             progress(SearchProgress(generation: generation, generations: options.generations, evaluations: cache.count,
                                     best: population.min { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }))
         }
-        return result(window: window, cancelled: false)
+        return result(window: window, measure: measure, cancelled: false)
     }
 
-    private func result(window: ClosedRange<Int>, cancelled: Bool) -> SearchResult {
+    private func result(window: ClosedRange<Int>, measure: CostMeasure, cancelled: Bool) -> SearchResult {
         let all = cache.values.sorted { ($0.macs, $0.fitness) < ($1.macs, $1.fitness) }
-        let best = all.filter { window.contains($0.macs) }.min { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }
+        let best = all.filter { window.contains(measure.value(of: $0.architecture)) }.min { ($0.fitness, $0.macs) < ($1.fitness, $1.macs) }
         return SearchResult(best: best, window: window, evaluated: all, pareto: KDGuidedSearch.pareto(all), cancelled: cancelled)
     }
 

@@ -5,9 +5,11 @@ import STPMethod
 
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train, choose an architecture for a FLOPs budget, extract it and evaluate it without fine-tuning.",
+        abstract: "Train, choose an architecture for a FLOPs or latency budget, extract it and evaluate it without fine-tuning.",
         discussion: """
-            Budgets: 50% or 'remove 50%' (FLOPs removed), 'keep 30%', or absolute MACs like 20M; several \
+            Budgets: 50% or 'remove 50%' (FLOPs removed), 'keep 30%', or absolute MACs like 20M; or a \
+            batch-1 latency on this machine, 1.5ms or 2x-faster (predicted by per-block timings measured \
+            when the run starts; the report gives each result's measured latency and throughput); several \
             separated by commas. Methods: stp, st-uniform, slimming, l1-filter, uniform, several separated \
             by commas, or all. Methods and budgets of one invocation share the training they have in common. \
             Writes OUTPUT/train-KIND (training runs), OUTPUT/METHOD-BUDGET/{extracted,report.md,report.json} \
@@ -15,7 +17,7 @@ struct Prune: ParsableCommand {
             """)
 
     @Option(help: "Methods: stp, st-uniform, slimming, l1-filter, uniform (comma-separated), or all.") var method = "stp"
-    @Option(help: "FLOPs budgets, comma-separated.") var budget = "50%"
+    @Option(help: "Budgets, comma-separated: FLOPs (50%, keep 30%, 20M) or latency (1.5ms, 2x-faster).") var budget = "50%"
     @OptionGroup var training: TrainingArguments
     @OptionGroup var stimulative: StimulativeArguments
     @Option(help: "Output directory.") var output = "runs/prune"

@@ -54,7 +54,7 @@ enum ExplorerFixtures {
         s.eta = 1234
         let resolved = try! Budget.resolve(budget, for: space)
         s.budgetText = resolved.budget.description
-        s.targetMACs = resolved.targetMACs
+        s.targetMACs = resolved.targetMACs ?? 0
         s.window = resolved.window
         s.blasCore = "SkylakeX"
         s.blasThreads = 1

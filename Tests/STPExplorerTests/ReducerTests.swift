@@ -22,13 +22,13 @@ import Testing
         var state = ExplorerUIState()
         _ = press([.char("b"), .char("7"), .char("0"), .char("%"), .enter], &state)
         let pending = try! #require(state.pendingBudget)
-        #expect(pending.targetMACs < snapshot.targetMACs)
+        #expect(pending.target < snapshot.targetMACs)
         let shown = state.presented(snapshot)
         #expect(shown.budgetText == "remove 70%" && shown.targetMACs == pending.targetMACs && shown.window == pending.window)
         // The engine catches up: the pending budget is forgotten.
         var caughtUp = snapshot
         caughtUp.budgetText = pending.budget.description
-        caughtUp.targetMACs = pending.targetMACs
+        caughtUp.targetMACs = pending.target
         state.reconcile(with: caughtUp)
         #expect(state.pendingBudget == nil)
 

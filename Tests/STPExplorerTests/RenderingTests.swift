@@ -70,7 +70,7 @@ import Testing
         let pendingColumn = ScatterPanel.plotArea(
             ExplorerLayout.compute(width: 120, height: 40, visible: state.visiblePanes,
                                    headerHeight: HeaderPanel.height(state.presented(half), width: 120)).panes[.scatter]!.inset(1),
-            RenderContext(snapshot: state.presented(half), state: state, glyphs: .unicode))!.column(Double(state.pendingBudget!.targetMACs))
+            RenderContext(snapshot: state.presented(half), state: state, glyphs: .unicode))!.column(Double(state.pendingBudget!.target))
         #expect(rows.contains { pending[pendingColumn, $0].character == "┊" && pending[pendingColumn, $0].role == .budget })
         #expect(pending.text.contains("remove 80%"))
     }

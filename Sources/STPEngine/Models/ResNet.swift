@@ -129,12 +129,16 @@ public final class ResNet: @unchecked Sendable {
     }
 
     /// Forward pass of the full network or of a subnet. Returns logits [batch, classes], valid
-    /// until the next forward.
+    /// until the next forward. `blockSeconds` (one entry per block of the spec), when given,
+    /// receives the wall time of every kept block: the latency model (STPMethod's
+    /// LatencyProfiler) times blocks in the context of a whole network, caches as they really are.
     @discardableResult
     public func forward(_ input: UnsafePointer<Float>, batch: Int, mode: NormalizationMode,
-                        subnet: SubnetSelection? = nil) -> UnsafeMutablePointer<Float> {
+                        subnet: SubnetSelection? = nil,
+                        blockSeconds: UnsafeMutableBufferPointer<Double>? = nil) -> UnsafeMutablePointer<Float> {
         let selection = subnet ?? SubnetSelection.full(spec)
         precondition(selection.keep.count == blocks.count && selection.innerWidth.count == blocks.count, "subnet does not match \(spec.name)")
+        precondition(blockSeconds.map { $0.count >= blocks.count } ?? true, "blockSeconds needs one entry per block of \(spec.name)")
         lastBatch = batch
         lastSelection = selection
 
@@ -169,8 +173,10 @@ public final class ResNet: @unchecked Sendable {
         lastBlockInputs.removeAll(keepingCapacity: true)
         for (i, block) in blocks.enumerated() where selection.keep[i] {
             lastBlockInputs.append((i, h, w))
+            let start = blockSeconds == nil ? 0 : monotonicSeconds()
             (x, h, w) = block.forward(x, batch: batch, height: h, width: w, inner: selection.innerWidth[i],
                                       mode: mode, workspace: workspace)
+            if let blockSeconds { blockSeconds[i] = monotonicSeconds() - start }
         }
         lastFinal = (h, w)
         let c = spec.featureWidth

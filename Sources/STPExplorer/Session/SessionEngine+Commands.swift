@@ -61,7 +61,7 @@ extension SessionEngine {
         budget = resolved
         trainer.setConfiguration(ExplorerOptions.budgetKey, resolved.budget.description)
         snap.budgetText = resolved.budget.description
-        snap.targetMACs = resolved.targetMACs
+        snap.targetMACs = resolved.targetMACs ?? 0
         snap.window = resolved.window
         refreshBest()
     }

@@ -65,7 +65,7 @@ public struct ExplorerUIState: Sendable, Equatable {
         var s = snapshot
         if let p = pendingBudget {
             s.budgetText = p.budget.description
-            s.targetMACs = p.targetMACs
+            s.targetMACs = p.targetMACs ?? 0
             s.window = p.window
         }
         if let p = pendingPause { s.paused = p }
