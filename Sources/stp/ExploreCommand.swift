@@ -33,6 +33,7 @@ struct Explore: ParsableCommand {
     @Option(name: .customLong("front-share"), help: "The front's share of the training time (renewals on newer weights wait for it; the first front always runs).") var frontShare = 0.06
     @Flag(name: .customLong("no-auto-search"), help: "Search only when asked (s, or a budget change).") var noAutoSearch = false
     @Flag(help: "Start with training paused.") var paused = false
+    @Flag(name: .customLong("no-latency"), help: "Do not time the network's blocks at start (no latency column, no latency axis).") var noLatency = false
     @Flag(name: .customLong("print-keys"), help: "Print the table of keys (Markdown) and exit.") var printKeys = false
 
     func run() throws {
@@ -59,6 +60,7 @@ struct Explore: ParsableCommand {
             if frontBuckets == 0 { o.front = nil } else { o.front?.buckets = frontBuckets }
             o.frontShare = frontShare
             o.startPaused = paused
+            o.measureLatency = !noLatency
             o.runPath = runDirectory
             o.resumePath = resumeDirectory
             o.overwrite = overwrite

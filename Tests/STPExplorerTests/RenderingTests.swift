@@ -223,3 +223,53 @@ import Testing
         #expect(text.contains("\(reference.widths[0][0])/16 100%") || text.contains(" \(reference.widths[0][0]) 100%"))
     }
 }
+
+/// The latency axis and column (issue 12): candidates with predicted latency, `x` switching the
+/// plot, and the reducer refusing the switch when no latency model was measured.
+@Suite struct LatencyAxisTests {
+    /// The fixtures' candidates with a latency that is not proportional to their MACs: each
+    /// candidate's latency is 1 ms minus its MACs share, so the cheapest in MACs is the slowest.
+    static func snapshot() -> ExplorerSnapshot {
+        var s = ExplorerFixtures.snapshot()
+        let full = Double(ExplorerFixtures.space.cost.full.macs)
+        s.candidates = s.candidates.map { c in
+            var c = c
+            c.latencyMilliseconds = 2 - Double(c.macs) / full
+            c.imagesPerSecond = 1000
+            return c
+        }
+        s.latency = LatencyView(smallestMilliseconds: 0.5, fullMilliseconds: 2, summary: "latency model (2 threads)")
+        return s
+    }
+
+    @Test func theCandidatesTableShowsTheLatency() {
+        let s = Self.snapshot()
+        let text = ExplorerFixtures.render(s, width: 160, height: 40).text
+        #expect(text.contains("latency"))
+        #expect(text.contains(LatencyFormat.milliseconds(s.candidates[0].latencyMilliseconds!)))
+    }
+
+    @Test func xSwitchesThePlotToLatencyAndBack() {
+        let s = Self.snapshot()
+        var state = ExplorerUIState()
+        _ = ExplorerReducer.reduce(&state, key: .char("x"), snapshot: s)
+        #expect(state.plotAxis == .latency)
+        let text = ExplorerFixtures.render(s, state, width: 160, height: 40).text
+        #expect(text.contains("batch-1 latency (predicted)"))
+        #expect(!text.contains("MACs (FLOPs)"))
+        // The front is taken along the latency axis: the slowest candidate is on it only if it is
+        // also the most accurate one.
+        let front = ScatterPanel.accuracyFront(s.candidates, axis: .latency)
+        #expect(zip(front, front.dropFirst()).allSatisfy { $0.latencyMilliseconds! <= $1.latencyMilliseconds! && $0.accuracy < $1.accuracy })
+        _ = ExplorerReducer.reduce(&state, key: .char("x"), snapshot: s)
+        #expect(state.plotAxis == .macs)
+        #expect(ExplorerFixtures.render(s, state, width: 160, height: 40).text.contains("MACs (FLOPs)"))
+    }
+
+    @Test func withoutALatencyModelTheAxisStaysAndTheStatusSaysWhy() {
+        var state = ExplorerUIState()
+        _ = ExplorerReducer.reduce(&state, key: .char("x"), snapshot: ExplorerFixtures.snapshot())
+        #expect(state.plotAxis == .macs)
+        #expect(state.message?.contains("no latency model") == true)
+    }
+}

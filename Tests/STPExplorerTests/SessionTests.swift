@@ -21,6 +21,8 @@ import Testing
         o.autoSearch = false
         o.runPath = run
         o.publishInterval = 0.02
+        // Timing the blocks takes seconds in a debug build; the front test below does it.
+        o.measureLatency = false
         return o
     }
 
@@ -122,6 +124,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: run) }
         var o = Self.options(run: run)
         o.front?.buckets = 4
+        o.measureLatency = true
         // One epoch: the weights stay those of the front, so the search must reuse its evaluations.
         o.training.epochs = 1
         o.search.population = 12
@@ -142,6 +145,11 @@ import Testing
             #expect(!curve.candidates.contains { $0.macs <= p.macs && $0.fitness < p.fitness })
         }
         #expect(curve.log.contains { $0.text.hasPrefix("front: ") })
+        // The latency model was measured before training: every candidate has its prediction.
+        let latency = try #require(curve.latency)
+        #expect(latency.smallestMilliseconds > 0 && latency.smallestMilliseconds < latency.fullMilliseconds)
+        #expect(curve.candidates.allSatisfy { ($0.latencyMilliseconds ?? 0) > 0 && ($0.imagesPerSecond ?? 0) > 0 })
+        #expect(curve.log.contains { $0.text.hasPrefix("latency model") })
 
         // A budget change shows the best known candidate in its window at once, without a search.
         session.send(.setBudget(Self.budget("70%", session)))

@@ -1,7 +1,8 @@
 import STPMethod
 
 // The candidates table: every evaluated architecture with its FLOPs, parameters, KD fitness
-// (KL(full || candidate), lower is better) and held-out top-1, filtered and sorted as the UI
+// (KL(full || candidate), lower is better), held-out top-1 and predicted batch-1 latency (when
+// the latency model was measured), filtered and sorted as the UI
 // state says. The selected row is highlighted and marked; the best of the budget window is
 // starred, exported ones are marked E, marked ones (m) +; MACs inside the budget window take
 // the budget role.
@@ -15,7 +16,7 @@ enum CandidatesPanel {
         return t
     }
 
-    static let header = "     MACs    params   KD fit   top-1  architecture"
+    static let header = "     MACs    params   KD fit   top-1    latency  architecture"
 
     /// The first row shown: the selection stays in the middle when the table scrolls. The mouse
     /// hit test uses the same rule, so a click selects the row under the pointer.
@@ -49,6 +50,8 @@ enum CandidatesPanel {
             x = grid.text(Format.padLeft(Format.macs(candidate.parameters), 10), x: x, y: y, role: .mainFg, clip: rect)
             x = grid.text(Format.padLeft(Format.number(candidate.fitness, digits: 4), 9), x: x, y: y, role: .mainFg, clip: rect)
             x = grid.text(Format.padLeft(Format.percent(candidate.accuracy), 8), x: x, y: y, role: .mainFg, clip: rect)
+            let latency = candidate.latencyMilliseconds.map { LatencyFormat.milliseconds($0) } ?? "-"
+            x = grid.text(Format.padLeft(latency, 11), x: x, y: y, role: .mainFg, clip: rect)
             x += 2
             let summary = CandidateList.summary(candidate.architecture, spec: s.spec)
             grid.text(Format.fit(summary, rect.maxX - x, ellipsis: c.glyphs.ellipsis), x: x, y: y, role: .inactiveFg, clip: rect)

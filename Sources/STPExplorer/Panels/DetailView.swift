@@ -20,6 +20,8 @@ enum DetailView {
             let co = cost.cost(of: arch)
             let text = "\(tag) \(arch.text)  \(Format.macs(co.macs)) MACs  \(Format.macs(co.parameters)) params"
                 + (cand.map { "  KD \(Format.number($0.fitness, digits: 4))  top-1 \(Format.percent($0.accuracy))" } ?? "")
+                + (cand?.latencyMilliseconds.map { "  \(LatencyFormat.milliseconds($0)) at batch 1" } ?? "")
+                + (cand?.imagesPerSecond.map { String(format: "  %.0f img/s", $0) } ?? "")
             grid.text(Format.fit(text, inner.width, ellipsis: c.glyphs.ellipsis), x: inner.x, y: y, role: role, attributes: [.bold], clip: inner)
             y += 1
         }

@@ -30,6 +30,10 @@ public struct ExplorerOptions: Sendable {
     /// seconds, which renewals on newer weights and extra rounds spend; only the first front
     /// (so that there is a curve to see) may overdraw. Measured in README's Explorer section.
     public var frontShare = 0.06
+    /// Measure the latency model (LatencyModel.swift) when the session starts: a few seconds
+    /// for a CIFAR ResNet; gives every candidate its predicted batch-1 latency and throughput
+    /// and the plot its latency axis (x).
+    public var measureLatency = true
     /// Rounds a front may add on the same weights while its allowance lasts (beyond the one
     /// that renews it).
     public var frontExtraRounds = 3

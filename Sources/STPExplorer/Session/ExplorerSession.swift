@@ -69,6 +69,9 @@ final class SessionEngine: @unchecked Sendable {
     var budget: ResolvedBudget
     var snap = ExplorerSnapshot()
     var search: KDGuidedSearch?
+    /// Measured when the loop starts (options.measureLatency); every candidate then carries
+    /// its predicted latency and throughput.
+    var latencyModel: LatencyModel?
     var searchWeightsStep = -1
     var searchPending = false
     /// A front round is due (after every epoch, when options.front is set).
@@ -223,6 +226,7 @@ final class SessionEngine: @unchecked Sendable {
         }
         updateReference()
         publish(force: true)
+        if options.measureLatency { measureLatency() }
         do {
             while !quitRequested {
                 handleCommands()
@@ -269,6 +273,21 @@ final class SessionEngine: @unchecked Sendable {
             }
         }
         snap.stopped = true
+        publish(force: true)
+    }
+
+    /// Times the blocks (LatencyModel.swift) before training starts, so that the times are not
+    /// taken while the engine's threads train.
+    func measureLatency() {
+        log(.info, "timing the blocks for the latency model (batch 1 and \(LatencyModel.throughputBatch(for: space.spec)))")
+        publish(force: true)
+        let model = LatencyModel.measure(space: space, checkArchitectures: 2, seed: trainer.config.seed)
+        latencyModel = model
+        search?.latencyModel = model
+        snap.latency = LatencyView(smallestMilliseconds: model.latencyMilliseconds(of: space.smallest),
+                                   fullMilliseconds: model.latencyMilliseconds(of: Architecture.full(space.spec)),
+                                   summary: model.summary)
+        log(.info, model.summary + "; x switches the plot between MACs and latency")
         publish(force: true)
     }
 

@@ -20,6 +20,7 @@ extension SessionEngine {
                                    validation: heldOut, calibrator: calibrator, normalization: trainer.trainLoader.normalization,
                                    batchSize: trainer.config.batchSize)
         s.onEvaluation = { [unowned self] in self.arrived($0) }
+        s.latencyModel = latencyModel
         search = s
         return (s, true)
     }

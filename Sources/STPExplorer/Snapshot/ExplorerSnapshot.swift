@@ -42,6 +42,19 @@ public struct EpochPoint: Sendable, Equatable {
     }
 }
 
+/// What the latency model predicts for the ends of the space, and how well it was checked.
+public struct LatencyView: Sendable, Equatable {
+    public var smallestMilliseconds: Double
+    public var fullMilliseconds: Double
+    public var summary: String
+
+    public init(smallestMilliseconds: Double, fullMilliseconds: Double, summary: String) {
+        self.smallestMilliseconds = smallestMilliseconds
+        self.fullMilliseconds = fullMilliseconds
+        self.summary = summary
+    }
+}
+
 /// The architecture space and how often stimulative training sampled each part of it.
 public struct SpaceView: Sendable, Equatable {
     public var blocksPerStage: [Int]
@@ -166,6 +179,8 @@ public struct ExplorerSnapshot: Sendable {
     public var computeThreads = 0
 
     public var space: SpaceView?
+    /// The latency model's reach (nil until measured, or when it is not).
+    public var latency: LatencyView?
     /// The architecture space itself (a value): the UI resolves a typed budget with it at once,
     /// so the budget line moves within a frame, before the engine acts between two steps.
     public var architectureSpace: ArchitectureSpace?

@@ -9,11 +9,18 @@ public enum CandidateSort: String, CaseIterable, Sendable {
     case parameters = "params"
     case fitness = "KD fitness"
     case accuracy = "top-1"
+    case latency = "latency"
 
     public var next: CandidateSort {
         let all = CandidateSort.allCases
         return all[(all.firstIndex(of: self)! + 1) % all.count]
     }
+}
+
+/// The accuracy plot's x axis: FLOPs, or the latency model's predicted batch-1 latency.
+public enum PlotAxis: String, Sendable {
+    case macs = "MACs"
+    case latency = "latency"
 }
 
 public enum CandidateList {
@@ -39,6 +46,7 @@ public enum CandidateList {
             case .parameters: return Double(c.parameters)
             case .fitness: return c.fitness
             case .accuracy: return c.accuracy.isNaN ? -1 : c.accuracy
+            case .latency: return c.latencyMilliseconds ?? Double(c.macs)
             }
         }
         // Ties broken by FLOPs then text, so the order never flickers between snapshots.

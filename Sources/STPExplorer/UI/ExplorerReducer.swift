@@ -91,6 +91,12 @@ public enum ExplorerReducer {
             state.sort = state.sort.next
         case .sortReverse:
             state.sortDescending.toggle()
+        case .toggleAxis:
+            if snapshot.latency == nil && state.plotAxis == .macs {
+                state.message = "no latency model: it is measured when the session starts (not with --no-latency)"
+            } else {
+                state.plotAxis = state.plotAxis == .macs ? .latency : .macs
+            }
         case .budgetPrompt:
             state.mode = .budgetEntry("")
         case .budgetUp, .budgetDown:

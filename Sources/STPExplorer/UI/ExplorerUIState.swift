@@ -27,6 +27,8 @@ public struct ExplorerUIState: Sendable, Equatable {
     /// The candidate the detail view compares the selected one with.
     public var compareWith: Architecture?
     public var sort: CandidateSort = .macs
+    /// What the accuracy plot's x axis shows.
+    public var plotAxis: PlotAxis = .macs
     public var sortDescending = false
     public var filter = ""
     /// First row shown of the log and sparsity panes when they scroll (0: follow the newest).

@@ -12,7 +12,7 @@ public enum KeyMode: String, Sendable, Hashable, CaseIterable {
 public enum KeyAction: String, Sendable, Hashable, CaseIterable {
     // normal
     case quit, back, help, cycleFocus, cycleFocusBack, down, up, top, bottom
-    case open, filter, sortNext, sortReverse
+    case open, filter, sortNext, sortReverse, toggleAxis
     case budgetPrompt, budgetUp, budgetDown
     case togglePause, searchNow, export, save, cycleTheme, redraw, togglePane, mouse
     /// Every mode: leave at once (the engine checkpoints first).
@@ -72,8 +72,9 @@ public enum KeyMap {
         KeyBinding([.normal], keys: [.char("G"), .end], label: "G/End", help: "last row", action: .bottom),
         KeyBinding([.normal], keys: [.enter], label: "Enter", help: "open the selected candidate: per-layer table and a diff against another", action: .open, status: "open"),
         KeyBinding([.normal], keys: [.char("/")], label: "/", help: "filter the candidates (text of the architecture or its summary)", action: .filter, status: "filter"),
-        KeyBinding([.normal], keys: [.char("o")], label: "o", help: "sort the candidates by the next column (FLOPs, params, KD fitness, top-1)", action: .sortNext, status: "sort"),
+        KeyBinding([.normal], keys: [.char("o")], label: "o", help: "sort the candidates by the next column (FLOPs, params, KD fitness, top-1, latency)", action: .sortNext, status: "sort"),
         KeyBinding([.normal], keys: [.char("O")], label: "O", help: "reverse the sort order", action: .sortReverse),
+        KeyBinding([.normal], keys: [.char("x")], label: "x", help: "plot accuracy against MACs or against predicted batch-1 latency", action: .toggleAxis),
         KeyBinding([.normal], keys: [.char("b")], label: "b", help: "type a new FLOPs budget (50%, keep 30%, 20M); the best known candidate there shows at once", action: .budgetPrompt, status: "budget"),
         KeyBinding([.normal], keys: [.char("+"), .char("=")], label: "+", help: "remove 5% more FLOPs", action: .budgetUp),
         KeyBinding([.normal], keys: [.char("-")], label: "-", help: "remove 5% fewer FLOPs", action: .budgetDown),
