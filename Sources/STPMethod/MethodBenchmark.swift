@@ -40,7 +40,57 @@ public struct SearchBenchmarkResult: Codable, Sendable {
     }
 }
 
+/// The latency model measured on the default space of a model, and its check against whole
+/// extracted networks at batch 1 and at the throughput batch.
+public struct LatencyModelBenchmarkResult: Codable, Sendable {
+    public var model: String
+    public var mode = "latency-model"
+    public var inputSize: Int
+    public var engineThreads: Int
+    /// Seconds to measure both tables and run the checks.
+    public var measureSeconds: Double
+    public var model1: LatencyModel
+
+    enum CodingKeys: String, CodingKey {
+        case model, mode
+        case inputSize = "input_size"
+        case engineThreads = "engine_threads"
+        case measureSeconds = "measure_seconds"
+        case model1 = "latency_model"
+    }
+
+    /// Markdown rows: architecture, batch, predicted, measured, error.
+    public var markdown: String {
+        var lines = ["| batch | architecture | predicted ms | measured ms | error |", "|---|---|---|---|---|"]
+        for t in [model1.latency, model1.throughput] {
+            for r in t.check?.rows ?? [] {
+                lines.append(String(format: "| %d | `%@` | %.3f | %.3f | %+.1f%% |", t.batch, r.architecture,
+                                    r.predictedMilliseconds, r.measuredMilliseconds, 100 * r.relativeError))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}
+
 public enum MethodBenchmark {
+    /// Measures the latency model of `o`'s model (default space) and checks it on `checks`
+    /// architectures: the smallest, the full one, then random ones.
+    public static func latencyModel(_ o: BenchmarkOptions, checks: Int) throws -> LatencyModelBenchmarkResult {
+        guard checks >= 1 else { throw STPError(.argument, "bench --mode latency-model needs --iterations >= 1 (the networks checked)") }
+        let spec = try o.spec()
+        let space = try ArchitectureSpace(spec: spec)
+        let t0 = monotonicSeconds()
+        let model = LatencyModel.measure(space: space, checkArchitectures: checks, seed: 5)
+        return LatencyModelBenchmarkResult(model: spec.name, inputSize: spec.inputHeight, engineThreads: ComputeThreads.workers,
+                                           measureSeconds: monotonicSeconds() - t0, model1: model)
+    }
+
     /// `o.mode` on the named model, or on the network `architecture` (text form) extracts to.
     public static func run(_ o: BenchmarkOptions, architecture text: String?,
                            progress: ((Int, Int) -> Void)? = nil) throws -> BenchmarkResult {

@@ -8,7 +8,9 @@ struct Bench: ParsableCommand {
         discussion: """
             Modes: train (one SGD step), stim (full-network CE + one half-depth subnet KL), infer \\
             (eval-mode forward), latency (infer at batch 1 unless --batch is given), search (KD-guided \\
-            search candidate evaluations per second, BN recalibration included). --arch benchmarks the \\
+            search candidate evaluations per second, BN recalibration included), latency-model (the \
+            search's per-block latency tables, checked against --iterations whole networks; default 8). \
+            --arch benchmarks the \\
             physically smaller network a pruned architecture extracts to.
             """)
 
@@ -16,7 +18,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Shortcut kind (default: the model's own: zero-pad for CIFAR ResNets, projection for resnet18/50).")
     var shortcut: ShortcutKind?
     @Option(help: "Batch size (default 128; 1 for latency).") var batch: Int?
-    @Option(help: "What to time: train, stim, infer, latency or search.") var mode: BenchmarkOptions.Mode = .train
+    @Option(help: "What to time: train, stim, infer, latency, search or latency-model.") var mode: BenchmarkOptions.Mode = .train
     @Option(help: "A pruned architecture of the model, e.g. 'd=2,2,2 w=8|8,16|16,32|32'.") var arch: String?
     @Option(help: "Timed iterations (candidate evaluations for search; default 10, 100 for latency).") var iterations: Int?
     @Option(help: "Untimed warm-up iterations.") var warmup = 2
@@ -41,7 +43,13 @@ struct Bench: ParsableCommand {
             let workers = ComputeThreads.workers   // sets OpenBLAS single-threaded before the status reads it
             console.writeLine(BLASRuntime.status().logLine + "; engine: \(workers) compute threads")
             let bar = ProgressBar(label: "bench \(model) \(mode.rawValue)", total: o.iterations + o.warmup, unit: "it", console: console)
-            if mode == .search {
+            if mode == .latencyModel {
+                guard arch == nil else { throw STPError(.argument, "--arch does not apply to --mode latency-model (it checks random architectures)") }
+                let result = try MethodBenchmark.latencyModel(o, checks: iterations ?? 8)
+                bar.finish()
+                console.writeLine(result.markdown)
+                print(result.json())
+            } else if mode == .search {
                 guard arch == nil else { throw STPError(.argument, "--arch does not apply to --mode search (it evaluates random architectures)") }
                 let result = try MethodBenchmark.search(o, fitnessImages: fitnessImages, recalibrationImages: recalibrationImages) { done, _ in
                     bar.update(completed: done)

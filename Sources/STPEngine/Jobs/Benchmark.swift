@@ -10,7 +10,11 @@ public struct BenchmarkOptions: Codable, Sendable {
     /// infer: an eval-mode forward pass; latency: the same at batch 1 (milliseconds_per_batch is
     /// the latency); search: KD-guided search candidate evaluations (run by STPMethod's
     /// MethodBenchmark, which knows architectures).
-    public enum Mode: String, Codable, Sendable, CaseIterable { case train, stim, infer, latency, search }
+    public enum Mode: String, Codable, Sendable, CaseIterable {
+        case train, stim, infer, latency, search
+        /// The per-block latency model of the search (STPMethod's LatencyModel) against whole networks.
+        case latencyModel = "latency-model"
+    }
     public var model: String = "resnet20"
     /// nil: the model's own (zero padding for the CIFAR ResNets, 1x1 projections for ResNet-18/50,
     /// as torchvision's), so that `stp bench` and `stp info` describe the same network by default.
@@ -101,7 +105,9 @@ public enum Benchmark {
         guard o.batch >= 1, o.iterations >= 1, o.warmup >= 0 else {
             throw STPError(.argument, "bench needs --batch >= 1, --iterations >= 1 and --warmup >= 0")
         }
-        guard o.mode != .search else { throw STPError(.argument, "the search benchmark is run by MethodBenchmark") }
+        guard o.mode != .search && o.mode != .latencyModel else {
+            throw STPError(.argument, "the \(o.mode.rawValue) benchmark is run by MethodBenchmark")
+        }
         let spec = try given ?? o.spec()
         let model = ResNet(spec: spec, seed: 1)
         let optimizer = SGD(parameters: model.parameters, options: SGDOptions())
@@ -129,7 +135,7 @@ public enum Benchmark {
                 optimizer.step(model.parameters, learningRate: 0.01)
             case .infer, .latency:
                 model.forward(input.pointer, batch: o.batch, mode: .eval)
-            case .search:
+            case .search, .latencyModel:
                 preconditionFailure("rejected above")
             }
         }
