@@ -5,6 +5,7 @@
 //   CBLAS, CZlibShim,       C shims over system libraries (static inline wrappers, no logic;
 //   CJPEG, CPNG             CZlibShim is not CZlib: ZIPFoundation has a module of that name)
 //   CMPI                    C shim over Open MPI (only where it is installed, see `hasMPI`)
+//   CAVX512                 masked AVX-512 loads and stores (static inline intrinsics)
 //   STPKernelsAVX512        register-blocked conv products, compiled for AVX-512 (used only when
 //                           the CPU has it; the engine checks at run time)
 //   STPEngine               tensors, kernels, ResNets, SGD, data sets, checkpoints, runtime, ONNX
@@ -78,8 +79,11 @@ let package = Package(
             pkgConfig: "ncursesw",
             providers: [.apt(["libncurses-dev"])]
         ),
+        // Masked AVX-512 loads and stores (header only), for rows of odd channel counts.
+        .systemLibrary(name: "CAVX512"),
         .target(
             name: "STPKernelsAVX512",
+            dependencies: ["CAVX512"],
             swiftSettings: fastMath + [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
         ),
         .target(

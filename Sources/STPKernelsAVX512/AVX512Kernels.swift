@@ -65,3 +65,42 @@ extension AVX512Kernels {
                              segStride: field.segmentStride, segments: field.segments, segLen: field.segmentLength, g: g, d: d)
     }
 }
+
+import CAVX512
+
+/// The first `count` (0...16) floats at `p` in a vector, zeros in the other lanes.
+@inline(__always) func ldFirst(_ p: UnsafePointer<Float>, _ count: Int) -> V { stp_load_first(p, Int32(count)) }
+/// Stores the first `count` (0...16) lanes of `v` at `p`.
+@inline(__always) func stFirst(_ v: V, _ p: UnsafeMutablePointer<Float>, _ count: Int) { stp_store_first(p, v, Int32(count)) }
+
+extension AVX512Kernels {
+    /// dst[p, 0..<columns] = epilogue(src[p, 0..<columns] (+ dst[p, ...] when `accumulate`)) for
+    /// `pixels` pixels: src rows `srcStride` floats apart (a product's padded rows, or dst itself),
+    /// dst rows `columns` apart, the epilogue relu?(v * scale + shift + residual?) when `scale`
+    /// is given (residual rows `columns` apart). The last vector of a row is read and written
+    /// through a mask, so an odd channel count needs no scalar tail. In place when src == dst.
+    public static func finishRows(src: UnsafePointer<Float>, srcStride: Int, pixels: Int, columns: Int,
+                                  dst: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                  scale: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil,
+                                  residual: UnsafePointer<Float>? = nil, relu: Bool = false) {
+        let zero = V()
+        for p in 0..<pixels {
+            let s = src + p * srcStride, d = dst + p * columns
+            let r = residual.map { $0 + p * columns }
+            var c0 = 0
+            while c0 < columns {
+                let count = min(16, columns - c0)
+                var v = count == 16 ? ld(s + c0) : ldFirst(s + c0, count)
+                if accumulate { v += count == 16 ? ld(d + c0) : ldFirst(d + c0, count) }
+                if let scale, let shift {
+                    v = v * (count == 16 ? ld(scale + c0) : ldFirst(scale + c0, count))
+                        + (count == 16 ? ld(shift + c0) : ldFirst(shift + c0, count))
+                    if let r { v += count == 16 ? ld(r + c0) : ldFirst(r + c0, count) }
+                    if relu { v = v.replacing(with: zero, where: v .< zero) }
+                }
+                if count == 16 { st(v, d + c0) } else { stFirst(v, d + c0, count) }
+                c0 += 16
+            }
+        }
+    }
+}

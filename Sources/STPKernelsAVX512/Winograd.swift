@@ -107,16 +107,22 @@ extension AVX512Kernels {
     public static func winogradOutput(m: UnsafePointer<Float>, xiStride: Int, n: Int, tileRows: Int, tilesPerRow: Int,
                                       out: UnsafeMutablePointer<Float>, ldo: Int, outRowStride: Int, accumulate: Bool,
                                       scale: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil,
-                                      residual: UnsafePointer<Float>? = nil, relu: Bool = false) {
+                                      residual: UnsafePointer<Float>? = nil, relu: Bool = false, columns: Int? = nil) {
         precondition(supports(columns: n), "AVX512Kernels.winogradOutput: \(n) columns")
         precondition(scale == nil || (shift != nil && !accumulate), "AVX512Kernels.winogradOutput: epilogue")
+        // `columns` < n: only the first `columns` output channels exist (an odd width on
+        // zero-padded weights); the last vector of each pixel is stored through a mask.
+        let columns = columns ?? n
+        precondition(columns <= n && columns > n - 16, "AVX512Kernels.winogradOutput: \(columns) of \(n) columns")
+        @inline(__always) func load(_ p: UnsafePointer<Float>, _ count: Int) -> V { count == 16 ? ld(p) : ldFirst(p, count) }
         var t = 0
         for ty in 0..<tileRows {
             for tx in 0..<tilesPerRow {
                 let src = m + t * n
                 let o0 = out + 2 * ty * outRowStride + 2 * tx * ldo, o1 = o0 + outRowStride
                 var c0 = 0
-                while c0 < n {
+                while c0 < columns {
+                    let count = min(16, columns - c0)
                     func mm(_ xi: Int) -> V { ld(src + xi * xiStride + c0) }
                     // Columns: s[k][j] = (A^T m)[k][j].
                     let s00 = mm(0) + mm(4) + mm(8), s01 = mm(1) + mm(5) + mm(9)
@@ -127,16 +133,16 @@ extension AVX512Kernels {
                     var y00 = s00 + s01 + s02, y01 = s01 - s02 - s03
                     var y10 = s10 + s11 + s12, y11 = s11 - s12 - s13
                     if accumulate {
-                        y00 += ld(o0 + c0); y01 += ld(o0 + ldo + c0)
-                        y10 += ld(o1 + c0); y11 += ld(o1 + ldo + c0)
+                        y00 += load(o0 + c0, count); y01 += load(o0 + ldo + c0, count)
+                        y10 += load(o1 + c0, count); y11 += load(o1 + ldo + c0, count)
                     }
                     if let scale, let shift {
-                        let sc = ld(scale + c0), sh = ld(shift + c0)
+                        let sc = load(scale + c0, count), sh = load(shift + c0, count)
                         y00 = y00 * sc + sh; y01 = y01 * sc + sh; y10 = y10 * sc + sh; y11 = y11 * sc + sh
                         if let residual {
                             let r0 = residual + (o0 - out), r1 = residual + (o1 - out)
-                            y00 += ld(r0 + c0); y01 += ld(r0 + ldo + c0)
-                            y10 += ld(r1 + c0); y11 += ld(r1 + ldo + c0)
+                            y00 += load(r0 + c0, count); y01 += load(r0 + ldo + c0, count)
+                            y10 += load(r1 + c0, count); y11 += load(r1 + ldo + c0, count)
                         }
                         if relu {
                             let zero = V()
@@ -144,8 +150,13 @@ extension AVX512Kernels {
                             y10 = y10.replacing(with: zero, where: y10 .< zero); y11 = y11.replacing(with: zero, where: y11 .< zero)
                         }
                     }
-                    st(y00, o0 + c0); st(y01, o0 + ldo + c0)
-                    st(y10, o1 + c0); st(y11, o1 + ldo + c0)
+                    if count == 16 {
+                        st(y00, o0 + c0); st(y01, o0 + ldo + c0)
+                        st(y10, o1 + c0); st(y11, o1 + ldo + c0)
+                    } else {
+                        stFirst(y00, o0 + c0, count); stFirst(y01, o0 + ldo + c0, count)
+                        stFirst(y10, o1 + c0, count); stFirst(y11, o1 + ldo + c0, count)
+                    }
                     c0 += 16
                 }
                 t += 1

@@ -165,7 +165,7 @@ public enum LatencyProfiler {
         for r in 0..<repetitions {
             if r >= minRepetitions && monotonicSeconds() - start > maxSeconds { break }
             let t0 = monotonicSeconds()
-            scratch.withUnsafeMutableBufferPointer { network.forward(input.pointer, batch: batch, mode: .eval, blockSeconds: $0) }
+            _ = scratch.withUnsafeMutableBufferPointer { network.forward(input.pointer, batch: batch, mode: .eval, blockSeconds: $0) }
             totals.append(monotonicSeconds() - t0)
             for b in 0..<blocks { perBlock[b].append(scratch[b]) }
         }

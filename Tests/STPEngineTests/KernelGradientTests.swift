@@ -408,26 +408,46 @@ func klDivergenceGradientAndValue(temperature: Float) {
 
 // Widths of 37 and 13 output pixels run every register-block size (16, 8, 4 and single pixels).
 // Output channel counts that are not multiples of 16 (a pruned network's or a subnet's widths)
-// run on zero-padded weights: 3x3 and 1x1, stride 1 and 2, narrow and wide.
+// run on zero-padded weights and are stored through a mask: 3x3 and 1x1, stride 1 and 2, narrow
+// and wide, with and without the fused batch-norm epilogue, at batch 3 and batch 1 (whose rows
+// the workers share).
 @Test(.enabled(if: FastKernels.available, "this CPU has no AVX-512F"),
       arguments: [(16, 3, 1, 3, 37), (32, 16, 1, 3, 13), (48, 8, 2, 3, 6), (64, 32, 1, 1, 13), (16, 16, 2, 1, 6),
                   (16, 17, 1, 3, 5), (12, 16, 1, 3, 37), (23, 11, 2, 3, 13), (10, 7, 1, 1, 13), (41, 16, 1, 3, 6),
-                  (5, 3, 1, 3, 5), (57, 24, 1, 1, 40)])
+                  (5, 3, 1, 3, 5), (57, 24, 1, 1, 40), (7, 16, 2, 3, 8), (31, 7, 1, 3, 8), (15, 32, 2, 3, 9)])
 func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int) {
-    var g = ConvGeometry(batch: 3, height: 5, width: width, inChannels: inChannels, outChannels: outChannels,
+    for batch in [3, 1] {
+        avx512ConvolutionProductsMatchOpenBLAS(outChannels: outChannels, inChannels: inChannels, stride: stride,
+                                               kernel: kernel, width: width, batch: batch)
+    }
+}
+
+private func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int, batch: Int) {
+    var g = ConvGeometry(batch: batch, height: 5, width: width, inChannels: inChannels, outChannels: outChannels,
                          kernel: kernel, stride: stride, padding: kernel / 2)
     g.maxColFloats = 2 * g.outHeight * g.outWidth * g.patchSize   // two images per chunk
+    g.rowSplitMinimumMACs = 1   // batch 1: the workers share the image's rows
     let x = gaussians(g.inputCount, seed: 40)
     let w = gaussians(g.outChannels * g.patchSize, seed: 41, scale: 0.3)
     let dy = gaussians(g.outputCount, seed: 42)
+    let scale = gaussians(outChannels, seed: 43), shift = gaussians(outChannels, seed: 44)
+    let residual = gaussians(g.outputCount, seed: 45)
     for workers in [1, 2] {
-        func forward(fast: Bool, accumulate: Bool) -> [Float] {
+        /// fused: 0 none, 1 batch norm + residual + ReLU, 2 batch norm alone.
+        func forward(fast: Bool, accumulate: Bool, fused: Int = 0) -> [Float] {
             var y = [Float](repeating: accumulate ? 0.5 : .nan, count: g.outputCount)
             var col = [Float](repeating: 0, count: max(1, g.colScratchFloats(workers: workers)))
             x.withPointer { xp in w.withPointer { wp in y.withMutablePointer { yp in col.withMutablePointer { cp in
-                conv2dForward(g, x: xp, w: wp, y: yp, col: cp, workers: workers, accumulate: accumulate, fast: fast)
-            } } } }
+            scale.withPointer { sp in shift.withPointer { hp in residual.withPointer { rp in
+                let epilogue = fused == 0 ? nil : ConvEpilogue(scale: sp, shift: hp, residual: fused == 1 ? rp : nil, relu: fused == 1)
+                conv2dForward(g, x: xp, w: wp, y: yp, col: cp, workers: workers, accumulate: accumulate, fast: fast,
+                              epilogue: epilogue)
+            } } } } } } }
             return y
+        }
+        for fused in [1, 2] {
+            let a = forward(fast: true, accumulate: false, fused: fused), b = forward(fast: false, accumulate: false, fused: fused)
+            for i in 0..<a.count { #expect(abs(a[i] - b[i]) <= 1e-4 * (1 + abs(b[i])), "fused \(fused) forward \(i), \(workers) workers, batch \(batch)") }
         }
         func weights(fast: Bool) -> [Float] {
             var dw = [Float](repeating: 0.25, count: w.count)

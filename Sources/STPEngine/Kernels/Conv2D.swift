@@ -224,9 +224,10 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
                 let m = min(chunk, r.upperBound - r0)
                 AVX512Kernels.product(m: m, n: n16, k: g.patchSize, a: x + r0 * g.patchSize, lda: g.patchSize,
                                       b: wt, c: buffer, ldc: n16, accumulate: false)
-                compactColumns(buffer, srcStride: n16, rows: m, columns: g.outChannels, into: y + r0 * g.outChannels,
-                               accumulate: accumulate)
-                epilogue?.apply(y, first: r0, count: m, channels: g.outChannels)
+                let c = g.outChannels
+                AVX512Kernels.finishRows(src: buffer, srcStride: n16, pixels: m, columns: c, dst: y + r0 * c, accumulate: accumulate,
+                                         scale: epilogue?.scale, shift: epilogue?.shift,
+                                         residual: epilogue?.residual.map { $0 + r0 * c }, relu: epilogue?.relu ?? false)
                 r0 += m
             }
         }

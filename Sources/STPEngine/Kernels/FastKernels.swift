@@ -6,7 +6,8 @@ import STPKernelsAVX512
 // every CIFAR ResNet layer. They skip OpenBLAS's packing copies, which took a fifth of a training
 // step. The kernels compute 16 output channels per vector; a layer with another count (a pruned
 // network's or a sampled subnet's odd width) runs on weights padded with zero columns up to the
-// next multiple of 16 and its results are compacted: up to 15 wasted columns cost far less than
+// next multiple of 16 and its results are stored compact, the last vector of each row through
+// a mask (AVX512Kernels.finishRows, winogradOutput's `columns`): up to 15 wasted columns cost far less than
 // OpenBLAS's generic path on such narrow GEMMs (measured in docs/PERFORMANCE.md). STP_NO_AVX512=1 turns them off (to compare, or on a
 // CPU that misreports its features).
 
@@ -28,21 +29,6 @@ func transposeWeight(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, pad
     if paddedRows > n { wt.initialize(repeating: 0, count: paddedRows * k) }
     for o in 0..<n { for j in 0..<k { wt[j * paddedRows + o] = w[o * k + j] } }
     return wt
-}
-
-/// dst[r, 0..<columns] = (accumulate ? dst : 0) + src[r, 0..<columns] for `rows` rows; src rows
-/// are `srcStride` floats apart, dst rows `columns` (compacting a padded product's output).
-@inline(__always)
-func compactColumns(_ src: UnsafePointer<Float>, srcStride: Int, rows: Int, columns: Int,
-                    into dst: UnsafeMutablePointer<Float>, accumulate: Bool) {
-    for r in 0..<rows {
-        let s = src + r * srcStride, d = dst + r * columns
-        if accumulate {
-            for j in 0..<columns { d[j] += s[j] }
-        } else {
-            d.update(from: s, count: columns)
-        }
-    }
 }
 
 /// dst[r, 0..<paddedColumns] = src[r, 0..<columns] followed by zeros, for `rows` dense rows.

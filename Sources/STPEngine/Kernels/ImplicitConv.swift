@@ -62,14 +62,22 @@ func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
     /// when Cout is not a multiple of 16.
     func outputRows(image: Int, rows: Range<Int>, pad: UnsafePointer<Float>, row: UnsafeMutablePointer<Float>?) {
         for oy in rows {
-            let a = pad + oy * g.stride * field.segmentStride, out = y + ((image * oh + oy) * ow) * n
+            let first = (image * oh + oy) * ow
+            let a = pad + oy * g.stride * field.segmentStride, out = y + first * n
+            let residual = epilogue?.residual.map { $0 + first * n }
             if let row {
+                // Compacted and finished in one pass: an odd width's last vector through a mask.
                 AVX512Kernels.convolutionRow(cols: ow, n: n16, a: a, field: field, b: wt, c: row, accumulate: false)
-                compactColumns(row, srcStride: n16, rows: ow, columns: n, into: out, accumulate: accumulate)
+                AVX512Kernels.finishRows(src: row, srcStride: n16, pixels: ow, columns: n, dst: out, accumulate: accumulate,
+                                         scale: epilogue?.scale, shift: epilogue?.shift, residual: residual,
+                                         relu: epilogue?.relu ?? false)
             } else {
                 AVX512Kernels.convolutionRow(cols: ow, n: n, a: a, field: field, b: wt, c: out, accumulate: accumulate)
+                if let epilogue {
+                    AVX512Kernels.finishRows(src: out, srcStride: n, pixels: ow, columns: n, dst: out, accumulate: false,
+                                             scale: epilogue.scale, shift: epilogue.shift, residual: residual, relu: epilogue.relu)
+                }
             }
-            epilogue?.apply(y, first: (image * oh + oy) * ow, count: ow, channels: n)
         }
     }
     if g.splitsImageRows(workers: requested) {

@@ -102,7 +102,6 @@ func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
     func chunk(image: Int, ty0: Int, tileRows: Int, pad: UnsafePointer<Float>, wk: Int) {
         let v = workerScratch + wk * perWorker + g.paddedImageFloats + 16
         let m = v + 16 * vStride
-        let rows: UnsafeMutablePointer<Float>? = n16 == n ? nil : m + 16 * mStride
         let tiles = tileRows * tilesPerRow
         AVX512Kernels.winogradInput(pad: pad, rowStride: padRowStride, channels: cin, firstTileRow: ty0,
                                     tileRows: tileRows, tilesPerRow: tilesPerRow, v: v, ldv: ldv, xiStride: vStride)
@@ -111,20 +110,13 @@ func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
                                   b: u + xi * cin * n16, c: m + xi * mStride, ldc: n16, accumulate: false)
         }
         let firstPixel = (image * oh + 2 * ty0) * ow
-        if let rows {
-            AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: n16, tileRows: tileRows, tilesPerRow: tilesPerRow,
-                                         out: rows, ldo: n16, outRowStride: ow * n16, accumulate: false)
-            compactColumns(rows, srcStride: n16, rows: 2 * tileRows * ow, columns: n, into: y + firstPixel * n,
-                           accumulate: accumulate)
-            epilogue?.apply(y, first: firstPixel, count: 2 * tileRows * ow, channels: n)
-        } else {
-            // The epilogue in registers, before the outputs are stored.
-            AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: n, tileRows: tileRows, tilesPerRow: tilesPerRow,
-                                         out: y + firstPixel * n, ldo: n, outRowStride: ow * n, accumulate: accumulate,
-                                         scale: epilogue?.scale, shift: epilogue?.shift,
-                                         residual: epilogue?.residual.map { $0 + firstPixel * n },
-                                         relu: epilogue?.relu ?? false)
-        }
+        // The epilogue in registers, before the outputs are stored; an odd width's last vector
+        // of each pixel is stored through a mask, straight into the compact output.
+        AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: n16, tileRows: tileRows, tilesPerRow: tilesPerRow,
+                                     out: y + firstPixel * n, ldo: n, outRowStride: ow * n, accumulate: accumulate,
+                                     scale: epilogue?.scale, shift: epilogue?.shift,
+                                     residual: epilogue?.residual.map { $0 + firstPixel * n },
+                                     relu: epilogue?.relu ?? false, columns: n)
     }
     let tileRowsPerImage = oh / 2
     if g.splitsWinogradTileRows(workers: requested) {
