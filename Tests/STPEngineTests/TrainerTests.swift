@@ -177,8 +177,8 @@ private func weights(_ trainer: Trainer) -> [Float] {
     for mode in BenchmarkOptions.Mode.allCases {
         var o = BenchmarkOptions()
         o.batch = 4; o.imageSize = 8; o.iterations = 2; o.warmup = 0; o.mode = mode
-        if mode == .search {
-            #expect(throws: STPError.self, "the search benchmark needs architectures (STPMethod)") { try Benchmark.run(o) }
+        if mode == .search || mode == .latencyModel {
+            #expect(throws: STPError.self, "the \(mode) benchmark needs architectures (STPMethod)") { try Benchmark.run(o) }
             continue
         }
         let r = try Benchmark.run(o)

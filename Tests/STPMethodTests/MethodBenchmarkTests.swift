@@ -27,3 +27,17 @@ import Testing
     let full = ModelSummary(spec: try o.spec()).totalMACs
     #expect(r.meanCandidateMACs > 0 && r.meanCandidateMACs <= full)
 }
+
+@Test func latencyModelBenchmarkChecksTheSmallestTheFullAndRandomNetworks() throws {
+    var o = BenchmarkOptions()
+    o.imageSize = 8; o.mode = .latencyModel
+    let r = try MethodBenchmark.latencyModel(o, checks: 3)
+    let rows = try #require(r.model1.latency.check?.rows)
+    #expect(rows.count == 3)
+    let space = try ArchitectureSpace(spec: try o.spec())
+    #expect(rows[0].architecture == space.smallest.text && rows[1].architecture == space.largest.text)
+    #expect(r.model1.throughput.batch == 128)
+    #expect(r.markdown.components(separatedBy: "\n").count == 2 + 6)
+    #expect(r.json().contains("\"latency_model\""))
+    #expect(throws: STPError.self) { try MethodBenchmark.latencyModel(o, checks: 0) }
+}

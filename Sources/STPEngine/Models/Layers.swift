@@ -36,6 +36,10 @@ public final class ConvLayer: @unchecked Sendable {
     /// latency run the same weights many times; rebuilding the operand took 40% of a batch-1
     /// forward pass (docs/PERFORMANCE.md).
     private var evalOperand: (version: Int, inChannels: Int, outChannels: Int)?
+    /// What `packed` holds (the OHWI slice for OpenBLAS and backward), under the same rule: an
+    /// ImageNet-size layer (more than 64 output channels, so not on the AVX-512 products) re-packed
+    /// its weight for every forward pass, all 23.5M of ResNet-50's on each batch-1 inference.
+    private var packedOperand: (version: Int, inChannels: Int, outChannels: Int)?
     private var winogradCached = false
     private var geometry: ConvGeometry?
     private var savedInput: UnsafePointer<Float>?
@@ -83,9 +87,16 @@ public final class ConvLayer: @unchecked Sendable {
             savedInput = nil
             return
         }
-        packConvWeight(weight.readPointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
-                       outChannels: g.outChannels, inChannels: g.inChannels,
-                       into: packed.ensure(count: g.outChannels * g.patchSize))
+        let key = (version: weight.version, inChannels: g.inChannels, outChannels: g.outChannels)
+        if let cached = packedOperand, cached == key {
+            packed.count = g.outChannels * g.patchSize
+            verifyCachedPackedOperand(g)
+        } else {
+            packConvWeight(weight.readPointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
+                           outChannels: g.outChannels, inChannels: g.inChannels,
+                           into: packed.ensure(count: g.outChannels * g.patchSize))
+            packedOperand = key
+        }
         let col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
         conv2dForward(g, x: x, w: packed.pointer, y: y, col: col, workers: workers, epilogue: epilogue)
         geometry = g
@@ -118,6 +129,19 @@ public final class ConvLayer: @unchecked Sendable {
 
     /// Debug builds (the tests) check that a cached eval operand is what packing the weight now
     /// gives: a write that bypassed `Parameter.pointer` without `markChanged` fails loudly here.
+    /// Debug builds (the tests) check that a cached packed weight is what packing now gives.
+    private func verifyCachedPackedOperand(_ g: ConvGeometry) {
+        #if DEBUG
+        let fresh = UnsafeMutablePointer<Float>.allocate(capacity: g.outChannels * g.patchSize)
+        defer { fresh.deallocate() }
+        packConvWeight(weight.readPointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
+                       outChannels: g.outChannels, inChannels: g.inChannels, into: fresh)
+        for i in 0..<(g.outChannels * g.patchSize) where fresh[i] != packed.pointer[i] {
+            preconditionFailure("\(weight.name): stale cached packed weight (weights written without markChanged)")
+        }
+        #endif
+    }
+
     private func verifyCachedEvalOperand(_ g: ConvGeometry, paddedColumns n16: Int) {
         #if DEBUG
         let fresh = UnsafeMutablePointer<Float>.allocate(capacity: n16 * g.patchSize)
