@@ -277,8 +277,8 @@ func zeroPadShortcutMatchesDefinitionAndGradient(h: Int, w: Int, cin: Int, cout:
 
 @Test(arguments: [(7, 7, 3, 2, 1), (6, 5, 2, 2, 0), (5, 5, 3, 1, 1)])
 func maxPoolGradient(h: Int, w: Int, kernel: Int, stride: Int, padding: Int) {
-    let g = MaxPoolGeometry(batch: 2, height: h, width: w, channels: 3, kernel: kernel, stride: stride, padding: padding)
-    var x = gaussians(2 * h * w * 3, seed: 20)
+    let g = MaxPoolGeometry(batch: 2, height: h, width: w, channels: 11, kernel: kernel, stride: stride, padding: padding)
+    var x = gaussians(2 * h * w * 11, seed: 20)
     let probe = gaussians(g.outputCount, seed: 21)
     var argmax = [Int32](repeating: 0, count: g.outputCount)
     func forward(_ v: [Float]) -> [Float] {
@@ -288,7 +288,11 @@ func maxPoolGradient(h: Int, w: Int, kernel: Int, stride: Int, padding: Int) {
         } } }
         return y
     }
-    _ = forward(x)
+    let trained = forward(x)
+    // Eval mode (no argmax) takes the same maxima on the vectorised path.
+    var evalOut = [Float](repeating: 0, count: g.outputCount)
+    x.withPointer { vp in evalOut.withMutablePointer { yp in maxPoolForward(g, x: vp, y: yp, argmax: nil) } }
+    #expect(evalOut == trained)
     var dx = [Float](repeating: 0, count: x.count)
     probe.withPointer { dp in dx.withMutablePointer { dxp in argmax.withUnsafeBufferPointer { ap in
         maxPoolBackward(g, dy: dp, argmax: ap.baseAddress!, dx: dxp)

@@ -42,9 +42,42 @@ public struct MaxPoolGeometry: Equatable, Sendable {
     public var outputCount: Int { batch * outHeight * outWidth * channels }
 }
 
+/// `argmax` nil (eval mode: no backward will need it): a vectorised max over the window, eight
+/// channels at a time; ResNet-50's stem pool took 3.6% of an inference pass with the argmax loop.
 public func maxPoolForward(_ g: MaxPoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                           argmax: UnsafeMutablePointer<Int32>) {
+                           argmax: UnsafeMutablePointer<Int32>?) {
     let oh = g.outHeight, ow = g.outWidth, c = g.channels
+    guard let argmax else {
+        let cv = vectorPart(c)
+        parallelRows(g.batch * oh) { r0, r1 in
+            for r in r0..<r1 {
+                let n = r / oh, oy = r % oh
+                let y0 = max(0, oy * g.stride - g.padding), y1 = min(g.height, oy * g.stride - g.padding + g.kernel)
+                for ox in 0..<ow {
+                    let x0 = max(0, ox * g.stride - g.padding), x1 = min(g.width, ox * g.stride - g.padding + g.kernel)
+                    let out = y + ((n * oh + oy) * ow + ox) * c
+                    var j = 0
+                    while j < cv {
+                        var m = Float8(repeating: -.infinity)
+                        for iy in y0..<y1 {
+                            for ix in x0..<x1 { m = pointwiseMax(m, load8(x + ((n * g.height + iy) * g.width + ix) * c + j)) }
+                        }
+                        store8(m, out + j)
+                        j += 8
+                    }
+                    while j < c {
+                        var m = -Float.infinity
+                        for iy in y0..<y1 {
+                            for ix in x0..<x1 { m = max(m, x[((n * g.height + iy) * g.width + ix) * c + j]) }
+                        }
+                        out[j] = m
+                        j += 1
+                    }
+                }
+            }
+        }
+        return
+    }
     parallelRows(g.batch * oh) { r0, r1 in
         for r in r0..<r1 {
             let n = r / oh, oy = r % oh

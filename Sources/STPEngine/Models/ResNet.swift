@@ -162,7 +162,7 @@ public final class ResNet: @unchecked Sendable {
                 poolArgmax = .allocate(capacity: pg.outputCount)
                 poolArgmaxCount = pg.outputCount
             }
-            maxPoolForward(pg, x: x, y: poolOut.ensure(count: pg.outputCount), argmax: poolArgmax!)
+            maxPoolForward(pg, x: x, y: poolOut.ensure(count: pg.outputCount), argmax: mode == .eval ? nil : poolArgmax!)
             lastPool = pg
             x = UnsafePointer(poolOut.pointer)
             h = pg.outHeight; w = pg.outWidth
