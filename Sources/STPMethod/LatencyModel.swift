@@ -11,7 +11,10 @@ import STPEngine
 //     does not depend on the values.
 //   - Each network runs its forward pass in eval mode at the table's batch, with the engine's
 //     threads, `repetitions` times after a warm-up; ResNet.forward's `blockSeconds` gives each
-//     block's time in the context of the whole pass (caches as in real use). Medians.
+//     block's time in the context of the whole pass (caches as in real use). Medians. The
+//     networks take turns, repetition by repetition: the cores are shared with other work, and
+//     a slow stretch then slows every network alike (measured one after the other, one network
+//     ran 1.5-3x slower than the same network a second later).
 //   - A block's term is its median time; the base (stem, pooling, classifier, the pass's own
 //     overhead) is the median over the networks of total minus the sum of the blocks.
 //   - Terms are made non-decreasing in the width per block (a running maximum), so narrowing a
@@ -150,30 +153,43 @@ public enum LatencyProfiler {
     /// after `warmup` passes, or fewer when `maxSeconds` runs out (at least `minRepetitions`).
     public static func time(spec: ResNetSpec, architecture: Architecture, batch: Int, warmup: Int = 2,
                             repetitions: Int = 25, minRepetitions: Int = 5, maxSeconds: Double = 0.6) throws -> NetworkTiming {
-        let extracted = try Extraction.extractedSpec(of: spec, architecture: architecture)
-        let network = ResNet(spec: extracted, seed: 1)
+        try time(spec: spec, architectures: [architecture], batch: batch, warmup: warmup, repetitions: repetitions,
+                 minRepetitions: minRepetitions, maxSeconds: maxSeconds)[0]
+    }
+
+    /// The timings of several networks, interleaved: repetition r of every network runs before
+    /// repetition r + 1 of any, so a slow stretch of the machine (the cores are shared) slows
+    /// them all alike instead of one network's every repetition. `maxSeconds` is per network.
+    public static func time(spec: ResNetSpec, architectures: [Architecture], batch: Int, warmup: Int = 2,
+                            repetitions: Int = 25, minRepetitions: Int = 5, maxSeconds: Double = 0.6) throws -> [NetworkTiming] {
+        let networks = try architectures.map { ResNet(spec: try Extraction.extractedSpec(of: spec, architecture: $0), seed: 1) }
         let count = batch * spec.inputHeight * spec.inputWidth * spec.inputChannels
         let input = FloatBuffer(count: count)
         var rng = SeededRandom(seed: 7)
         for i in 0..<count { input.pointer[i] = Float(rng.next() % 1000) / 1000 }
-        let blocks = extracted.blockCount
-        var perBlock = [[Double]](repeating: [], count: blocks)
-        var totals = [Double]()
-        var scratch = [Double](repeating: 0, count: blocks)
-        for _ in 0..<warmup { network.forward(input.pointer, batch: batch, mode: .eval) }
+        var perBlock = networks.map { [[Double]](repeating: [], count: $0.spec.blockCount) }
+        var totals = [[Double]](repeating: [], count: networks.count)
+        var scratch = [Double](repeating: 0, count: networks.map(\.spec.blockCount).max() ?? 0)
+        for network in networks {
+            for _ in 0..<warmup { network.forward(input.pointer, batch: batch, mode: .eval) }
+        }
         let start = monotonicSeconds()
         for r in 0..<repetitions {
-            if r >= minRepetitions && monotonicSeconds() - start > maxSeconds { break }
-            let t0 = monotonicSeconds()
-            _ = scratch.withUnsafeMutableBufferPointer { network.forward(input.pointer, batch: batch, mode: .eval, blockSeconds: $0) }
-            totals.append(monotonicSeconds() - t0)
-            for b in 0..<blocks { perBlock[b].append(scratch[b]) }
+            if r >= minRepetitions && monotonicSeconds() - start > maxSeconds * Double(networks.count) { break }
+            for (i, network) in networks.enumerated() {
+                let t0 = monotonicSeconds()
+                _ = scratch.withUnsafeMutableBufferPointer { network.forward(input.pointer, batch: batch, mode: .eval, blockSeconds: $0) }
+                totals[i].append(monotonicSeconds() - t0)
+                for b in 0..<network.spec.blockCount { perBlock[i][b].append(scratch[b]) }
+            }
         }
-        // Extracted block j of stage s is the spec's block stageStart(s) + j.
-        let map = Extraction.blockMapping(of: spec, architecture: architecture)
-        var full = [Double](repeating: 0, count: spec.blockCount)
-        for (j, b) in map.enumerated() { full[b] = median(perBlock[j]) }
-        return NetworkTiming(totalSeconds: median(totals), blockSeconds: full)
+        return architectures.enumerated().map { i, architecture in
+            // Extracted block j of stage s is the spec's block stageStart(s) + j.
+            let map = Extraction.blockMapping(of: spec, architecture: architecture)
+            var full = [Double](repeating: 0, count: spec.blockCount)
+            for (j, b) in map.enumerated() { full[b] = lowQuartile(perBlock[i][j]) }
+            return NetworkTiming(totalSeconds: lowQuartile(totals[i]), blockSeconds: full)
+        }
     }
 
     /// The table of `space` at `batch` (see the top of this file).
@@ -182,15 +198,16 @@ public enum LatencyProfiler {
         let choices = space.allowedWidths.map(\.count).max() ?? 1
         var samples = [[(width: Int, seconds: Double)]](repeating: [], count: spec.blockCount)
         var bases = [Double]()
-        for j in 0..<choices {
-            let widths = spec.blocksPerStage.indices.map { s in
+        let networks = (0..<choices).map { j in
+            spec.blocksPerStage.indices.map { s in
                 (0..<spec.blocksPerStage[s]).map { i -> Int in
                     let allowed = space.allowedWidths(stage: s, position: i)
                     return allowed[min(j, allowed.count - 1)]
                 }
             }
-            let architecture = Architecture(unchecked: widths)
-            guard let t = try? time(spec: spec, architecture: architecture, batch: batch) else { continue }
+        }
+        let timings = (try? time(spec: spec, architectures: networks.map { Architecture(unchecked: $0) }, batch: batch)) ?? []
+        for (widths, t) in zip(networks, timings) {
             bases.append(t.totalSeconds - t.blockSeconds.reduce(0, +))
             for (b, k) in widths.flatMap({ $0 }).enumerated() { samples[b].append((k, t.blockSeconds[b])) }
         }
@@ -218,14 +235,21 @@ public enum LatencyProfiler {
         var rng = SeededRandom(seed: seed &+ 0x1a7e)
         var picked = [space.smallest, space.largest]
         while picked.count < architectures { picked.append(space.randomArchitecture(using: &rng)) }
-        var rows = [LatencyCheck.Row]()
-        for a in picked.prefix(architectures) {
-            guard let t = try? time(spec: space.spec, architecture: a, batch: table.batch) else { continue }
-            let predicted = Double(table.nanoseconds(of: a, stageStarts: space.cost.stageStarts)) / 1e6
-            rows.append(LatencyCheck.Row(architecture: a.text, predictedMilliseconds: predicted,
-                                         measuredMilliseconds: t.totalSeconds * 1000))
+        let checked = Array(picked.prefix(architectures))
+        let timings = (try? time(spec: space.spec, architectures: checked, batch: table.batch)) ?? []
+        let rows = zip(checked, timings).map { a, t in
+            LatencyCheck.Row(architecture: a.text,
+                             predictedMilliseconds: Double(table.nanoseconds(of: a, stageStarts: space.cost.stageStarts)) / 1e6,
+                             measuredMilliseconds: t.totalSeconds * 1000)
         }
         return LatencyCheck(rows: rows)
+    }
+
+    /// The 25th percentile: what a pass takes when the shared cores leave it alone (a median
+    /// still moved by 30% between runs at batch 1; single passes of 0.1 ms catch interrupts).
+    static func lowQuartile(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return 0 }
+        return values.sorted()[(values.count - 1) / 4]
     }
 
     static func median(_ values: [Double]) -> Double {
