@@ -127,28 +127,29 @@ public final class ConvLayer: @unchecked Sendable {
 
     public var parameterCount: Int { weight.count }
 
-    /// Debug builds (the tests) check that a cached eval operand is what packing the weight now
-    /// gives: a write that bypassed `Parameter.pointer` without `markChanged` fails loudly here.
-    /// Debug builds (the tests) check that a cached packed weight is what packing now gives.
+    /// Debug builds (the tests) check that a cached packed weight is what packing the weight now
+    /// gives, bit for bit (a diverged run's NaN weights are not stale): a write that bypassed
+    /// `Parameter.pointer` without `markChanged` fails loudly here.
     private func verifyCachedPackedOperand(_ g: ConvGeometry) {
         #if DEBUG
         let fresh = UnsafeMutablePointer<Float>.allocate(capacity: g.outChannels * g.patchSize)
         defer { fresh.deallocate() }
         packConvWeight(weight.readPointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
                        outChannels: g.outChannels, inChannels: g.inChannels, into: fresh)
-        for i in 0..<(g.outChannels * g.patchSize) where fresh[i] != packed.pointer[i] {
+        for i in 0..<(g.outChannels * g.patchSize) where fresh[i].bitPattern != packed.pointer[i].bitPattern {
             preconditionFailure("\(weight.name): stale cached packed weight (weights written without markChanged)")
         }
         #endif
     }
 
+    /// The same check for the AVX-512 eval operand.
     private func verifyCachedEvalOperand(_ g: ConvGeometry, paddedColumns n16: Int) {
         #if DEBUG
         let fresh = UnsafeMutablePointer<Float>.allocate(capacity: n16 * g.patchSize)
         defer { fresh.deallocate() }
         packTransposedConvWeight(weight.readPointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
                                  outChannels: g.outChannels, inChannels: g.inChannels, paddedColumns: n16, into: fresh)
-        for i in 0..<(n16 * g.patchSize) where fresh[i] != transposed.pointer[i] {
+        for i in 0..<(n16 * g.patchSize) where fresh[i].bitPattern != transposed.pointer[i].bitPattern {
             preconditionFailure("\(weight.name): stale cached eval operand (weights written without markChanged)")
         }
         #endif
