@@ -88,10 +88,11 @@ public struct LatencyModel: Codable, Sendable, Equatable {
 
     /// Measures both tables of `space` and checks each on `checkArchitectures` random
     /// architectures. About 0.5 s for a CIFAR ResNet-20 here; `progress` gets a line per step.
+    /// `throughputBatch` nil: `throughputBatch(for:)`.
     public static func measure(space: ArchitectureSpace, checkArchitectures: Int = 4, seed: UInt64 = 0,
-                               progress: (String) -> Void = { _ in }) -> LatencyModel {
+                               throughputBatch: Int? = nil, progress: (String) -> Void = { _ in }) -> LatencyModel {
         var tables = [LatencyTable]()
-        for batch in [1, throughputBatch(for: space.spec)] {
+        for batch in [1, throughputBatch ?? Self.throughputBatch(for: space.spec)] {
             progress("latency model: timing \(space.spec.name) blocks at batch \(batch)")
             var table = LatencyProfiler.measure(space: space, batch: batch)
             if checkArchitectures > 0 {

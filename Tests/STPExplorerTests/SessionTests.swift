@@ -125,6 +125,7 @@ import Testing
         var o = Self.options(run: run)
         o.front?.buckets = 4
         o.measureLatency = true
+        o.latencyThroughputBatch = 8   // a thread-sanitizer build runs this test too
         // One epoch: the weights stay those of the front, so the search must reuse its evaluations.
         o.training.epochs = 1
         o.search.population = 12

@@ -34,6 +34,8 @@ public struct ExplorerOptions: Sendable {
     /// for a CIFAR ResNet; gives every candidate its predicted batch-1 latency and throughput
     /// and the plot its latency axis (x).
     public var measureLatency = true
+    /// The batch of the throughput table (nil: 128 for CIFAR-size inputs, 16 at 224 px).
+    public var latencyThroughputBatch: Int?
     /// Rounds a front may add on the same weights while its allowance lasts (beyond the one
     /// that renews it).
     public var frontExtraRounds = 3

@@ -279,9 +279,10 @@ final class SessionEngine: @unchecked Sendable {
     /// Times the blocks (LatencyModel.swift) before training starts, so that the times are not
     /// taken while the engine's threads train.
     func measureLatency() {
-        log(.info, "timing the blocks for the latency model (batch 1 and \(LatencyModel.throughputBatch(for: space.spec)))")
+        let batch = options.latencyThroughputBatch ?? LatencyModel.throughputBatch(for: space.spec)
+        log(.info, "timing the blocks for the latency model (batch 1 and \(batch))")
         publish(force: true)
-        let model = LatencyModel.measure(space: space, checkArchitectures: 2, seed: trainer.config.seed)
+        let model = LatencyModel.measure(space: space, checkArchitectures: 2, seed: trainer.config.seed, throughputBatch: batch)
         latencyModel = model
         search?.latencyModel = model
         snap.latency = LatencyView(smallestMilliseconds: model.latencyMilliseconds(of: space.smallest),
