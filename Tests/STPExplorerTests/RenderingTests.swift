@@ -256,6 +256,7 @@ import Testing
         #expect(state.plotAxis == .latency)
         let text = ExplorerFixtures.render(s, state, width: 160, height: 40).text
         #expect(text.contains("batch-1 latency (predicted)"))
+        #expect(text.contains("3 accuracy vs latency"))
         #expect(!text.contains("MACs (FLOPs)"))
         // The front is taken along the latency axis: the slowest candidate is on it only if it is
         // also the most accurate one.

@@ -21,6 +21,7 @@ public enum ExplorerRenderer {
             switch pane {
             case .architecture: title = ArchitecturePanel.title(c)
             case .candidates: title = CandidatesPanel.title(c)
+            case .scatter: title = state.plotAxis == .latency ? "accuracy vs latency" : nil
             case .sparsity:
                 title = snapshot.reference == nil ? nil
                     : "relative sparsity of \(c.state.selected != nil ? "selected" : snapshot.referenceKind.rawValue)"
