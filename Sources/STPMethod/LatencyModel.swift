@@ -11,11 +11,12 @@ import STPEngine
 //     does not depend on the values.
 //   - Each network runs its forward pass in eval mode at the table's batch, with the engine's
 //     threads, `repetitions` times after a warm-up; ResNet.forward's `blockSeconds` gives each
-//     block's time in the context of the whole pass (caches as in real use). Medians. The
-//     networks take turns, repetition by repetition: the cores are shared with other work, and
-//     a slow stretch then slows every network alike (measured one after the other, one network
-//     ran 1.5-3x slower than the same network a second later).
-//   - A block's term is its median time; the base (stem, pooling, classifier, the pass's own
+//     block's time in the context of the whole pass (caches as in real use). The networks take
+//     turns, repetition by repetition: the cores are shared with other work, and a slow stretch
+//     then slows every network alike (measured one after the other, one network ran 1.5-3x
+//     slower than the same network a second later). Every time is the lower quartile of its
+//     repetitions (LatencyProfiler.lowQuartile).
+//   - A block's term is that time; the base (stem, pooling, classifier, the pass's own
 //     overhead) is the median over the networks of total minus the sum of the blocks.
 //   - Terms are made non-decreasing in the width per block (a running maximum), so narrowing a
 //     block never predicts a slower network: timing noise would otherwise mislead the repair.
@@ -87,16 +88,16 @@ public struct LatencyModel: Codable, Sendable, Equatable {
     public static func throughputBatch(for spec: ResNetSpec) -> Int { spec.inputHeight <= 64 ? 128 : 16 }
 
     /// Measures both tables of `space` and checks each on `checkArchitectures` random
-    /// architectures. About 0.5 s for a CIFAR ResNet-20 here; `progress` gets a line per step.
+    /// architectures. A few seconds for a CIFAR ResNet here; `progress` gets a line per step.
     /// `throughputBatch` nil: `throughputBatch(for:)`.
     public static func measure(space: ArchitectureSpace, checkArchitectures: Int = 4, seed: UInt64 = 0,
-                               throughputBatch: Int? = nil, progress: (String) -> Void = { _ in }) -> LatencyModel {
+                               throughputBatch: Int? = nil, progress: (String) -> Void = { _ in }) throws -> LatencyModel {
         var tables = [LatencyTable]()
         for batch in [1, throughputBatch ?? Self.throughputBatch(for: space.spec)] {
             progress("latency model: timing \(space.spec.name) blocks at batch \(batch)")
-            var table = LatencyProfiler.measure(space: space, batch: batch)
+            var table = try LatencyProfiler.measure(space: space, batch: batch)
             if checkArchitectures > 0 {
-                table.check = LatencyProfiler.check(table, space: space, architectures: checkArchitectures, seed: seed)
+                table.check = try LatencyProfiler.check(table, space: space, architectures: checkArchitectures, seed: seed)
             }
             tables.append(table)
         }
@@ -144,7 +145,7 @@ public struct LatencyModel: Codable, Sendable, Equatable {
 }
 
 public enum LatencyProfiler {
-    /// Times of one network: the median total and each block's median (0 for dropped blocks).
+    /// Times of one network: the total and each block's (0 for dropped blocks), lower quartiles.
     public struct NetworkTiming: Sendable {
         public var totalSeconds: Double
         public var blockSeconds: [Double]
@@ -194,7 +195,7 @@ public enum LatencyProfiler {
     }
 
     /// The table of `space` at `batch` (see the top of this file).
-    public static func measure(space: ArchitectureSpace, batch: Int) -> LatencyTable {
+    public static func measure(space: ArchitectureSpace, batch: Int) throws -> LatencyTable {
         let spec = space.spec
         let choices = space.allowedWidths.map(\.count).max() ?? 1
         var samples = [[(width: Int, seconds: Double)]](repeating: [], count: spec.blockCount)
@@ -207,7 +208,7 @@ public enum LatencyProfiler {
                 }
             }
         }
-        let timings = (try? time(spec: spec, architectures: networks.map { Architecture(unchecked: $0) }, batch: batch)) ?? []
+        let timings = try time(spec: spec, architectures: networks.map { Architecture(unchecked: $0) }, batch: batch)
         for (widths, t) in zip(networks, timings) {
             bases.append(t.totalSeconds - t.blockSeconds.reduce(0, +))
             for (b, k) in widths.flatMap({ $0 }).enumerated() { samples[b].append((k, t.blockSeconds[b])) }
@@ -232,12 +233,12 @@ public enum LatencyProfiler {
 
     /// Predicted against measured time of `architectures` random architectures of `space`
     /// (the smallest and the full one first, then random ones).
-    public static func check(_ table: LatencyTable, space: ArchitectureSpace, architectures: Int, seed: UInt64) -> LatencyCheck {
+    public static func check(_ table: LatencyTable, space: ArchitectureSpace, architectures: Int, seed: UInt64) throws -> LatencyCheck {
         var rng = SeededRandom(seed: seed &+ 0x1a7e)
         var picked = [space.smallest, space.largest]
         while picked.count < architectures { picked.append(space.randomArchitecture(using: &rng)) }
         let checked = Array(picked.prefix(architectures))
-        let timings = (try? time(spec: space.spec, architectures: checked, batch: table.batch)) ?? []
+        let timings = try time(spec: space.spec, architectures: checked, batch: table.batch)
         let rows = zip(checked, timings).map { a, t in
             LatencyCheck.Row(architecture: a.text,
                              predictedMilliseconds: Double(table.nanoseconds(of: a, stageStarts: space.cost.stageStarts)) / 1e6,

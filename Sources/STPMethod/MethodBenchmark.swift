@@ -86,7 +86,7 @@ public enum MethodBenchmark {
         let spec = try o.spec()
         let space = try ArchitectureSpace(spec: spec)
         let t0 = monotonicSeconds()
-        let model = LatencyModel.measure(space: space, checkArchitectures: checks, seed: 5)
+        let model = try LatencyModel.measure(space: space, checkArchitectures: checks, seed: 5)
         return LatencyModelBenchmarkResult(model: spec.name, inputSize: spec.inputHeight, engineThreads: ComputeThreads.workers,
                                            measureSeconds: monotonicSeconds() - t0, model1: model)
     }

@@ -227,7 +227,7 @@ private final class PruneContext {
         self.space = space
         // Every budget is parsed before anything is measured or trained, so a typo costs nothing.
         for text in o.budgets { try Budget.resolveSyntax(text, for: space) }
-        let latencyModel = LatencyModel.measure(space: space, seed: config.seed, progress: { [console] in console.writeLine($0) })
+        let latencyModel = try LatencyModel.measure(space: space, seed: config.seed, progress: { [console] in console.writeLine($0) })
             .agreed(over: communicator)
         self.latencyModel = latencyModel
         console.writeLine(latencyModel.summary)

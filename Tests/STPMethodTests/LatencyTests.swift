@@ -135,13 +135,13 @@ func badLatencyBudgetsSayWhy(text: String, expected: String) {
     #expect(t.blockSeconds[0] > 0 && t.blockSeconds[2] > 0 && t.blockSeconds[3] > 0 && t.blockSeconds[4] > 0)
     #expect(t.blockSeconds.reduce(0, +) <= t.totalSeconds * 1.0001)
 
-    let table = LatencyProfiler.measure(space: s, batch: 1)
+    let table = try LatencyProfiler.measure(space: s, batch: 1)
     #expect(table.widths == s.allowedWidths)
     for row in table.blockNanoseconds {
         #expect(zip(row, row.dropFirst()).allSatisfy { $0 <= $1 }, "non-decreasing in the width: \(row)")
         #expect(row.allSatisfy { $0 > 0 })
     }
-    let check = LatencyProfiler.check(table, space: s, architectures: 3, seed: 1)
+    let check = try LatencyProfiler.check(table, space: s, architectures: 3, seed: 1)
     #expect(check.rows.count == 3)
     #expect(check.rows[0].architecture == s.smallest.text)
     #expect(check.rows.allSatisfy { $0.measuredMilliseconds > 0 && $0.predictedMilliseconds > 0 })

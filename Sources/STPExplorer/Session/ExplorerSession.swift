@@ -282,7 +282,14 @@ final class SessionEngine: @unchecked Sendable {
         let batch = options.latencyThroughputBatch ?? LatencyModel.throughputBatch(for: space.spec)
         log(.info, "timing the blocks for the latency model (batch 1 and \(batch))")
         publish(force: true)
-        let model = LatencyModel.measure(space: space, checkArchitectures: 2, seed: trainer.config.seed, throughputBatch: batch)
+        let model: LatencyModel
+        do {
+            model = try LatencyModel.measure(space: space, checkArchitectures: 2, seed: trainer.config.seed, throughputBatch: batch)
+        } catch {
+            // Training and the FLOPs search do not need it: the session goes on without latency.
+            log(.warning, "no latency model: \((error as? STPError)?.message ?? "\(error)")")
+            return
+        }
         latencyModel = model
         search?.latencyModel = model
         snap.latency = LatencyView(smallestMilliseconds: model.latencyMilliseconds(of: space.smallest),
