@@ -295,10 +295,10 @@ public struct ArchitectureSpace: Equatable, Sendable {
                                                  measure: CostMeasure? = nil, using rng: inout R) -> Architecture? {
         let measure = measure ?? .macs(cost)
         var widths = a.widths
-        var macs = measure.value(of: a)
+        var value = measure.value(of: a)
         func term(_ s: Int, _ i: Int, _ k: Int) -> Int { measure.blockTerm(stage: s, position: i, width: k) }
 
-        while macs > window.upperBound {
+        while value > window.upperBound {
             var moves = [RepairMove]()
             for s in widths.indices {
                 if widths[s].count > minDepths[s] { moves.append(.drop(s)) }
@@ -310,26 +310,26 @@ public struct ArchitectureSpace: Equatable, Sendable {
             guard let move = moves.randomElement(using: &rng) else { return nil }
             switch move {
             case .drop(let s):
-                macs -= term(s, widths[s].count - 1, widths[s].last!)
+                value -= term(s, widths[s].count - 1, widths[s].last!)
                 widths[s].removeLast()
             case .narrow(let s, let i, let k):
-                macs += term(s, i, k) - term(s, i, widths[s][i])
+                value += term(s, i, k) - term(s, i, widths[s][i])
                 widths[s][i] = k
             default: break
             }
         }
-        while macs < window.lowerBound {
+        while value < window.lowerBound {
             var moves = [RepairMove]()
             for s in widths.indices {
                 let d = widths[s].count
                 if d < maxDepths[s] {
-                    let fitting = allowedWidths(stage: s, position: d).filter { macs + term(s, d, $0) <= window.upperBound }
+                    let fitting = allowedWidths(stage: s, position: d).filter { value + term(s, d, $0) <= window.upperBound }
                     if let k = fitting.randomElement(using: &rng) { moves.append(.add(s, k)) }
                 }
                 for i in widths[s].indices {
                     let choices = allowedWidths(stage: s, position: i)
                     if let j = choices.firstIndex(of: widths[s][i]), j + 1 < choices.count,
-                       macs + term(s, i, choices[j + 1]) - term(s, i, widths[s][i]) <= window.upperBound {
+                       value + term(s, i, choices[j + 1]) - term(s, i, widths[s][i]) <= window.upperBound {
                         moves.append(.widen(s, i, choices[j + 1]))
                     }
                 }
@@ -337,10 +337,10 @@ public struct ArchitectureSpace: Equatable, Sendable {
             guard let move = moves.randomElement(using: &rng) else { return nil }
             switch move {
             case .add(let s, let k):
-                macs += term(s, widths[s].count, k)
+                value += term(s, widths[s].count, k)
                 widths[s].append(k)
             case .widen(let s, let i, let k):
-                macs += term(s, i, k) - term(s, i, widths[s][i])
+                value += term(s, i, k) - term(s, i, widths[s][i])
                 widths[s][i] = k
             default: break
             }

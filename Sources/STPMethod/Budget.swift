@@ -136,7 +136,7 @@ public enum Budget: Equatable, Hashable, Sendable, Codable, CustomStringConverti
         }
         if isLatency {
             guard let latency else {
-                throw STPError(.budget, "budget \(shortText) is a latency budget and needs a latency model measured on this machine, which only stp prune measures; here use a FLOPs budget (\(Budget.flopsForms))")
+                throw STPError(.budget, "budget \(shortText) is a latency budget: stp prune takes those (it measures the latency table on this machine); here use a FLOPs budget (\(Budget.flopsForms))")
             }
             return try resolveLatency(space: space, table: latency, tolerance: tolerance)
         }

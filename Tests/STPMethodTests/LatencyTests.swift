@@ -87,7 +87,7 @@ func badLatencyBudgetsSayWhy(text: String, expected: String) {
     let nothing = errorMessage { _ = try Budget.resolve("1000ms", for: r20, latency: table) } ?? "no error"
     #expect(nothing.contains("does not prune anything"), "\(nothing)")
     let noTable = errorMessage { _ = try Budget.resolve("2x-faster", for: r20) } ?? "no error"
-    #expect(noTable.contains("needs a latency model"), "\(noTable)")
+    #expect(noTable.contains("is a latency budget: stp prune takes those"), "\(noTable)")
     // FLOPs budgets resolve as before.
     #expect(try Budget.resolve("50%", for: r20, latency: table).measure == .macs)
 }

@@ -49,8 +49,8 @@ enum ScatterPanel {
         let floor = s.latency?.smallestMilliseconds ?? 0, ceiling = s.latency?.fullMilliseconds ?? 1
         guard let lo = ms.min(), let hi = ms.max() else { return floor...max(ceiling, floor + 1e-6) }
         let pad = max((hi - lo) * 0.15, 0.03 * ceiling)
-        let range = max(floor, lo - pad)...max(min(ceiling, hi + pad), max(floor, lo - pad) + 1e-6)
-        return range
+        let low = max(floor, lo - pad)
+        return low...max(min(ceiling, hi + pad), low + 1e-6)
     }
 
     /// The MACs shown: the candidates and the budget window, padded, within the space. A search

@@ -46,6 +46,7 @@ public enum CandidateList {
             case .parameters: return Double(c.parameters)
             case .fitness: return c.fitness
             case .accuracy: return c.accuracy.isNaN ? -1 : c.accuracy
+            // Without a latency model no candidate has one: the order is then the FLOPs order.
             case .latency: return c.latencyMilliseconds ?? Double(c.macs)
             }
         }
