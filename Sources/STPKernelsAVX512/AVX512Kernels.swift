@@ -1,3 +1,5 @@
+import CAVX512
+
 // Matrix products for convolutions whose output channels are a multiple of 16 (at most 64),
 // register-blocked for AVX-512: one 16-float vector per 16 output channels, several rows (or
 // reduction columns) per block so each loaded vector feeds several fused multiply-adds.
@@ -65,8 +67,6 @@ extension AVX512Kernels {
                              segStride: field.segmentStride, segments: field.segments, segLen: field.segmentLength, g: g, d: d)
     }
 }
-
-import CAVX512
 
 /// The first `count` (0...16) floats at `p` in a vector, zeros in the other lanes.
 @inline(__always) func ldFirst(_ p: UnsafePointer<Float>, _ count: Int) -> V { stp_load_first(p, Int32(count)) }
