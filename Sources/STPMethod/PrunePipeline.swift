@@ -195,6 +195,9 @@ private final class PruneContext {
     /// The ranks of this invocation (a single process unless started by mpirun).
     let communicator = Distributed.world
     let config: TrainingConfig
+    /// The epochs asked for: 0 when the --init network is pruned without training (`config`
+    /// then says 1, which no trainer ever starts).
+    let trainingEpochs: Int
     let spec: ResNetSpec
     let space: ArchitectureSpace
     let budgets: [ResolvedBudget]
@@ -219,6 +222,15 @@ private final class PruneContext {
         if o.frontRounds > 0 { try o.front.validate() }
         var config = o.training
         config.recalibrationImages = o.recalibrationImages
+        // --epochs 0 prunes the --init network as it is (what each method chooses from a trained
+        // network with no training at all); the trainers still need a valid configuration.
+        trainingEpochs = config.epochs
+        if config.epochs == 0 {
+            guard config.initialWeights != nil else {
+                throw STPError(.argument, "--epochs 0 prunes a trained network without training it: it needs --init")
+            }
+            config.epochs = 1
+        }
         try config.validate()
         self.config = config
         let data = try DataSource(parsing: config.data).load()
@@ -245,7 +257,7 @@ private final class PruneContext {
         splits = DataSplits(train: data.train.subset(Array(0..<trainCount)), test: data.test)
         let budgetText = budgets.map { "\($0) (\($0.costMeasure(in: space).format($0.target)))" }.joined(separator: ", ")
         console.writeLine("prune: \(o.methods.map(\.rawValue).joined(separator: ", ")), \(spec.name) on \(config.data), "
-                          + "budget \(budgetText) of \(CountFormat.string(space.cost.full.macs)) MACs, \(config.epochs) epochs")
+                          + "budget \(budgetText) of \(CountFormat.string(space.cost.full.macs)) MACs, \(trainingEpochs) epochs")
     }
 
     /// "50%" -> "50pct", "keep 30%" -> "keep-30pct": a directory name for a budget.
@@ -275,6 +287,7 @@ private final class PruneContext {
     /// Trains `trainer` until `epoch` epochs are done; returns the seconds it took.
     @discardableResult
     func train(_ trainer: Trainer, label: String, untilEpoch epoch: Int) throws -> Double {
+        if epoch == 0 { return 0 }
         let t0 = monotonicSeconds()
         let steps = trainer.stepsPerEpoch
         var bar: ProgressBar?
@@ -306,13 +319,13 @@ private final class PruneContext {
         var results = [PruneOptions.Method: [PruneReport]]()
         var trunkSeconds = 0.0
         if methods.contains(.stp) {
-            let schedule = STPSchedule(epochs: config.epochs, stimulativeFraction: o.stimulativeFraction, researchEvery: o.researchEvery)
+            let schedule = STPSchedule(epochs: trainingEpochs, stimulativeFraction: o.stimulativeFraction, researchEvery: o.researchEvery)
             trunkSeconds += try train(trunk, label: "stimulative", untilEpoch: schedule.firstSearchEpoch)
             results[.stp] = try runSTP(trunk: trunk, trunkSeconds: trunkSeconds, schedule: schedule)
         }
         // The trunk trains on to the end only for the methods that choose from it at the end.
         let baselines = methods.filter { $0 != .stp }
-        if !baselines.isEmpty { trunkSeconds += try train(trunk, label: kind.rawValue, untilEpoch: config.epochs) }
+        if !baselines.isEmpty { trunkSeconds += try train(trunk, label: kind.rawValue, untilEpoch: trainingEpochs) }
         // Each method chooses from its own view of the trained weights (see baselineChoice): the
         // trunk's network is never permuted, so neither the order of the methods nor their
         // sharing one trained network can carry one method's channel choice into another's.
@@ -485,7 +498,7 @@ private final class PruneContext {
                                  fullTestTop1: fullTest.top1, prunedTestTop1: test.top1, prunedTestTop5: test.top5,
                                  searchFitness: fitness, searchEvaluations: evaluations,
                                  relativeSparsity: sparsity.meanWeightRatio, relativeGammaSparsity: sparsity.meanGammaRatio,
-                                 droppedMagnitude: sparsity.meanDroppedMagnitude, epochs: config.epochs,
+                                 droppedMagnitude: sparsity.meanDroppedMagnitude, epochs: trainingEpochs,
                                  wallSeconds: dependedSeconds + (monotonicSeconds() - t0), extractedPath: path + "/extracted",
                                  latencyMilliseconds: latencyMs, imagesPerSecond: imagesPerSecond,
                                  throughputBatch: latencyModel.throughput.batch,

@@ -10,12 +10,13 @@
 public struct STPSchedule: Sendable, Equatable {
     public let epochs: Int
     /// Epochs of stimulative training over the whole space before the first search: the
-    /// fraction of the epochs, rounded, at least 1 and at most all.
+    /// fraction of the epochs, rounded, at least 1 and at most all; 0 when there are no epochs
+    /// (`stp prune --epochs 0` searches the network it was given as it is).
     public let firstSearchEpoch: Int
     public let researchEvery: Int
 
     public init(epochs: Int, stimulativeFraction: Double, researchEvery: Int) {
-        self.epochs = max(1, epochs)
+        self.epochs = max(0, epochs)
         firstSearchEpoch = min(self.epochs, max(1, Int((Double(self.epochs) * stimulativeFraction).rounded())))
         self.researchEvery = max(1, researchEvery)
     }

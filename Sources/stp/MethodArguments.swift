@@ -29,7 +29,8 @@ struct TrainingArguments: ParsableArguments {
     var data = DataSource.default.spec
     @OptionGroup var folder: FolderArguments
     @OptionGroup var network: NetworkArguments
-    @Option(help: "Training epochs.") var epochs = 30
+    @Option(help: "Training epochs (stp prune: 0 with --init prunes the trained network as it is, with no training).")
+    var epochs = 30
     @Option(help: "Batch size.") var batch = 128
     @Option(help: "Peak learning rate, cosine schedule (default: \(TrainingConfig.scratchLearningRate) from scratch, \(TrainingConfig.fromTrainedLearningRate) with --init).")
     var lr: Float?

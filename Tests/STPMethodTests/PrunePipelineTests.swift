@@ -101,6 +101,40 @@ func prunePipelineMeetsTheBudgetAndSavesAReloadableNetwork(method: PruneOptions.
     #expect(throws: STPError.self) { try PrunePipeline.runAll(o, console: Console(fileDescriptor: 2, isTerminal: false)) }
 }
 
+@Test func zeroEpochsPrunesTheInitNetworkAsItIsAndNeedsOne() throws {
+    let root = temporaryDirectory("prune-zero")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    var o = tinyOptions(.uniform, output: root + "/trained")
+    o.methods = [.uniform]
+    o.training.epochs = 1
+    let trained = try PrunePipeline.runAll(o, console: Console(fileDescriptor: 2, isTerminal: false)).reports[0]
+
+    var zero = tinyOptions(.uniform, output: root + "/zero")
+    zero.methods = [.uniform, .stp]
+    zero.training.epochs = 0
+    zero.training.initialWeights = root + "/trained/train-standard"
+    let summary = try PrunePipeline.runAll(zero, console: Console(fileDescriptor: 2, isTerminal: false))
+    #expect(summary.reports.map(\.epochs) == [0, 0])
+    let uniform = try #require(summary.reports.first { $0.method == "uniform" })
+    // No step was taken: the same network, cut the same way, scores what it scored after training.
+    #expect(uniform.fullTestTop1 == trained.fullTestTop1)
+    #expect(uniform.architecture == trained.architecture)
+    #expect(uniform.prunedTestTop1 == trained.prunedTestTop1)
+    let stp = try #require(summary.reports.first { $0.method == "stp" })
+    #expect(stp.macs <= stp.targetMACs! && stp.searchEvaluations > 0, "stp searched the given network")
+    #expect(stp.fullTestTop1 == trained.fullTestTop1)
+    #expect(!FileManager.default.fileExists(atPath: root + "/zero/stp-50pct/run"), "no expansion branch without epochs")
+
+    zero.training.initialWeights = nil
+    zero.outputPath = root + "/no-init"
+    do {
+        _ = try PrunePipeline.runAll(zero, console: Console(fileDescriptor: 2, isTerminal: false))
+        Issue.record("--epochs 0 without --init must fail")
+    } catch let e as STPError {
+        #expect(e.message.contains("--init"), "\(e.message)")
+    }
+}
+
 /// The output filters of a conv weight [out, in, kh, kw].
 private func filters(_ w: Parameter) -> [[Float]] {
     let per = w.count / w.shape[0], a = w.value.array

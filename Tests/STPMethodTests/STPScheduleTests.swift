@@ -12,6 +12,7 @@ import Testing
     (1, 0.6, 2, 1, [1]),
     (4, 0.01, 10, 1, [1, 4]),
     (4, 1.0, 1, 4, [4]),
+    (0, 0.6, 2, 0, [0]),  // stp prune --epochs 0: one search of the network as given
 ])
 func theScheduleSearchesAfterTheStimulativePhaseEveryFewEpochsAndAtTheEnd(
     epochs: Int, fraction: Double, every: Int, first: Int, searches: [Int]) {
