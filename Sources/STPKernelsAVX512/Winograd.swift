@@ -16,9 +16,9 @@
 // Every transform runs on 16-float channel vectors.
 //
 //   weights: wt [9 * Cin, N] rows (ky, kx, ci), N a multiple of 16  ->  u [16][Cin][N]
-//   input:   image [H, W, C], read in place with its zero border of 1 implied
-//            -> v [16][tiles][ldv]  (ldv >= C rounded up to 16: the lanes past C are zero,
-//            and the products reduce over the first C columns only)
+//   input:   padded image [.., W + 2, C] (rows `rowStride` floats apart, pixels C apart)
+//            -> v [16][tiles][ldv]  (ldv >= C rounded up to 16: the lanes past C are garbage,
+//            never read by the products, which reduce over the first C columns only)
 //   output:  m [16][tiles][N] -> out, the 2x2 pixels of every tile, pixels `ldo` floats apart,
 //            output rows `outRowStride` floats apart
 
@@ -55,76 +55,45 @@ extension AVX512Kernels {
         }
     }
 
-    /// v[xi][t][0..<c] = (B^T d B)[xi] of the 4x4 input tile of output tile t, read straight
-    /// from the unpadded image `x` [height, width, c]: tile (ty, tx) covers image rows 2ty - 1
-    /// ..< 2ty + 3 and columns 2tx - 1 ..< 2tx + 3, and what falls outside the image reads as
-    /// zero (the padding of 1). `tiles` tiles are taken row by row, `tilesPerRow` to a row,
-    /// starting at tile row `firstTileRow`. A last channel vector shorter than 16 is read
-    /// through a mask, so nothing past the image is touched; its other lanes of v are zero.
-    ///
-    /// Reading the image in place, instead of from a zero-bordered copy of it, saves writing and
-    /// reading the whole image once more per convolution (the copy was 14% of a pruned
-    /// ResNet-20's inference time). Only tiles on the image's border take the checked path.
-    public static func winogradInput(x: UnsafePointer<Float>, height: Int, width: Int, channels c: Int, firstTileRow: Int,
+    /// v[xi][t][0..<c] = (B^T d B)[xi] of the 4x4 tile whose top-left input is at
+    /// `pad + tileRow * 2 * rowStride + tileCol * 2 * c`, for `tiles` tiles taken row by row,
+    /// `tilesPerRow` to a row, starting at tile row `firstTileRow`. Reads up to 15 floats past
+    /// the last pixel when c is not a multiple of 16.
+    public static func winogradInput(pad: UnsafePointer<Float>, rowStride: Int, channels c: Int, firstTileRow: Int,
                                      tileRows: Int, tilesPerRow: Int, v: UnsafeMutablePointer<Float>, ldv: Int,
                                      xiStride: Int) {
-        let rowStride = width * c
         var t = 0
         for ty in firstTileRow..<(firstTileRow + tileRows) {
-            let y0 = 2 * ty - 1
-            let rowsInside = y0 >= 0 && y0 + 3 < height
             for tx in 0..<tilesPerRow {
-                let x0 = 2 * tx - 1
+                let base = pad + 2 * ty * rowStride + 2 * tx * c
+                let r0 = base, r1 = base + rowStride, r2 = base + 2 * rowStride, r3 = base + 3 * rowStride
                 let dst = v + t * ldv
                 var c0 = 0
-                if rowsInside && x0 >= 0 && x0 + 3 < width {
-                    let base = x + y0 * rowStride + x0 * c
-                    while c0 + 16 <= c {
-                        let p = base + c0
-                        winogradInputTile({ i, j in ld(p + i * rowStride + j * c) }, dst + c0, xiStride)
-                        c0 += 16
-                    }
-                    if c0 < c {
-                        let p = base + c0, count = c - c0
-                        winogradInputTile({ i, j in ldFirst(p + i * rowStride + j * c, count) }, dst + c0, xiStride)
-                    }
-                } else {
-                    while c0 < c {
-                        let count = min(16, c - c0), first = c0
-                        winogradInputTile({ i, j in
-                            let yy = y0 + i, xx = x0 + j
-                            guard yy >= 0 && yy < height && xx >= 0 && xx < width else { return V(repeating: 0) }
-                            return ldFirst(x + yy * rowStride + xx * c + first, count)
-                        }, dst + c0, xiStride)
-                        c0 += 16
-                    }
+                while c0 < c {
+                    // Columns first: e[k][j] = (B^T d)[k][j].
+                    let c1 = c0 + c, c2 = c0 + 2 * c, c3 = c0 + 3 * c
+                    let d00 = ld(r0 + c0), d01 = ld(r0 + c1), d02 = ld(r0 + c2), d03 = ld(r0 + c3)
+                    let d10 = ld(r1 + c0), d11 = ld(r1 + c1), d12 = ld(r1 + c2), d13 = ld(r1 + c3)
+                    let d20 = ld(r2 + c0), d21 = ld(r2 + c1), d22 = ld(r2 + c2), d23 = ld(r2 + c3)
+                    let d30 = ld(r3 + c0), d31 = ld(r3 + c1), d32 = ld(r3 + c2), d33 = ld(r3 + c3)
+                    let e00 = d00 - d20, e01 = d01 - d21, e02 = d02 - d22, e03 = d03 - d23
+                    let e10 = d10 + d20, e11 = d11 + d21, e12 = d12 + d22, e13 = d13 + d23
+                    let e20 = d20 - d10, e21 = d21 - d11, e22 = d22 - d12, e23 = d23 - d13
+                    let e30 = d10 - d30, e31 = d11 - d31, e32 = d12 - d32, e33 = d13 - d33
+                    // Then rows: (e B)[k][j].
+                    let o = dst + c0
+                    st(e00 - e02, o); st(e01 + e02, o + xiStride); st(e02 - e01, o + 2 * xiStride); st(e01 - e03, o + 3 * xiStride)
+                    st(e10 - e12, o + 4 * xiStride); st(e11 + e12, o + 5 * xiStride)
+                    st(e12 - e11, o + 6 * xiStride); st(e11 - e13, o + 7 * xiStride)
+                    st(e20 - e22, o + 8 * xiStride); st(e21 + e22, o + 9 * xiStride)
+                    st(e22 - e21, o + 10 * xiStride); st(e21 - e23, o + 11 * xiStride)
+                    st(e30 - e32, o + 12 * xiStride); st(e31 + e32, o + 13 * xiStride)
+                    st(e32 - e31, o + 14 * xiStride); st(e31 - e33, o + 15 * xiStride)
+                    c0 += 16
                 }
                 t += 1
             }
         }
-    }
-
-    /// B^T d B of one 4x4 tile of 16-channel vectors, d(i, j) the input at tile row i, column
-    /// j; element xi = 4k + j goes to `o + xi * xiStride`.
-    @inline(__always)
-    static func winogradInputTile(_ d: (Int, Int) -> V, _ o: UnsafeMutablePointer<Float>, _ xiStride: Int) {
-        // Columns first: e[k][j] = (B^T d)[k][j].
-        let d00 = d(0, 0), d01 = d(0, 1), d02 = d(0, 2), d03 = d(0, 3)
-        let d10 = d(1, 0), d11 = d(1, 1), d12 = d(1, 2), d13 = d(1, 3)
-        let d20 = d(2, 0), d21 = d(2, 1), d22 = d(2, 2), d23 = d(2, 3)
-        let d30 = d(3, 0), d31 = d(3, 1), d32 = d(3, 2), d33 = d(3, 3)
-        let e00 = d00 - d20, e01 = d01 - d21, e02 = d02 - d22, e03 = d03 - d23
-        let e10 = d10 + d20, e11 = d11 + d21, e12 = d12 + d22, e13 = d13 + d23
-        let e20 = d20 - d10, e21 = d21 - d11, e22 = d22 - d12, e23 = d23 - d13
-        let e30 = d10 - d30, e31 = d11 - d31, e32 = d12 - d32, e33 = d13 - d33
-        // Then rows: (e B)[k][j].
-        st(e00 - e02, o); st(e01 + e02, o + xiStride); st(e02 - e01, o + 2 * xiStride); st(e01 - e03, o + 3 * xiStride)
-        st(e10 - e12, o + 4 * xiStride); st(e11 + e12, o + 5 * xiStride)
-        st(e12 - e11, o + 6 * xiStride); st(e11 - e13, o + 7 * xiStride)
-        st(e20 - e22, o + 8 * xiStride); st(e21 + e22, o + 9 * xiStride)
-        st(e22 - e21, o + 10 * xiStride); st(e21 - e23, o + 11 * xiStride)
-        st(e30 - e32, o + 12 * xiStride); st(e31 + e32, o + 13 * xiStride)
-        st(e32 - e31, o + 14 * xiStride); st(e31 - e33, o + 15 * xiStride)
     }
 
     /// The 2x2 outputs A^T m A of every tile: pixel (2 * tileRow + i, 2 * tileCol + j) of the

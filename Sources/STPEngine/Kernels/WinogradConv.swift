@@ -9,7 +9,7 @@ import STPKernelsAVX512
 // (implicit-GEMM) convolution, which on a CPU whose products already run near its FMA peak is
 // the only way left to make them much faster (docs/PERFORMANCE.md).
 //
-//   x   [N, H, W, Cin]   (read in place: tiles on the border read the padding as zeros)
+//   x   [N, H, W, Cin] -> padded image [H + 2, W + 2, Cin] (one at a time, per worker)
 //   wt  [9 * Cin, Cout16]  (the transposed weight of the implicit path) -> u [16, Cin, Cout16]
 //   per chunk of tile rows: v [16, tiles, Cin16] -> m [16, tiles, Cout16] (16 products) -> y
 //   y   [N, H, W, Cout]
@@ -45,13 +45,14 @@ extension ConvGeometry {
         return max(1, min(outHeight / 2, Winograd.chunkFloats / perTileRow))
     }
 
-    /// Floats of one worker's scratch: v and m for one chunk, and the chunk's padded output rows
-    /// when Cout is not a multiple of 16 (the weight gradient's padded copy of dy).
+    /// Floats of one worker's scratch: its padded image (with 16 floats of slack for the
+    /// transform's last vector), v and m for one chunk, and the chunk's padded output rows when
+    /// Cout is not a multiple of 16.
     var winogradScratchFloatsPerWorker: Int {
         let n16 = FastKernels.paddedColumns(outChannels)
         let tiles = winogradChunkTileRows * winogradTilesPerRow
         let rows = n16 == outChannels ? 0 : 4 * tiles * n16
-        return 16 * (winogradXiStride(winogradInputStride) + winogradXiStride(n16)) + rows
+        return paddedImageFloats + 16 + 16 * (winogradXiStride(winogradInputStride) + winogradXiStride(n16)) + rows
     }
 
     /// Floats between the 16 matrices of v or m (`columns` wide) in one chunk: a cache line more
@@ -95,12 +96,14 @@ func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
     let tilesPerRow = g.winogradTilesPerRow
     let ldv = g.winogradInputStride, vStride = g.winogradXiStride(ldv), mStride = g.winogradXiStride(n16)
     let imageIn = g.height * g.width * cin
-    /// Output tile rows ty0..<ty0 + tileRows of `image`, with worker `wk`'s v and m.
-    func chunk(image: Int, ty0: Int, tileRows: Int, wk: Int) {
-        let v = workerScratch + wk * perWorker
+    let padRowStride = g.paddedWidth * cin
+    /// Output tile rows ty0..<ty0 + tileRows of `image` from its padded copy `pad`, with worker
+    /// `wk`'s v and m.
+    func chunk(image: Int, ty0: Int, tileRows: Int, pad: UnsafePointer<Float>, wk: Int) {
+        let v = workerScratch + wk * perWorker + g.paddedImageFloats + 16
         let m = v + 16 * vStride
         let tiles = tileRows * tilesPerRow
-        AVX512Kernels.winogradInput(x: x + image * imageIn, height: g.height, width: g.width, channels: cin, firstTileRow: ty0,
+        AVX512Kernels.winogradInput(pad: pad, rowStride: padRowStride, channels: cin, firstTileRow: ty0,
                                     tileRows: tileRows, tilesPerRow: tilesPerRow, v: v, ldv: ldv, xiStride: vStride)
         for xi in 0..<16 {
             AVX512Kernels.product(m: tiles, n: n16, k: cin, a: v + xi * vStride, lda: ldv,
@@ -117,13 +120,15 @@ func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
     }
     let tileRowsPerImage = oh / 2
     if g.splitsWinogradTileRows(workers: requested) {
-        // Fewer images than workers (batch-1 inference): the workers share each image's chunks.
+        // Fewer images than workers (batch-1 inference): the workers share each image's chunks,
+        // reading one padded copy.
         let rowsPerChunk = min(g.winogradChunkTileRows, (tileRowsPerImage + requested - 1) / requested)
         for image in 0..<g.batch {
+            padImage(x + image * imageIn, g, into: workerScratch)
             parallelWorkers(requested) { wk in
                 var ty0 = wk * rowsPerChunk
                 while ty0 < tileRowsPerImage {
-                    chunk(image: image, ty0: ty0, tileRows: min(rowsPerChunk, tileRowsPerImage - ty0), wk: wk)
+                    chunk(image: image, ty0: ty0, tileRows: min(rowsPerChunk, tileRowsPerImage - ty0), pad: workerScratch, wk: wk)
                     ty0 += requested * rowsPerChunk
                 }
             }
@@ -132,11 +137,13 @@ func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
     }
     let workers = g.activeWorkers(requested)
     parallelWorkers(workers) { wk in
+        let pad = workerScratch + wk * perWorker
         for image in splitRange(g.batch, parts: workers, wk) {
+            padImage(x + image * imageIn, g, into: pad)
             var ty0 = 0
             while ty0 < tileRowsPerImage {
                 let tileRows = min(g.winogradChunkTileRows, tileRowsPerImage - ty0)
-                chunk(image: image, ty0: ty0, tileRows: tileRows, wk: wk)
+                chunk(image: image, ty0: ty0, tileRows: tileRows, pad: pad, wk: wk)
                 ty0 += tileRows
             }
         }
@@ -158,22 +165,25 @@ func conv2dBackwardWeightsWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, d
     let tilesPerRow = g.winogradTilesPerRow, chunkRows = g.winogradChunkTileRows
     let ldv = g.winogradInputStride, vStride = g.winogradXiStride(ldv), mStride = g.winogradXiStride(n16)
     let imageIn = g.height * g.width * cin
+    let padRowStride = g.paddedWidth * cin
     let du = UnsafeMutablePointer<Float>.allocate(capacity: workers * 16 * cin * n16)
     du.initialize(repeating: 0, count: workers * 16 * cin * n16)
     let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * n16)
     partials.initialize(repeating: 0, count: workers * k * n16)
     defer { du.deallocate(); partials.deallocate() }
     parallelWorkers(workers) { wk in
-        let v = workerScratch + wk * perWorker
+        let pad = workerScratch + wk * perWorker
+        let v = pad + g.paddedImageFloats + 16
         let dm = v + 16 * vStride
         let rows: UnsafeMutablePointer<Float>? = n16 == n ? nil : dm + 16 * mStride
         let myDu = du + wk * 16 * cin * n16
         for image in splitRange(g.batch, parts: workers, wk) {
+            padImage(x + image * imageIn, g, into: pad)
             var ty0 = 0
             while ty0 < oh / 2 {
                 let tileRows = min(chunkRows, oh / 2 - ty0)
                 let tiles = tileRows * tilesPerRow
-                AVX512Kernels.winogradInput(x: x + image * imageIn, height: g.height, width: g.width, channels: cin, firstTileRow: ty0,
+                AVX512Kernels.winogradInput(pad: pad, rowStride: padRowStride, channels: cin, firstTileRow: ty0,
                                             tileRows: tileRows, tilesPerRow: tilesPerRow, v: v, ldv: ldv, xiStride: vStride)
                 var grad = dy + (image * oh + 2 * ty0) * ow * n
                 if let rows {
