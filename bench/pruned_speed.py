@@ -80,7 +80,11 @@ def describe(directory, stp, work):
         label = f"torch-pruning {r['criterion']} {r['budget_removed_pct']:g}%"
         return label, r["model"], arch_of_widths(r["inner_widths"], n), os.path.join(directory, "model.onnx"), r["macs"]
     report = os.path.join(directory, "report.json")
-    extracted = os.path.join(directory, "extracted") if os.path.exists(report) else directory
+    # An `stp prune` result holds its network in extracted/; a copied network (docs/results/*)
+    # may hold it beside its report.
+    extracted = os.path.join(directory, "extracted")
+    if not os.path.isdir(extracted):
+        extracted = directory
     if os.path.exists(report):
         r = json.load(open(report))
         label, model, arch, macs = f"{r['method']} {r['budget']}", r["model"], r["architecture"], r["macs"]
