@@ -124,6 +124,11 @@ public struct ExtractedModel: Sendable {
         public var pytorchKeys: KeyConvention?
         /// The input normalisation the network expects (pixels scaled to 0...1 first).
         public var normalization: Normalization?
+        /// The data set it was trained and evaluated on (a --data spec), and the epochs trained,
+        /// so that `stp eval` and `stp export` need nothing but this directory (absent in files
+        /// written before they were recorded: those fall back to `source`, a run directory).
+        public var data: String?
+        public var epochs: Int?
     }
 
     public let info: Info
@@ -149,11 +154,15 @@ public struct ExtractedModel: Sendable {
 
     /// Writes the weights (stp's names, then PyTorch's), then the description (each atomically)
     /// into `directory`, creating it. `convention` names the PyTorch tensors (default: the
-    /// natural one for the network's shape); `normalization` is recorded for PyTorch users.
-    public func save(to directory: String, normalization: Normalization? = nil, convention: KeyConvention? = nil) throws {
+    /// natural one for the network's shape); `normalization` is recorded for PyTorch users and,
+    /// with `data` and `epochs`, for `stp eval` and `stp export`.
+    public func save(to directory: String, normalization: Normalization? = nil, convention: KeyConvention? = nil,
+                     data: String? = nil, epochs: Int? = nil) throws {
         var info = self.info
         info.pytorchKeys = convention ?? KeyConvention.natural(for: spec)
         info.normalization = normalization
+        info.data = data
+        info.epochs = epochs
         try AtomicFile.createDirectory(directory)
         let weights = (directory as NSString).appendingPathComponent(Self.weightsFile)
         let json = (directory as NSString).appendingPathComponent(Self.descriptionFile)

@@ -478,7 +478,7 @@ private final class PruneContext {
         makeCalibrator(trainer).recalibrate(extracted.network, subnet: nil)
         let test = evaluate(extracted.network, loader: trainer.testLoader, communicator: communicator)
         try extracted.save(to: path + "/extracted", normalization: trainer.trainLoader.normalization,
-                           convention: trainer.record.keyConvention)
+                           convention: trainer.record.keyConvention, data: config.data, epochs: trainingEpochs)
         let cost = space.cost.cost(of: architecture)
         // The extracted network's own speed, measured (the latency model predicts it; this is
         // what the user gets).

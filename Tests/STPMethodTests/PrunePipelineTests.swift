@@ -44,6 +44,26 @@ func prunePipelineMeetsTheBudgetAndSavesAReloadableNetwork(method: PruneOptions.
     #expect(abs(again.top1 - report.prunedTestTop1) < 1e-9, "the saved network scores what the report says")
 }
 
+@Test func anExtractedNetworkEvaluatesAndExportsWithoutTheRunItCameFrom() throws {
+    let root = temporaryDirectory("prune-alone")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let report = try PrunePipeline.run(tinyOptions(.uniform, output: root), console: Console(fileDescriptor: 2, isTerminal: false))
+    // A pruned network copied elsewhere (docs/results/, another machine) has no training run beside it.
+    let alone = root + "/copied"
+    try FileManager.default.copyItem(atPath: report.extractedPath, toPath: alone)
+    try FileManager.default.removeItem(atPath: root + "/train-standard")
+    let source = try ExtractedEvalJob.load(alone)
+    #expect(source.data == "builtin:seed=4,train=200,test=40")
+    #expect(source.epochs == 2)
+    let again = try ExtractedEvalJob.run(EvalJobOptions(runPath: alone))
+    #expect(abs(again.result.top1 - report.prunedTestTop1) < 1e-9, "the copy scores what the report says, on the recorded data")
+    #expect(again.epochs == 2)
+    var export = ONNXExportJobOptions(runPath: alone, outputPath: root + "/copied.onnx")
+    export.loadNetwork = { try ExtractedEvalJob.load(alone) }
+    let onnx = try ONNXExportJob.run(export)
+    #expect(onnx.epochs == 2 && FileManager.default.fileExists(atPath: root + "/copied.onnx"))
+}
+
 @Test func anImpossibleBudgetFailsBeforeTraining() throws {
     let root = temporaryDirectory("prune-bad")
     defer { try? FileManager.default.removeItem(atPath: root) }

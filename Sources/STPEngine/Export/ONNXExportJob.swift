@@ -15,9 +15,9 @@ import Foundation
 
 public struct ONNXExportJobOptions: @unchecked Sendable {
     public var runPath: String
-    /// Supplies the network and the run it belongs to instead of loading `runPath` as a training
-    /// run (an extracted, pruned network: see STPMethod's ExtractedModel).
-    public var loadNetwork: (() throws -> (record: RunRecord, config: TrainingConfig, network: ResNet))?
+    /// Supplies the network and what it was trained on instead of loading `runPath` as a
+    /// training run (an extracted, pruned network: see STPMethod's ExtractedModel).
+    public var loadNetwork: (() throws -> ExportSource)?
     public var outputPath: String
     public var foldBatchNorm = true
     /// Input height and width; nil means the size of the run's data set.
@@ -66,27 +66,45 @@ public struct ONNXExportReport: Sendable {
     public var check: ONNXCheckResult?
 }
 
+/// What an export writes: the network, and the data set, epochs and input normalisation it
+/// records in the model's metadata.
+public struct ExportSource {
+    public var network: ResNet
+    public var data: String
+    public var epochs: Int
+    public var normalization: Normalization?
+
+    public init(network: ResNet, data: String, epochs: Int, normalization: Normalization?) {
+        self.network = network
+        self.data = data
+        self.epochs = epochs
+        self.normalization = normalization
+    }
+}
+
 public enum ONNXExportJob {
     public static let checkScriptRelativePath = "scripts/check_onnx.py"
     /// Set in the environment, the check script fails instead of skipping without onnxruntime.
     public static let requireEnvironmentVariable = "STP_REQUIRE_ONNX"
 
     public static func run(_ options: ONNXExportJobOptions) throws -> ONNXExportReport {
-        let (record, config, net): (RunRecord, TrainingConfig, ResNet)
+        let source: ExportSource
         if let load = options.loadNetwork {
-            (record, config, net) = try load()
+            source = try load()
         } else {
             let saved = try SavedRun.load(options.runPath, inputSize: options.inputSize)
-            (record, config, net) = (saved.record, saved.config, saved.model)
+            source = ExportSource(network: saved.model, data: saved.config.data, epochs: saved.record.epochsCompleted,
+                                  normalization: try Trainer.normalization(of: saved.record, path: options.runPath))
         }
-        let spec = net.spec
+        let net = source.network, spec = net.spec
 
         var exportOptions = ONNXExportOptions(foldBatchNorm: options.foldBatchNorm)
-        var metadata = ["stp.data": config.data, "stp.epochs": String(record.epochsCompleted)]
+        var metadata = ["stp.data": source.data, "stp.epochs": String(source.epochs)]
         var doc = ONNXExport.defaultDescription(spec, folded: options.foldBatchNorm)
-        if let text = record.configuration[Trainer.normalizationKey],
-           let norm = try? JSONDecoder().decode(Normalization.self, from: Data(text.utf8)) {
-            metadata["stp.normalization"] = text
+        if let norm = source.normalization {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            metadata["stp.normalization"] = String(decoding: try encoder.encode(norm), as: UTF8.self)
             doc += " Normalisation: channel c of a pixel p in 0...255 becomes (p / 255 - mean[c]) / std[c] with mean "
                 + "\(norm.mean) and std \(norm.std)."
         }
@@ -98,7 +116,7 @@ public enum ONNXExportJob {
         try AtomicFile.write(bytes, to: options.outputPath)
 
         var report = ONNXExportReport(
-            outputPath: options.outputPath, spec: spec, epochs: record.epochsCompleted,
+            outputPath: options.outputPath, spec: spec, epochs: source.epochs,
             nodeCount: model.graph.nodes.count, initializerCount: model.graph.initializers.count,
             initializerElements: model.graph.initializers.reduce(0) { $0 + $1.elementCount },
             bytes: bytes.count, foldedBatchNorm: options.foldBatchNorm, check: nil)

@@ -38,7 +38,7 @@ enum CandidateExport {
         calibrator.recalibrate(extracted.network, subnet: nil)
         let test = evaluate(extracted.network, loader: testLoader)
         let dir = directory(runPath: runPath, architecture: architecture, macs: extracted.info.macs)
-        try extracted.save(to: dir, normalization: normalization, convention: convention)
+        try extracted.save(to: dir, normalization: normalization, convention: convention, data: dataSpec)
         var onnx = ONNXExportOptions(foldBatchNorm: true)
         let normText = String(decoding: try JSONEncoder().encode(normalization), as: UTF8.self)
         onnx.metadata = ["stp.data": dataSpec, "stp.architecture": architecture.text, "stp.normalization": normText]
