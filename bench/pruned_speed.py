@@ -77,7 +77,7 @@ def describe(directory, stp, work):
     if os.path.exists(os.path.join(directory, "result.json")):  # the peer's
         r = json.load(open(os.path.join(directory, "result.json")))
         n = len(r["inner_widths"]) // 3
-        label = f"torch-pruning {r['criterion']} {r['budget_removed_pct']:g}%"
+        label = f"{r['model']} torch-pruning {r['criterion']} {r['budget_removed_pct']:g}%"
         return label, r["model"], arch_of_widths(r["inner_widths"], n), os.path.join(directory, "model.onnx"), r["macs"]
     report = os.path.join(directory, "report.json")
     # An `stp prune` result holds its network in extracted/; a copied network (docs/results/*)
@@ -87,11 +87,13 @@ def describe(directory, stp, work):
         extracted = directory
     if os.path.exists(report):
         r = json.load(open(report))
-        label, model, arch, macs = f"{r['method']} {r['budget']}", r["model"], r["architecture"], r["macs"]
+        label = f"{r['model']} {r['method']} {r['budget']}, {r['epochs']} epochs"
+        model, arch, macs = r["model"], r["architecture"], r["macs"]
     else:
         a = json.load(open(os.path.join(extracted, "architecture.json")))
         label, model, arch, macs = directory, a["model"], a["architecture"], a.get("macs")
-    onnx = os.path.join(work, label.replace(" ", "_").replace("%", "pct") + ".onnx")
+    # One file per directory: labels need not be unique.
+    onnx = os.path.join(work, f"{len(os.listdir(work))}.onnx")
     subprocess.run([stp, "export", "--onnx", onnx, extracted], check=True, capture_output=True)
     return label, model, arch, onnx, macs
 
