@@ -23,7 +23,7 @@ public enum ExtractedEvalJob {
 
     /// The extracted network and its provenance: from its own description, completed from the
     /// source run where the description predates a field and the run still exists.
-    static func open(_ path: String, channels: Int? = nil) throws -> (ExtractedModel, Provenance) {
+    static func open(_ path: String) throws -> (ExtractedModel, Provenance) {
         let extracted = try ExtractedModel.load(from: path)
         let info = extracted.info
         var provenance = Provenance(data: info.data ?? "", epochs: info.epochs, normalization: info.normalization)
@@ -35,7 +35,7 @@ public enum ExtractedEvalJob {
             }
             provenance.epochs = provenance.epochs ?? record.epochsCompleted
             if provenance.normalization == nil {
-                provenance.normalization = try Trainer.normalization(of: record, path: run.recordPath, channels: channels)
+                provenance.normalization = try Trainer.normalization(of: record, path: run.recordPath)
             }
         }
         return (extracted, provenance)
@@ -53,7 +53,7 @@ public enum ExtractedEvalJob {
         let descriptionPath = options.runPath + "/" + ExtractedModel.descriptionFile
         let dataSpec = options.data ?? provenance.data
         guard !dataSpec.isEmpty else {
-            throw STPError(.argument, "\(descriptionPath) records no data set (and its source run \(extracted.info.source) is gone); give --data, e.g. --data cifar10:PATH")
+            throw STPError(.argument, "\(descriptionPath) records no data set, nor does a run at its source \(extracted.info.source); give --data, e.g. --data cifar10:PATH")
         }
         let source = try options.data.map { try DataSource(parsing: $0) }
             ?? DataSource(recorded: dataSpec, field: "data", source: descriptionPath)
