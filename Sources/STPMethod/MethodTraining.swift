@@ -30,9 +30,18 @@ public enum MethodTraining {
         case .slimming:
             trainer.objective = try SlimmingObjective(strength: method.slimmingStrength)
         }
+        record(trainer, method: method)
+    }
+
+    /// Records `method` in the trainer's run record (saved with its next checkpoint), so that a
+    /// resumed run continues with it: stp re-records its branch's expansion target after every
+    /// re-search.
+    public static func record(_ trainer: Trainer, method: MethodConfig) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        trainer.setConfiguration(MethodConfig.recordKey, String(decoding: try encoder.encode(method), as: UTF8.self))
+        // Encoding a struct of numbers, strings and arrays cannot fail.
+        let data = (try? encoder.encode(method)) ?? Data()
+        trainer.setConfiguration(MethodConfig.recordKey, String(decoding: data, as: UTF8.self))
     }
 
     /// The method a run was trained with (standard for runs without one).

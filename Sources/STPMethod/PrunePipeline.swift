@@ -28,6 +28,16 @@ import STPEngine
 //   report.json (every result), report.md (the comparison table and sparsity tables)
 //   front.json, front.csv                                  stp: the fitness-vs-FLOPs front over the
 //                                                          whole space at the first search
+//
+// Resuming (--resume, the same options again): every training run above that exists continues
+// from its checkpoint; the others start. Each run must have been started with this invocation's
+// configuration (Trainer.resume names the first field that differs). stp's first search needs the
+// shared run at the first search epoch: once that run has trained past it (st-uniform's epochs),
+// every stp branch must exist, and each continues toward the target recorded in its run
+// (re-recorded at every re-search). A branch re-runs the search at an epoch it has reached but
+// not passed (the search is deterministic for its weights and seed), so a resumed result is
+// the uninterrupted one. Its wall time adds the training time the runs recorded before; its
+// search evaluations count the searches this invocation ran.
 
 public struct PruneOptions: Sendable {
     public enum Method: String, Codable, Sendable, CaseIterable {
@@ -63,6 +73,8 @@ public struct PruneOptions: Sendable {
     /// Where the runs, the extracted networks and the reports go.
     public var outputPath = "runs/prune"
     public var overwrite = false
+    /// Continue the runs an interrupted invocation with the same options left in `outputPath`.
+    public var resume = false
     public init() {}
 
     /// The single method, for callers that run one.
@@ -167,7 +179,7 @@ public enum PrunePipeline {
     public static func runAll(_ o: PruneOptions, console: Console = .standardError,
                               shouldStop: @escaping () -> Bool = { false }) throws -> PruneSummary {
         var o = o
-        o.outputPath = try Distributed.privatePath(o.outputPath)
+        o.outputPath = try Distributed.privatePath(o.outputPath, copyingExisting: o.resume)
         let context = try PruneContext(o, console: console, shouldStop: shouldStop)
         var results = [PruneOptions.Method: [PruneReport]]()
         for kind in MethodConfig.Kind.allCases {
@@ -218,6 +230,9 @@ private final class PruneContext {
         guard !o.methods.isEmpty else { throw STPError(.argument, "--method needs at least one method") }
         guard !o.budgets.isEmpty else { throw STPError(.argument, "--budget needs at least one budget") }
         guard Set(o.methods).count == o.methods.count else { throw STPError(.argument, "--method lists a method twice") }
+        guard !(o.resume && o.overwrite) else {
+            throw STPError(.argument, "--resume continues the runs in \(o.outputPath) and --overwrite replaces them: give one of the two")
+        }
         guard o.frontRounds >= 0 else { throw STPError(.argument, "--front-rounds must be 0 (no front) or more (got \(o.frontRounds))") }
         if o.frontRounds > 0 { try o.front.validate() }
         var config = o.training
@@ -306,21 +321,61 @@ private final class PruneContext {
             }
         }, shouldStop: { self.shouldStop() || trainer.record.stepsCompleted >= epoch * steps })
         if shouldStop() {
-            throw STPError(.engine, "prune stopped by the user; the run is saved in \(trainer.runDirectory?.path ?? o.outputPath)")
+            throw STPError(.engine, "prune stopped by the user; the run is saved in \(trainer.runDirectory?.path ?? o.outputPath): "
+                           + "continue it with the same command and --resume")
         }
         return monotonicSeconds() - t0
     }
 
+    /// The training run at `path` with `method`'s objective: continued from its checkpoint when
+    /// resuming and it exists (`method` then must be the one it recorded, except for the
+    /// expansion target, which is the recorded one), else new (`start`). `priorSeconds`: the
+    /// training time the run recorded before this invocation.
+    func openRun(at path: String, method: MethodConfig, start: () throws -> Trainer) throws -> (trainer: Trainer, resumed: Bool, priorSeconds: Double) {
+        guard o.resume, !RunDirectory(path: path).existingFiles.isEmpty else {
+            let trainer = try start()
+            try MethodTraining.configure(trainer, method: method)
+            return (trainer, false, 0)
+        }
+        let trainer = try Trainer.resume(runPath: path, expecting: config, data: splits)
+        let recordPath = trainer.runDirectory?.recordPath ?? path
+        var recorded = try MethodTraining.method(of: trainer.record, path: recordPath)
+        var expected = method
+        expected.expansion = expected.expansion.map { plan in
+            var plan = plan
+            if let target = recorded.expansion?.target { plan.target = target }
+            return plan
+        }
+        if recorded != expected {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let text = { (m: MethodConfig) in String(decoding: (try? encoder.encode(m)) ?? Data(), as: UTF8.self) }
+            throw STPError.file(.checkpoint, recordPath, "the run was trained with method \(text(recorded)), but this invocation gives \(text(expected)); resume with the options it was started with")
+        }
+        recorded.expansion = expected.expansion
+        try trainer.distribute(over: communicator)
+        try MethodTraining.configure(trainer, method: recorded)
+        console.writeLine(trainer.isFinished
+            ? "resuming \(path): its \(trainer.config.epochs) epochs are trained"
+            : "resuming \(path) at epoch \(trainer.record.epochsCompleted + 1) of \(trainer.config.epochs), step \(trainer.record.stepsCompleted % trainer.stepsPerEpoch + 1) of \(trainer.stepsPerEpoch)")
+        return (trainer, true, trainer.record.wallSeconds)
+    }
+
     /// Trains one group of methods that share their training, and returns their reports.
     func runGroup(kind: MethodConfig.Kind, methods: [PruneOptions.Method]) throws -> [PruneOptions.Method: [PruneReport]] {
-        let trunk = try Trainer(config: config, data: splits, runPath: o.outputPath + "/train-" + kind.rawValue, overwrite: o.overwrite)
-        try trunk.distribute(over: communicator)
-        try MethodTraining.configure(trunk, method: methodConfig(kind))
+        let trunkPath = o.outputPath + "/train-" + kind.rawValue
+        let (trunk, _, priorSeconds) = try openRun(at: trunkPath, method: methodConfig(kind)) {
+            let trunk = try Trainer(config: config, data: splits, runPath: trunkPath, overwrite: o.overwrite)
+            try trunk.distribute(over: communicator)
+            return trunk
+        }
         var results = [PruneOptions.Method: [PruneReport]]()
-        var trunkSeconds = 0.0
+        var trunkSeconds = priorSeconds
         if methods.contains(.stp) {
             let schedule = STPSchedule(epochs: trainingEpochs, stimulativeFraction: o.stimulativeFraction, researchEvery: o.researchEvery)
-            trunkSeconds += try train(trunk, label: "stimulative", untilEpoch: schedule.firstSearchEpoch)
+            if trunk.record.stepsCompleted <= schedule.firstSearchEpoch * trunk.stepsPerEpoch {
+                trunkSeconds += try train(trunk, label: "stimulative", untilEpoch: schedule.firstSearchEpoch)
+            }
             results[.stp] = try runSTP(trunk: trunk, trunkSeconds: trunkSeconds, schedule: schedule)
         }
         // The trunk trains on to the end only for the methods that choose from it at the end.
@@ -383,41 +438,69 @@ private final class PruneContext {
                                         normalization: trunk.trainLoader.normalization, batchSize: config.batchSize,
                                         communicator: communicator)
         search.latencyModel = latencyModel
-        var firstBest = [Candidate]()
+        // A resumed trunk that trained past the first search (for st-uniform) no longer has the
+        // weights it searched; the branches it started carry the targets that search found.
+        let trunkPassedFirstSearch = trunk.record.stepsCompleted > schedule.firstSearchEpoch * trunk.stepsPerEpoch
+        var firstBest = [Candidate?]()
         var firstSeconds = [Double]()
-        for budget in budgets {
+        for (i, budget) in budgets.enumerated() {
+            if trunkPassedFirstSearch {
+                guard schedule.hasExpansion, !RunDirectory(path: resultPath(.stp, i) + "/run").existingFiles.isEmpty else {
+                    throw STPError(.checkpoint, "\(trunk.runDirectory?.path ?? o.outputPath) has trained past stp's first search (after epoch \(schedule.firstSearchEpoch)) and \(resultPath(.stp, i))/run, the branch that search starts, does not exist: the search cannot be repeated on the weights it needs; prune stp at \(budget.budget) into another output directory")
+                }
+                firstBest.append(nil)
+                firstSeconds.append(0)
+                continue
+            }
             let t0 = monotonicSeconds()
             firstBest.append(try runSearch(search, budget: budget))
             firstSeconds.append(monotonicSeconds() - t0)
         }
-        if o.frontRounds > 0 { try writeFront(search) }
+        if o.frontRounds > 0, !trunkPassedFirstSearch { try writeFront(search) }
         var reports = [PruneReport]()
         for (i, budget) in budgets.enumerated() {
             let t0 = monotonicSeconds()
             var best = firstBest[i]
-            var evaluations = search.evaluationCount
+            var evaluations = firstBest[i] == nil ? 0 : search.evaluationCount
             let branch: Trainer
+            // The training this result depended on before this invocation: a resumed branch's
+            // record counts the shared training up to the first search and its own since.
+            var dependedBefore = trunkSeconds
             if schedule.hasExpansion {
-                branch = try trunk.branch(runPath: resultPath(.stp, i) + "/run", overwrite: o.overwrite)
                 var method = methodConfig(.stimulative)
-                method.expansion = schedule.expansion(toward: best.architecture, startingAfter: schedule.firstSearchEpoch)
-                try MethodTraining.configure(branch, method: method)
-                guard let objective = branch.objective as? StimulativeObjective else {
-                    throw STPError(.engine, "the stp branch did not get the stimulative objective")
+                // The target is the first search's best, or (resuming) the one the branch recorded.
+                method.expansion = schedule.expansion(toward: best?.architecture ?? space.largest, startingAfter: schedule.firstSearchEpoch)
+                let path = resultPath(.stp, i) + "/run"
+                let opened = try openRun(at: path, method: method) {
+                    try trunk.branch(runPath: path, overwrite: o.overwrite)
                 }
-                for next in schedule.searchEpochs.dropFirst() {
+                branch = opened.trainer
+                if opened.resumed { dependedBefore = opened.priorSeconds }
+                guard let objective = branch.objective as? StimulativeObjective, var plan = objective.expansion else {
+                    throw STPError(.engine, "the stp branch did not get the stimulative objective with its expansion")
+                }
+                let searchEpochs = Array(schedule.searchEpochs.dropFirst())
+                for next in searchEpochs {
+                    // A re-search the branch has passed was made on weights it no longer has; its
+                    // result is the target the branch recorded.
+                    if branch.record.epochsCompleted > next { continue }
                     try train(branch, label: "stp \(budget.budget) expansion", untilEpoch: next)
                     search.updateWeights(from: branch.model)
-                    best = try runSearch(search, budget: budget)
+                    let found = try runSearch(search, budget: budget)
+                    best = found
                     evaluations += search.evaluationCount
-                    objective.expansion?.target = best.architecture
+                    plan.target = found.architecture
+                    objective.expansion = plan
+                    method.expansion = plan
+                    MethodTraining.record(branch, method: method)
                 }
             } else {
                 branch = trunk
             }
+            guard let best else { throw STPError(.engine, "stp at \(budget.budget): no search ran on the final weights") }
             reports.append(try finish(method: .stp, budgetIndex: i, trainer: branch, architecture: best.architecture,
                                       fitness: best.fitness, evaluations: evaluations,
-                                      dependedSeconds: trunkSeconds + firstSeconds[i] + (monotonicSeconds() - t0)))
+                                      dependedSeconds: dependedBefore + firstSeconds[i] + (monotonicSeconds() - t0)))
         }
         return reports
     }

@@ -13,7 +13,8 @@ struct Prune: ParsableCommand {
             separated by commas. Methods: stp, st-uniform, slimming, l1-filter, uniform, several separated \
             by commas, or all. Methods and budgets of one invocation share the training they have in common. \
             Writes OUTPUT/train-KIND (training runs), OUTPUT/METHOD-BUDGET/{extracted,report.md,report.json} \
-            and the comparison OUTPUT/report.{md,json}.
+            and the comparison OUTPUT/report.{md,json}. Ctrl-C saves every run at its step; the same \
+            command with --resume continues them.
             """)
 
     @Option(help: "Methods: stp, st-uniform, slimming, l1-filter, uniform (comma-separated), or all.") var method = "stp"
@@ -22,6 +23,7 @@ struct Prune: ParsableCommand {
     @OptionGroup var stimulative: StimulativeArguments
     @Option(help: "Output directory.") var output = "runs/prune"
     @Flag(help: "Replace an existing output directory's run.") var overwrite = false
+    @Flag(help: "Continue the training runs an interrupted prune left in the output directory (give the same options again).") var resume = false
     @Option(help: "Search: population.") var population = 50
     @Option(help: "Search: parents.") var parents = 10
     @Option(help: "Search: generations.") var generations = 20
@@ -53,6 +55,7 @@ struct Prune: ParsableCommand {
             stimulative.apply(to: &o.stimulative)
             o.outputPath = output
             o.overwrite = overwrite
+            o.resume = resume
             o.search.population = population
             o.search.parents = parents
             o.search.generations = generations

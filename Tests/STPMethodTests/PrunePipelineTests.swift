@@ -7,7 +7,7 @@ import Testing
 // The whole pruning pipeline on a tiny budget: the report meets the budget, the extracted network
 // reloads and scores what the report says, and an impossible budget fails before any training.
 
-private func tinyOptions(_ method: PruneOptions.Method, output: String) -> PruneOptions {
+func tinyOptions(_ method: PruneOptions.Method, output: String) -> PruneOptions {
     var o = PruneOptions()
     o.method = method
     o.training.data = "builtin:seed=4,train=200,test=40"

@@ -119,6 +119,28 @@ public final class Trainer: @unchecked Sendable {
         return try Trainer(config: config, data: data, run: run, checkpoint: checkpoint, record: record)
     }
 
+    /// Continues the run in `runPath` that an earlier invocation started with `config` on `data`
+    /// (stp prune --resume, whose options give the configuration again). A run recorded with any
+    /// other configuration is refused with the first field that differs: continuing it with
+    /// other options would mix two runs in one result.
+    public static func resume(runPath: String, expecting config: TrainingConfig, data: DataSplits) throws -> Trainer {
+        let run = try RunDirectory.open(at: runPath)
+        let (record, checkpoint) = try run.load()
+        guard let configText = record.configuration[configKey] else {
+            throw STPError.file(.checkpoint, run.recordPath, "no '\(configKey)' in configuration; not a run written by stp")
+        }
+        let recorded = try TrainingConfig.fromJSON(configText, source: run.recordPath)
+        if let difference = try recorded.firstDifference(from: config) {
+            throw STPError.file(.checkpoint, run.recordPath,
+                                "the run was started with \(configKey).\(difference.field) = \(difference.this), but this invocation gives \(difference.other); resume with the options it was started with, or choose another output directory")
+        }
+        guard data.train.count == record.data.trainCount, data.test.count == record.data.testCount else {
+            throw STPError.file(.checkpoint, run.recordPath, "the run was trained on \(record.data.trainCount)/\(record.data.testCount) images of \(config.data), but it now has \(data.train.count)/\(data.test.count)")
+        }
+        try record.validateResumable(epochs: config.epochs, stepsPerEpoch: data.train.count / config.batchSize, path: run.recordPath)
+        return try Trainer(config: config, data: data, run: run, checkpoint: checkpoint, record: record)
+    }
+
     /// A copy of this run at its current step, in a new run directory: the same configuration,
     /// data, weights, optimizer state, record and metrics so far. Training the copy leaves this
     /// run alone, so several continuations (one per pruning budget, say) can share the training

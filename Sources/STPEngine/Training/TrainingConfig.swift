@@ -134,6 +134,25 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 
+    /// The first field (in name order) whose value differs between this configuration and
+    /// `other`, with both values as JSON; nil when they are the same. A resumed run names it.
+    public func firstDifference(from other: TrainingConfig) throws -> (field: String, this: String, other: String)? {
+        func fields(_ c: TrainingConfig) throws -> [String: Any] {
+            (try JSONSerialization.jsonObject(with: Data(try c.jsonString().utf8)) as? [String: Any]) ?? [:]
+        }
+        func text(_ value: Any?) -> String {
+            guard let value else { return "absent" }
+            guard JSONSerialization.isValidJSONObject([value]),
+                  let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys]) else { return "\(value)" }
+            return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+        }
+        let mine = try fields(self), theirs = try fields(other)
+        for key in Set(mine.keys).union(theirs.keys).sorted() where text(mine[key]) != text(theirs[key]) {
+            return (key, text(mine[key]), text(theirs[key]))
+        }
+        return nil
+    }
+
     /// Parses the configuration a run record holds. Non-finite numbers are read as run.json
     /// writes them ("nan", "inf", "-inf"), so that validation can name them.
     public static func fromJSON(_ text: String, source: String) throws -> TrainingConfig {

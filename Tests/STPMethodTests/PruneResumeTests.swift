@@ -1,0 +1,117 @@
+import Foundation
+import STPTestSupport
+import Testing
+@testable import STPEngine
+@testable import STPMethod
+
+// `stp prune --resume`: an invocation stopped anywhere (in stp's expansion branch, or in the
+// shared stimulative run after stp finished) continues to the result an uninterrupted one gives,
+// and one that would mix two configurations is refused with the field named.
+
+private let quiet = Console(fileDescriptor: 2, isTerminal: false)
+
+private func stimulativeOptions(output: String) -> PruneOptions {
+    var o = tinyOptions(.stp, output: output)
+    o.methods = [.stp, .stUniform]
+    o.frontRounds = 0
+    return o
+}
+
+/// Runs `o` with a stop requested once `trigger` holds and `steps` more checks have passed;
+/// returns the stop's message (nil if the run finished first).
+private func runStopped(_ o: PruneOptions, steps: Int, when trigger: @escaping () -> Bool) throws -> String? {
+    nonisolated(unsafe) var seen = 0
+    do {
+        _ = try PrunePipeline.runAll(o, console: quiet, shouldStop: {
+            guard trigger() else { return false }
+            seen += 1
+            return seen > steps
+        })
+        return nil
+    } catch let e as STPError where e.message.contains("stopped by the user") {
+        return e.message
+    }
+}
+
+private func weights(_ path: String) throws -> [[Float]] {
+    try ExtractedModel.load(from: path).network.parameters.map(\.value.array)
+}
+
+@Test func aStoppedPruneResumesToTheResultOfAnUninterruptedOne() throws {
+    let root = temporaryDirectory("prune-resume")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let fm = FileManager.default
+    let reference = try PrunePipeline.runAll(stimulativeOptions(output: root + "/whole"), console: quiet)
+
+    var o = stimulativeOptions(output: root + "/stopped")
+    // Stopped in the middle of stp's expansion branch (its second epoch has 4 steps)...
+    let branch = root + "/stopped/stp-50pct/run"
+    let first = try runStopped(o, steps: 2, when: { fm.fileExists(atPath: branch + "/checkpoint.safetensors") })
+    #expect(first?.contains("--resume") == true, "the message says how to continue: \(first ?? "finished")")
+    let stoppedBranch = try RunRecord.read(path: branch + "/run.json")
+    #expect(stoppedBranch.stepsCompleted % 4 != 0, "stopped inside an epoch (\(stoppedBranch.stepsCompleted) steps)")
+    // ...a plain re-run refuses to replace it...
+    #expect(throws: STPError.self) { try PrunePipeline.runAll(o, console: quiet) }
+    // ...resumed, then stopped again in the shared run's last epoch, after stp has finished...
+    o.resume = true
+    let second = try runStopped(o, steps: 2, when: { fm.fileExists(atPath: root + "/stopped/stp-50pct/report.json") })
+    #expect(second != nil, "the second stop happened")
+    let trunk = try RunRecord.read(path: root + "/stopped/train-stimulative/run.json")
+    #expect(trunk.stepsCompleted > 4 && trunk.stepsCompleted < 8, "stopped past the first search (\(trunk.stepsCompleted) steps)")
+    // ...and resumed to the end: the same results as the run that was never stopped.
+    let resumed = try PrunePipeline.runAll(o, console: quiet)
+    #expect(resumed.reports.map(\.method) == reference.reports.map(\.method))
+    for (r, w) in zip(resumed.reports, reference.reports) {
+        #expect(r.architecture == w.architecture, "\(r.method)")
+        #expect(r.searchFitness == w.searchFitness, "\(r.method)")
+        #expect(r.fullTestTop1 == w.fullTestTop1 && r.prunedTestTop1 == w.prunedTestTop1, "\(r.method)")
+        #expect(try weights(r.extractedPath) == weights(w.extractedPath), "\(r.method): the same extracted network")
+    }
+}
+
+@Test func resumingWithOtherOptionsOrWithoutTheFirstSearchIsRefused() throws {
+    let root = temporaryDirectory("prune-resume-bad")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    var o = stimulativeOptions(output: root)
+    o.methods = [.stUniform]
+    // Stopped inside the second epoch, past the point where stp would have searched.
+    let stopped = try runStopped(o, steps: 2, when: { FileManager.default.fileExists(atPath: root + "/train-stimulative/checkpoint.safetensors") })
+    #expect(stopped != nil)
+    let trunk = try RunRecord.read(path: root + "/train-stimulative/run.json")
+    #expect(trunk.epochsCompleted == 1 && trunk.stepsCompleted > 4, "\(trunk.stepsCompleted) steps")
+    o.resume = true
+    // Another learning rate would continue the run as a different one.
+    var other = o
+    other.training.schedule.base *= 2
+    do {
+        _ = try PrunePipeline.runAll(other, console: quiet)
+        Issue.record("a resumed run with another configuration must be refused")
+    } catch let e as STPError {
+        #expect(e.message.contains("train-stimulative/run.json") && e.message.contains("schedule"), "\(e.message)")
+    }
+    // Another method strength likewise.
+    other = o
+    other.stimulative.lambda *= 2
+    do {
+        _ = try PrunePipeline.runAll(other, console: quiet)
+        Issue.record("a resumed run with another method configuration must be refused")
+    } catch let e as STPError {
+        #expect(e.message.contains("method"), "\(e.message)")
+    }
+    // The shared run has trained past stp's first search (inside the epoch after it), and no
+    // branch recorded what that search found.
+    other = o
+    other.methods = [.stp]
+    do {
+        _ = try PrunePipeline.runAll(other, console: quiet)
+        Issue.record("stp cannot start from a shared run past its first search")
+    } catch let e as STPError {
+        #expect(e.message.contains("stp-50pct/run") && e.message.contains("first search"), "\(e.message)")
+    }
+    other = o
+    other.overwrite = true
+    #expect(throws: STPError.self) { try PrunePipeline.runAll(other, console: quiet) }
+    // With its own options it continues.
+    let report = try PrunePipeline.runAll(o, console: quiet).reports[0]
+    #expect(report.method == "st-uniform" && report.epochs == 2)
+}
