@@ -479,11 +479,10 @@ private final class PruneContext {
                 guard let objective = branch.objective as? StimulativeObjective, var plan = objective.expansion else {
                     throw STPError(.engine, "the stp branch did not get the stimulative objective with its expansion")
                 }
-                let searchEpochs = Array(schedule.searchEpochs.dropFirst())
-                for next in searchEpochs {
-                    // A re-search the branch has passed was made on weights it no longer has; its
-                    // result is the target the branch recorded.
-                    if branch.record.epochsCompleted > next { continue }
+                for next in schedule.searchEpochs.dropFirst() {
+                    // A re-search the branch has trained past was made on weights it no longer
+                    // has; its result is the target the branch recorded.
+                    if branch.record.stepsCompleted > next * branch.stepsPerEpoch { continue }
                     try train(branch, label: "stp \(budget.budget) expansion", untilEpoch: next)
                     search.updateWeights(from: branch.model)
                     let found = try runSearch(search, budget: budget)
@@ -512,7 +511,7 @@ private final class PruneContext {
         var result: FrontResult?
         for round in 1...o.frontRounds {
             result = try search.improveFront(o.front, rounds: 1, shouldCancel: shouldStop)
-            if result!.cancelled { throw STPError(.engine, "prune stopped by the user during the front search") }
+            if result!.cancelled { throw STPError(.engine, "prune stopped by the user during the front search; the runs are saved in \(o.outputPath): continue them with the same command and --resume") }
             bar.update(completed: round, fields: [("evaluated", "\(result!.evaluations)"), ("front", "\(result!.front.count)")])
         }
         bar.finish()
@@ -534,7 +533,7 @@ private final class PruneContext {
                                                           ("best KL", p.best.map { String(format: "%.4f", $0.fitness) } ?? "-")])
         })
         bar.finish()
-        if result.cancelled { throw STPError(.engine, "prune stopped by the user during the search") }
+        if result.cancelled { throw STPError(.engine, "prune stopped by the user during the search; the runs are saved in \(o.outputPath): continue them with the same command and --resume") }
         guard let best = result.best else { throw STPError(.budget, "the search found no architecture in the budget window of \(budget)") }
         let latency = best.latencyMilliseconds.map { ", predicted " + LatencyFormat.milliseconds($0) } ?? ""
         console.writeLine("search \(budget.budget): best \(best.architecture) \(CountFormat.string(best.macs)) MACs\(latency), KL \(String(format: "%.4f", best.fitness)), held-out top-1 \(String(format: "%.2f%%", 100 * best.accuracy))")

@@ -17,12 +17,14 @@ private func stimulativeOptions(output: String) -> PruneOptions {
     return o
 }
 
-/// Runs `o` with a stop requested once `trigger` holds and `steps` more checks have passed;
-/// returns the stop's message (nil if the run finished first).
-private func runStopped(_ o: PruneOptions, steps: Int, when trigger: @escaping () -> Bool) throws -> String? {
+/// Runs `o`, its console written to `log`, with a stop requested once `trigger` holds and
+/// `steps` more checks have passed; returns the stop's message (nil if the run finished first).
+private func runStopped(_ o: PruneOptions, log: String, steps: Int, when trigger: @escaping () -> Bool) throws -> String? {
+    let fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    defer { close(fd) }
     nonisolated(unsafe) var seen = 0
     do {
-        _ = try PrunePipeline.runAll(o, console: quiet, shouldStop: {
+        _ = try PrunePipeline.runAll(o, console: Console(fileDescriptor: fd, isTerminal: false), shouldStop: {
             guard trigger() else { return false }
             seen += 1
             return seen > steps
@@ -33,6 +35,12 @@ private func runStopped(_ o: PruneOptions, steps: Int, when trigger: @escaping (
     }
 }
 
+/// The searches `log` reports a best architecture for.
+private func searches(in log: String) -> [String] {
+    ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").components(separatedBy: "\n")
+        .filter { $0.hasPrefix("search remove 50%: best") }
+}
+
 private func weights(_ path: String) throws -> [[Float]] {
     try ExtractedModel.load(from: path).network.parameters.map(\.value.array)
 }
@@ -41,23 +49,35 @@ private func weights(_ path: String) throws -> [[Float]] {
     let root = temporaryDirectory("prune-resume")
     defer { try? FileManager.default.removeItem(atPath: root) }
     let fm = FileManager.default
-    let reference = try PrunePipeline.runAll(stimulativeOptions(output: root + "/whole"), console: quiet)
+    // 4 epochs of 4 steps: the first search after epoch 2, re-searches after 3 and 4.
+    func options(_ output: String) -> PruneOptions {
+        var o = stimulativeOptions(output: output)
+        o.training.epochs = 4
+        return o
+    }
+    let reference = try PrunePipeline.runAll(options(root + "/whole"), console: quiet)
 
-    var o = stimulativeOptions(output: root + "/stopped")
-    // Stopped in the middle of stp's expansion branch (its second epoch has 4 steps)...
+    var o = options(root + "/stopped")
+    // Stopped in stp's expansion branch, two steps into the epoch after its re-search (the
+    // log's second search)...
     let branch = root + "/stopped/stp-50pct/run"
-    let first = try runStopped(o, steps: 2, when: { fm.fileExists(atPath: branch + "/checkpoint.safetensors") })
+    let firstLog = root + "/first.log"
+    let first = try runStopped(o, log: firstLog, steps: 2, when: { searches(in: firstLog).count >= 2 })
     #expect(first?.contains("--resume") == true, "the message says how to continue: \(first ?? "finished")")
     let stoppedBranch = try RunRecord.read(path: branch + "/run.json")
-    #expect(stoppedBranch.stepsCompleted % 4 != 0, "stopped inside an epoch (\(stoppedBranch.stepsCompleted) steps)")
+    #expect(stoppedBranch.stepsCompleted > 12 && stoppedBranch.stepsCompleted < 16, "stopped inside epoch 4 (\(stoppedBranch.stepsCompleted) steps)")
     // ...a plain re-run refuses to replace it...
     #expect(throws: STPError.self) { try PrunePipeline.runAll(o, console: quiet) }
-    // ...resumed, then stopped again in the shared run's last epoch, after stp has finished...
+    // ...resumed (the first search again, on the shared run still at its weights; the re-search
+    // the branch passed not again, but the final one), then stopped again in the shared run's
+    // last epochs, after stp has finished...
     o.resume = true
-    let second = try runStopped(o, steps: 2, when: { fm.fileExists(atPath: root + "/stopped/stp-50pct/report.json") })
+    let secondLog = root + "/second.log"
+    let second = try runStopped(o, log: secondLog, steps: 2, when: { fm.fileExists(atPath: root + "/stopped/stp-50pct/report.json") })
     #expect(second != nil, "the second stop happened")
+    #expect(searches(in: secondLog).count == 2, "the first search and the final one: \(searches(in: secondLog))")
     let trunk = try RunRecord.read(path: root + "/stopped/train-stimulative/run.json")
-    #expect(trunk.stepsCompleted > 4 && trunk.stepsCompleted < 8, "stopped past the first search (\(trunk.stepsCompleted) steps)")
+    #expect(trunk.stepsCompleted > 8 && trunk.stepsCompleted < 16, "stopped past the first search (\(trunk.stepsCompleted) steps)")
     // ...and resumed to the end: the same results as the run that was never stopped.
     let resumed = try PrunePipeline.runAll(o, console: quiet)
     #expect(resumed.reports.map(\.method) == reference.reports.map(\.method))
@@ -75,7 +95,8 @@ private func weights(_ path: String) throws -> [[Float]] {
     var o = stimulativeOptions(output: root)
     o.methods = [.stUniform]
     // Stopped inside the second epoch, past the point where stp would have searched.
-    let stopped = try runStopped(o, steps: 2, when: { FileManager.default.fileExists(atPath: root + "/train-stimulative/checkpoint.safetensors") })
+    let stopped = try runStopped(o, log: root + "/stopped.log", steps: 2,
+                                 when: { FileManager.default.fileExists(atPath: root + "/train-stimulative/checkpoint.safetensors") })
     #expect(stopped != nil)
     let trunk = try RunRecord.read(path: root + "/train-stimulative/run.json")
     #expect(trunk.epochsCompleted == 1 && trunk.stepsCompleted > 4, "\(trunk.stepsCompleted) steps")
