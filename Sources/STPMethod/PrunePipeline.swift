@@ -40,6 +40,16 @@ import STPEngine
 // search evaluations count the searches this invocation ran.
 
 public struct PruneOptions: Sendable {
+    /// The order of each block's inner channels when stimulative training starts. Subnets keep
+    /// the first channels, so the order decides what every subnet is made of. A network trained
+    /// from scratch has no order to speak of; an imported one does: `l1` puts each block's
+    /// filters of largest L1 norm first (a permutation, so the network computes the same), as
+    /// Once-for-All sorts channels by importance before it trains elastic widths.
+    public enum ChannelOrder: String, Codable, Sendable, CaseIterable {
+        case given, l1
+        /// The run record's key for it (absent in runs started before it existed: given).
+        static let recordKey = "channel_order"
+    }
     public enum Method: String, Codable, Sendable, CaseIterable {
         case stp, stUniform = "st-uniform", slimming, l1Filter = "l1-filter", uniform
 
@@ -75,6 +85,8 @@ public struct PruneOptions: Sendable {
     public var overwrite = false
     /// Continue the runs an interrupted invocation with the same options left in `outputPath`.
     public var resume = false
+    /// The stimulative methods' channel order (stp, st-uniform).
+    public var channelOrder = ChannelOrder.given
     public init() {}
 
     /// The single method, for callers that run one.
@@ -361,14 +373,33 @@ private final class PruneContext {
         return (trainer, true, trainer.record.wallSeconds)
     }
 
+    /// Puts a new stimulative run's inner channels in the order `--channel-order` asks for and
+    /// records it; a resumed run must have been started with that order.
+    func orderChannels(_ trunk: Trainer, resumed: Bool) throws {
+        let key = PruneOptions.ChannelOrder.recordKey
+        if resumed {
+            let recorded = trunk.record.configuration[key] ?? PruneOptions.ChannelOrder.given.rawValue
+            guard recorded == o.channelOrder.rawValue else {
+                throw STPError.file(.checkpoint, trunk.runDirectory?.recordPath ?? o.outputPath,
+                                    "the run was started with --channel-order \(recorded), but this invocation gives \(o.channelOrder.rawValue); resume with the options it was started with")
+            }
+            return
+        }
+        if o.channelOrder == .l1 {
+            Baselines.reorderInnerChannels(trunk.model, order: Baselines.l1Order(trunk.model))
+        }
+        trunk.setConfiguration(key, o.channelOrder.rawValue)
+    }
+
     /// Trains one group of methods that share their training, and returns their reports.
     func runGroup(kind: MethodConfig.Kind, methods: [PruneOptions.Method]) throws -> [PruneOptions.Method: [PruneReport]] {
         let trunkPath = o.outputPath + "/train-" + kind.rawValue
-        let (trunk, _, priorSeconds) = try openRun(at: trunkPath, method: methodConfig(kind)) {
+        let (trunk, resumed, priorSeconds) = try openRun(at: trunkPath, method: methodConfig(kind)) {
             let trunk = try Trainer(config: config, data: splits, runPath: trunkPath, overwrite: o.overwrite)
             try trunk.distribute(over: communicator)
             return trunk
         }
+        if kind == .stimulative { try orderChannels(trunk, resumed: resumed) }
         var results = [PruneOptions.Method: [PruneReport]]()
         var trunkSeconds = priorSeconds
         if methods.contains(.stp) {

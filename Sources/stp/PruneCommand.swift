@@ -33,6 +33,8 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("front-buckets"), help: "stp: FLOPs buckets of the front over the whole space (front.json, front.csv).") var frontBuckets = 12
     @Option(name: .customLong("front-rounds"), help: "stp: rounds of the front search (about 2 evaluations per bucket each); 0: no front.") var frontRounds = 3
     @Option(help: "Slimming strength s.") var slimming: Float = 1e-4
+    @Option(name: .customLong("channel-order"), help: "stp, st-uniform: each block's inner channels before training, given (as the network has them) or l1 (largest L1 norm first; subnets keep the first channels).")
+    var channelOrder: PruneOptions.ChannelOrder = .given
     @Flag(help: "Print each result's report as a JSON line on standard output.") var json = false
 
     static func methods(_ text: String) throws -> [PruneOptions.Method] {
@@ -56,6 +58,7 @@ struct Prune: ParsableCommand {
             o.outputPath = output
             o.overwrite = overwrite
             o.resume = resume
+            o.channelOrder = channelOrder
             o.search.population = population
             o.search.parents = parents
             o.search.generations = generations

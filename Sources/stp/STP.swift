@@ -43,3 +43,4 @@ extension MethodConfig.Kind: ExpressibleByArgument {}
 extension StimulativeOptions.Distillation: ExpressibleByArgument {}
 extension StimulativeOptions.Sampling: ExpressibleByArgument {}
 extension PruneOptions.Method: ExpressibleByArgument {}
+extension PruneOptions.ChannelOrder: ExpressibleByArgument {}

@@ -155,6 +155,37 @@ func prunePipelineMeetsTheBudgetAndSavesAReloadableNetwork(method: PruneOptions.
     }
 }
 
+// --channel-order l1 sorts the stimulative run's channels by L1 norm before it trains: with no
+// training, st-uniform then keeps exactly the channels l1-filter keeps, and stp searches that
+// network (the full network computes the same, so it scores the same).
+@Test func theL1ChannelOrderMakesTheFirstChannelsTheLargestOnes() throws {
+    let root = temporaryDirectory("prune-order-l1")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    var o = tinyOptions(.uniform, output: root + "/trained")
+    o.training.epochs = 1
+    _ = try PrunePipeline.runAll(o, console: Console(fileDescriptor: 2, isTerminal: false))
+    var zero = tinyOptions(.uniform, output: root + "/zero")
+    zero.methods = [.l1Filter, .stUniform, .stp]
+    zero.training.epochs = 0
+    zero.training.initialWeights = root + "/trained/train-standard"
+    zero.channelOrder = .l1
+    let summary = try PrunePipeline.runAll(zero, console: Console(fileDescriptor: 2, isTerminal: false))
+    let l1 = try #require(summary.reports.first { $0.method == "l1-filter" })
+    let st = try #require(summary.reports.first { $0.method == "st-uniform" })
+    #expect(st.architecture == l1.architecture)
+    #expect(st.fullTestTop1 == l1.fullTestTop1, "the sorted network computes what the given one does")
+    #expect(st.prunedTestTop1 == l1.prunedTestTop1)
+    let stWeights = try ExtractedModel.load(from: st.extractedPath).network.parameters.map(\.value.array)
+    let l1Weights = try ExtractedModel.load(from: l1.extractedPath).network.parameters.map(\.value.array)
+    #expect(stWeights == l1Weights, "the same channels kept")
+    // The given order keeps the first channels, which are not the largest here.
+    zero.channelOrder = .given
+    zero.methods = [.stUniform]
+    zero.outputPath = root + "/given"
+    let given = try PrunePipeline.runAll(zero, console: Console(fileDescriptor: 2, isTerminal: false)).reports[0]
+    #expect(try ExtractedModel.load(from: given.extractedPath).network.parameters.map(\.value.array) != l1Weights)
+}
+
 /// The output filters of a conv weight [out, in, kh, kw].
 private func filters(_ w: Parameter) -> [[Float]] {
     let per = w.count / w.shape[0], a = w.value.array

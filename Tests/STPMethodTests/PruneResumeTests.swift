@@ -119,6 +119,15 @@ private func weights(_ path: String) throws -> [[Float]] {
     } catch let e as STPError {
         #expect(e.message.contains("method"), "\(e.message)")
     }
+    // The channel order applies when the run starts; another one cannot be resumed.
+    other = o
+    other.channelOrder = .l1
+    do {
+        _ = try PrunePipeline.runAll(other, console: quiet)
+        Issue.record("a resumed run with another channel order must be refused")
+    } catch let e as STPError {
+        #expect(e.message.contains("--channel-order given"), "\(e.message)")
+    }
     // The shared run has trained past stp's first search (inside the epoch after it), and no
     // branch recorded what that search found.
     other = o
