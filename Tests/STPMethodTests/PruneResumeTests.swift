@@ -101,46 +101,28 @@ private func weights(_ path: String) throws -> [[Float]] {
     let trunk = try RunRecord.read(path: root + "/train-stimulative/run.json")
     #expect(trunk.epochsCompleted == 1 && trunk.stepsCompleted > 4, "\(trunk.stepsCompleted) steps")
     o.resume = true
-    // Another learning rate would continue the run as a different one.
-    var other = o
-    other.training.schedule.base *= 2
-    do {
-        _ = try PrunePipeline.runAll(other, console: quiet)
-        Issue.record("a resumed run with another configuration must be refused")
-    } catch let e as STPError {
-        #expect(e.message.contains("train-stimulative/run.json") && e.message.contains("schedule"), "\(e.message)")
+    /// `change` applied to `o` must be refused with a message containing every one of `words`.
+    func expectRefused(_ why: String, _ words: [String], _ change: (inout PruneOptions) -> Void) {
+        var other = o
+        change(&other)
+        do {
+            _ = try PrunePipeline.runAll(other, console: quiet)
+            Issue.record("\(why) must be refused")
+        } catch let e as STPError {
+            #expect(words.allSatisfy { e.message.contains($0) }, "\(why): \(e.message)")
+        } catch {
+            Issue.record("\(why): \(error)")
+        }
     }
-    // Another method strength likewise.
-    other = o
-    other.stimulative.lambda *= 2
-    do {
-        _ = try PrunePipeline.runAll(other, console: quiet)
-        Issue.record("a resumed run with another method configuration must be refused")
-    } catch let e as STPError {
-        #expect(e.message.contains("method"), "\(e.message)")
-    }
-    // The channel order applies when the run starts; another one cannot be resumed.
-    other = o
-    other.channelOrder = .l1
-    do {
-        _ = try PrunePipeline.runAll(other, console: quiet)
-        Issue.record("a resumed run with another channel order must be refused")
-    } catch let e as STPError {
-        #expect(e.message.contains("--channel-order given"), "\(e.message)")
-    }
+    // Another learning rate would continue the run as a different one; so would another
+    // method strength or channel order (which applies when the run starts).
+    expectRefused("another learning rate", ["train-stimulative/run.json", "schedule"]) { $0.training.schedule.base *= 2 }
+    expectRefused("another KD strength", ["method"]) { $0.stimulative.lambda *= 2 }
+    expectRefused("another channel order", ["--channel-order given"]) { $0.channelOrder = .l1 }
     // The shared run has trained past stp's first search (inside the epoch after it), and no
     // branch recorded what that search found.
-    other = o
-    other.methods = [.stp]
-    do {
-        _ = try PrunePipeline.runAll(other, console: quiet)
-        Issue.record("stp cannot start from a shared run past its first search")
-    } catch let e as STPError {
-        #expect(e.message.contains("stp-50pct/run") && e.message.contains("first search"), "\(e.message)")
-    }
-    other = o
-    other.overwrite = true
-    #expect(throws: STPError.self) { try PrunePipeline.runAll(other, console: quiet) }
+    expectRefused("stp from a shared run past its first search", ["stp-50pct/run", "first search"]) { $0.methods = [.stp] }
+    expectRefused("--resume with --overwrite", ["--overwrite"]) { $0.overwrite = true }
     // With its own options it continues.
     let report = try PrunePipeline.runAll(o, console: quiet).reports[0]
     #expect(report.method == "st-uniform" && report.epochs == 2)
