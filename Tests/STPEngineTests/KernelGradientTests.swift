@@ -573,6 +573,47 @@ func singleImageConvolutionSplitsRowsAcrossWorkers(outChannels: Int, inChannels:
     for i in 0..<split.count { #expect(abs(split[i] - reference[i]) <= 1e-4 * (1 + abs(reference[i])), "element \(i)") }
 }
 
+// Fewer images than workers on OpenBLAS (the path of layers wider than the AVX-512 products):
+// the workers share each image's product, split by output pixels when the image has more of
+// them than the layer has output channels, by 16-channel blocks otherwise (the odd widths 40
+// and 70 leave a partial block), for 1x1, 3x3 and strided layers, with the fused epilogue and
+// with accumulation. Two workers must give what one gives.
+@Test(arguments: [(8, 5, 1, 3, 6), (40, 24, 1, 3, 3), (70, 16, 2, 3, 5), (96, 32, 1, 1, 4), (24, 8, 1, 1, 7),
+                  (70, 9, 2, 1, 5)])
+func fewerImagesThanWorkersShareEachImagesProduct(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, size: Int) {
+    for batch in [1, 2] {
+        var g = ConvGeometry(batch: batch, height: size, width: size, inChannels: inChannels, outChannels: outChannels,
+                             kernel: kernel, stride: stride, padding: kernel / 2)
+        g.rowSplitMinimumMACs = 0   // share even these small convolutions
+        #expect(g.sharesImageProducts(workers: 3) && !g.sharesImageProducts(workers: 1))
+        let x = gaussians(g.inputCount, seed: 73)
+        let w = gaussians(g.outChannels * g.patchSize, seed: 74, scale: 0.3)
+        let scale = gaussians(outChannels, seed: 75), shift = gaussians(outChannels, seed: 76)
+        let residual = gaussians(g.outputCount, seed: 77)
+        func forward(workers: Int, accumulate: Bool, fused: Bool) -> [Float] {
+            var y = [Float](repeating: accumulate ? 0.5 : .nan, count: g.outputCount)
+            var col = [Float](repeating: .nan, count: max(1, g.colScratchFloats(workers: workers)))
+            x.withPointer { xp in w.withPointer { wp in y.withMutablePointer { yp in col.withMutablePointer { cp in
+            scale.withPointer { sp in shift.withPointer { hp in residual.withPointer { rp in
+                let epilogue = fused ? ConvEpilogue(scale: sp, shift: hp, residual: rp, relu: true) : nil
+                conv2dForward(g, x: xp, w: wp, y: yp, col: cp, workers: workers, accumulate: accumulate, fast: false,
+                              epilogue: epilogue)
+            } } } } } } }
+            return y
+        }
+        for (accumulate, fused) in [(false, false), (true, false), (false, true)] {
+            let reference = forward(workers: 1, accumulate: accumulate, fused: fused)
+            for workers in [2, 3] {
+                let shared = forward(workers: workers, accumulate: accumulate, fused: fused)
+                for i in 0..<shared.count {
+                    #expect(abs(shared[i] - reference[i]) <= 1e-5 * (1 + abs(reference[i])),
+                            "element \(i), batch \(batch), \(workers) workers, accumulate \(accumulate), fused \(fused)")
+                }
+            }
+        }
+    }
+}
+
 @Test func packTransposedWeightIsThePackedWeightTransposedAndPadded() {
     let fullOut = 9, fullIn = 7, k = 3, out = 5, inC = 4, padded = 16
     let w = gaussians(fullOut * fullIn * k * k, seed: 72)

@@ -18,7 +18,8 @@ import STPKernelsAVX512
 // A 1x1, stride-1, unpadded convolution needs no im2col: the input already is the col matrix.
 // On the AVX-512 path an output channel count that is not a multiple of 16 runs on zero-padded
 // weights (see FastKernels).
-// Images are split across workers and processed in chunks so that the col buffer stays bounded.
+// Images are split across workers and processed in chunks so that the col buffer stays bounded;
+// with fewer images than workers, the OpenBLAS path shares each image (SharedImageConv.swift).
 // `fast` (default FastKernels.available) selects the AVX-512 path where it applies.
 
 public struct ConvGeometry: Equatable, Sendable {
@@ -85,36 +86,43 @@ public struct ConvGeometry: Equatable, Sendable {
 }
 
 /// Unfolds `images` images of x (NHWC) into col[(n, oy, ox), (ky, kx, c)], zero outside the image.
-/// For each output pixel and kernel row, the kw taps are adjacent in both
-/// the image and the col row, so they are copied as one run where the row lies inside the image.
 func im2col(_ x: UnsafePointer<Float>, images: Int, _ g: ConvGeometry, col: UnsafeMutablePointer<Float>) {
-    let c = g.inChannels, oh = g.outHeight, ow = g.outWidth, k = g.patchSize
-    let kw = g.kernelW, run = kw * c
+    let imageIn = g.height * g.width * g.inChannels, imageCol = g.outHeight * g.outWidth * g.patchSize
     for n in 0..<images {
-        let image = x + n * g.height * g.width * c
-        for oy in 0..<oh {
-            for ox in 0..<ow {
-                var dst = col + ((n * oh + oy) * ow + ox) * k
-                let ix0 = ox * g.stride - g.padding
-                let wholeRow = ix0 >= 0 && ix0 + kw <= g.width
-                for ky in 0..<g.kernelH {
-                    let iy = oy * g.stride - g.padding + ky
-                    if iy < 0 || iy >= g.height {
-                        dst.update(repeating: 0, count: run)
-                    } else if wholeRow {
-                        dst.update(from: image + (iy * g.width + ix0) * c, count: run)
-                    } else {
-                        for kx in 0..<kw {
-                            let ix = ix0 + kx
-                            if ix >= 0 && ix < g.width {
-                                (dst + kx * c).update(from: image + (iy * g.width + ix) * c, count: c)
-                            } else {
-                                (dst + kx * c).update(repeating: 0, count: c)
-                            }
+        im2colRows(x + n * imageIn, g, outputRows: 0..<g.outHeight, col: col + n * imageCol)
+    }
+}
+
+/// Unfolds output rows `outputRows` of one image [H, W, C] into its col matrix
+/// [(oy, ox), (ky, kx, c)] (`col` is the image's, row oy * OW at `col + oy * OW * K`), so that
+/// workers can unfold one image's rows side by side. For each output pixel and kernel row, the
+/// kw taps are adjacent in both the image and the col row, so they are copied as one run where
+/// the row lies inside the image.
+func im2colRows(_ image: UnsafePointer<Float>, _ g: ConvGeometry, outputRows: Range<Int>, col: UnsafeMutablePointer<Float>) {
+    let c = g.inChannels, ow = g.outWidth, k = g.patchSize
+    let kw = g.kernelW, run = kw * c
+    for oy in outputRows {
+        for ox in 0..<ow {
+            var dst = col + (oy * ow + ox) * k
+            let ix0 = ox * g.stride - g.padding
+            let wholeRow = ix0 >= 0 && ix0 + kw <= g.width
+            for ky in 0..<g.kernelH {
+                let iy = oy * g.stride - g.padding + ky
+                if iy < 0 || iy >= g.height {
+                    dst.update(repeating: 0, count: run)
+                } else if wholeRow {
+                    dst.update(from: image + (iy * g.width + ix0) * c, count: run)
+                } else {
+                    for kx in 0..<kw {
+                        let ix = ix0 + kx
+                        if ix >= 0 && ix < g.width {
+                            (dst + kx * c).update(from: image + (iy * g.width + ix) * c, count: c)
+                        } else {
+                            (dst + kx * c).update(repeating: 0, count: c)
                         }
                     }
-                    dst += run
                 }
+                dst += run
             }
         }
     }
@@ -231,6 +239,11 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
                 r0 += m
             }
         }
+        return
+    }
+    if wt == nil, g.sharesImageProducts(workers: requested) {
+        conv2dForwardSharedImage(g, x: x, w: w, y: y, col: col, workers: requested, accumulate: accumulate,
+                                 epilogue: epilogue)
         return
     }
     /// rows x outChannels of y from rows x patchSize of a.
