@@ -1,6 +1,7 @@
 import CAVX512
 
-// Matrix products for convolutions whose output channels are a multiple of 16 (at most 64),
+// Matrix products for convolutions whose output channels are a multiple of 16 (the forward
+// products any number, in 64-column panels; the weight gradients at most 64),
 // register-blocked for AVX-512: one 16-float vector per 16 output channels, several rows (or
 // reduction columns) per block so each loaded vector feeds several fused multiply-adds.
 //
@@ -11,15 +12,57 @@ import CAVX512
 //   weights:  dwt[K, N] += col[P, K]^T * dy[P, N]
 
 public enum AVX512Kernels {
-    /// Whether a product with `n` output columns is supported.
+    /// Whether the weight-gradient products (and Winograd) support `n` output columns: a multiple
+    /// of 16, at most 64 (one register block of a row).
     public static func supports(columns n: Int) -> Bool { n > 0 && n % 16 == 0 && n <= 64 }
 
-    /// C[m, n] = A[m, k] * B[k, n] (or += when `accumulate`). A has row stride `lda`, B is dense
-    /// [k, n], C has row stride `ldc`.
+    /// Whether the forward products support `n` output columns: any multiple of 16; more than 64
+    /// (an ImageNet-size layer) run panel by panel, with B in panel layout.
+    public static func supportsForward(columns n: Int) -> Bool { n > 0 && n % 16 == 0 }
+
+    /// Output columns per panel of a wide forward operand.
+    ///
+    /// Panel layout of B [k, n]: panels of 64 columns (the last one n - 64 * (panels - 1) wide),
+    /// each stored dense [k, width] one after the other, so panel p starts at b + p * 64 * k. For
+    /// n <= 64 it is the dense layout. A panel is what the micro-kernels stream per block of
+    /// rows; a wide B read in place would take a new page per row of k.
+    public static let panelColumns = 64
+
+    public static func panelCount(columns n: Int) -> Int { (n + panelColumns - 1) / panelColumns }
+
+    /// Where element (row j, column o) of a [k, n] operand lies in panel layout.
+    @inline(__always)
+    public static func panelIndex(row j: Int, column o: Int, rows k: Int, columns n: Int) -> Int {
+        let p = o / panelColumns, first = p * panelColumns
+        return first * k + j * min(panelColumns, n - first) + (o - first)
+    }
+
+    /// Rows of A per block of a wide product: a block stays in L2 while every panel of B passes.
+    static let wideRowBlock = 64
+
+    /// C[m, n] = A[m, k] * B[k, n] (or += when `accumulate`), for the columns of `panels` (all by
+    /// default). A has row stride `lda`, B is [k, n] in panel layout, C has row stride `ldc`.
     public static func product(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                               b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
-        precondition(supports(columns: n), "AVX512Kernels.product: \(n) columns")
-        forwardProduct(m: m, nv: n / 16, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, accumulate: accumulate)
+                               b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                               panels: Range<Int>? = nil) {
+        precondition(supportsForward(columns: n), "AVX512Kernels.product: \(n) columns")
+        let panels = panels ?? 0..<panelCount(columns: n)
+        if n <= panelColumns {
+            if !panels.isEmpty {
+                forwardProduct(m: m, nv: n / 16, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, accumulate: accumulate)
+            }
+            return
+        }
+        var i = 0
+        while i < m {
+            let rows = min(wideRowBlock, m - i)
+            for p in panels {
+                let first = p * panelColumns, width = min(panelColumns, n - first)
+                forwardProduct(m: rows, nv: width / 16, k: k, a: a + i * lda, lda: lda, b: b + first * k,
+                               c: c + i * ldc + first, ldc: ldc, accumulate: accumulate)
+            }
+            i += rows
+        }
     }
 
     /// D[k, n] += sum over `rows` rows p of X[p, k] * G[p, n]. X has row stride `ldx`, G is dense
@@ -49,13 +92,19 @@ public struct ReceptiveField: Sendable {
 
 extension AVX512Kernels {
     /// Implicit-GEMM convolution of one output row: C[cols, n] (=|+=) fields * B[K, n], where the
-    /// field of output pixel i starts at `a + i * field.pixelStride`; B is dense
-    /// [segments * segmentLength, n] and C dense [cols, n].
+    /// field of output pixel i starts at `a + i * field.pixelStride`; B is
+    /// [segments * segmentLength, n] in panel layout and C dense [cols, n].
     public static func convolutionRow(cols: Int, n: Int, a: UnsafePointer<Float>, field: ReceptiveField,
                                       b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        precondition(supports(columns: n), "AVX512Kernels.convolutionRow: \(n) columns")
-        implicitForwardRow(cols: cols, nv: n / 16, a: a, pixStride: field.pixelStride, segStride: field.segmentStride,
-                           segments: field.segments, segLen: field.segmentLength, b: b, c: c, accumulate: accumulate)
+        precondition(supportsForward(columns: n), "AVX512Kernels.convolutionRow: \(n) columns")
+        let k = field.segments * field.segmentLength
+        // One row's fields stay in cache while the panels pass.
+        for first in stride(from: 0, to: n, by: panelColumns) {
+            let width = min(panelColumns, n - first)
+            implicitForwardRow(cols: cols, nv: width / 16, a: a, pixStride: field.pixelStride, segStride: field.segmentStride,
+                               segments: field.segments, segLen: field.segmentLength, b: b + first * k, c: c + first,
+                               ldc: n, accumulate: accumulate)
+        }
     }
 
     /// Weight gradient of one image: D[K, n] += sum over its rows x cols output pixels of the

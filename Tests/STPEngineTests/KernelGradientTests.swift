@@ -1,6 +1,7 @@
 import STPTestSupport
 import Testing
 import Foundation
+import STPKernelsAVX512
 @testable import STPEngine
 
 // Forward results against plain reference loops, and backward passes against finite differences,
@@ -414,11 +415,14 @@ func klDivergenceGradientAndValue(temperature: Float) {
 // Output channel counts that are not multiples of 16 (a pruned network's or a subnet's widths)
 // run on zero-padded weights and are stored through a mask: 3x3 and 1x1, stride 1 and 2, narrow
 // and wide, with and without the fused batch-norm epilogue, at batch 3 and batch 1 (whose rows
-// the workers share).
+// the workers share). Layers wider than 64 output channels (the last five cases) run forward in
+// 64-column panels, a last panel of 16 or 32 among them; at batch 1 a wide 1x1 layer's workers
+// split the panels instead of the few rows.
 @Test(.enabled(if: FastKernels.available, "this CPU has no AVX-512F"),
       arguments: [(16, 3, 1, 3, 37), (32, 16, 1, 3, 13), (48, 8, 2, 3, 6), (64, 32, 1, 1, 13), (16, 16, 2, 1, 6),
                   (16, 17, 1, 3, 5), (12, 16, 1, 3, 37), (23, 11, 2, 3, 13), (10, 7, 1, 1, 13), (41, 16, 1, 3, 6),
-                  (5, 3, 1, 3, 5), (57, 24, 1, 1, 40), (7, 16, 2, 3, 8), (31, 7, 1, 3, 8), (15, 32, 2, 3, 9)])
+                  (5, 3, 1, 3, 5), (57, 24, 1, 1, 40), (7, 16, 2, 3, 8), (31, 7, 1, 3, 8), (15, 32, 2, 3, 9),
+                  (96, 16, 1, 3, 6), (200, 8, 2, 3, 5), (130, 12, 1, 1, 13), (128, 24, 1, 1, 4), (144, 20, 1, 1, 3)])
 func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int) {
     for batch in [3, 1] {
         avx512ConvolutionProductsMatchOpenBLAS(outChannels: outChannels, inChannels: inChannels, stride: stride,
@@ -614,8 +618,9 @@ func fewerImagesThanWorkersShareEachImagesProduct(outChannels: Int, inChannels: 
     }
 }
 
-@Test func packTransposedWeightIsThePackedWeightTransposedAndPadded() {
-    let fullOut = 9, fullIn = 7, k = 3, out = 5, inC = 4, padded = 16
+@Test(arguments: [(9, 5, 16), (150, 131, 144)])
+func packTransposedWeightIsThePackedWeightTransposedAndPadded(fullOut: Int, out: Int, padded: Int) {
+    let fullIn = 7, k = 3, inC = 4
     let w = gaussians(fullOut * fullIn * k * k, seed: 72)
     var packed = [Float](repeating: 0, count: out * k * k * inC)
     var direct = [Float](repeating: .nan, count: k * k * inC * padded)
@@ -628,7 +633,10 @@ func fewerImagesThanWorkersShareEachImagesProduct(outChannels: Int, inChannels: 
     let patch = k * k * inC
     for j in 0..<patch {
         for o in 0..<padded {
-            #expect(direct[j * padded + o] == (o < out ? packed[o * patch + j] : 0), "[\(j), \(o)]")
+            // Panel layout: dense up to 64 columns, otherwise 64-column panels one after another.
+            let index = AVX512Kernels.panelIndex(row: j, column: o, rows: patch, columns: padded)
+            #expect(padded > 64 || index == j * padded + o)
+            #expect(direct[index] == (o < out ? packed[o * patch + j] : 0), "[\(j), \(o)]")
         }
     }
 }

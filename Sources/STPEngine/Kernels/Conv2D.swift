@@ -1,7 +1,8 @@
 import STPKernelsAVX512
 
 // 2-D convolution in NHWC layout: implicit GEMM on the AVX-512 kernels (ImplicitConv.swift) when
-// the CPU and the channel count allow, otherwise im2col and one sgemm per chunk of images.
+// the CPU allows (forward: any width, wide layers in 64-column panels; weight gradients: at most
+// 64 output channels), otherwise im2col and one sgemm per chunk of images.
 //
 //   input   x      [N, H, W, Cin]          (activations are always compact: Cin is the active count)
 //   weight  w      [Cout, KH, KW, Cin]     ("packed": OHWI, the GEMM operand; see packConvWeight)
@@ -202,7 +203,7 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
     let beta: Float = accumulate ? 1 : 0
     let rowsPerImage = g.outHeight * g.outWidth
     let workers = g.activeWorkers(requested)
-    let useFast = FastKernels.usable(fast, columns: g.outChannels)
+    let useFast = FastKernels.usableForward(fast, columns: g.outChannels)
     precondition(transposedWeight == nil || useFast, "conv2dForward: a transposed weight is for the AVX-512 path")
     let n16 = FastKernels.paddedColumns(g.outChannels)
     let ownWeight = useFast && transposedWeight == nil
@@ -255,6 +256,23 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
             sgemm(transA: false, transB: true, m: rows, n: g.outChannels, k: g.patchSize,
                   a: a, lda: g.patchSize, b: w, ldb: g.patchSize, beta: beta, c: out, ldc: g.outChannels)
         }
+    }
+    if let wt, g.isPointwise, n16 == g.outChannels, workers < requested,
+       AVX512Kernels.panelCount(columns: n16) >= requested {
+        // Fewer rows than make a share for each worker (a batch-1 ImageNet network's last
+        // stages: 7x7 pixels, up to 2048 channels): the workers split the panels instead.
+        let rows = g.batch * rowsPerImage, panels = AVX512Kernels.panelCount(columns: n16)
+        parallelWorkers(requested) { wk in
+            AVX512Kernels.product(m: rows, n: n16, k: g.patchSize, a: x, lda: g.patchSize, b: wt, c: y, ldc: n16,
+                                  accumulate: accumulate, panels: splitRange(panels, parts: requested, wk))
+        }
+        if let epilogue {
+            parallelWorkers(requested) { wk in
+                let r = splitRange(rows, parts: requested, wk)
+                epilogue.apply(y, first: r.lowerBound, count: r.count, channels: n16)
+            }
+        }
+        return
     }
     if g.isPointwise {
         let rows = g.batch * rowsPerImage
@@ -440,19 +458,26 @@ public func packConvWeight(_ w: UnsafePointer<Float>, fullIn: Int, kernelH: Int,
 
 /// The AVX-512 forward operand in one pass: the first `outChannels` x `inChannels` slice of an
 /// OIHW weight [fullOut, fullIn, kh, kw], as wt [(kh, kw, inChannels), paddedColumns] (the packed
-/// OHWI weight transposed, zero in the columns outChannels..<paddedColumns).
+/// OHWI weight transposed, zero in the columns outChannels..<paddedColumns), in the products'
+/// panel layout (AVX512Kernels.panelIndex; dense up to 64 columns).
 public func packTransposedConvWeight(_ w: UnsafePointer<Float>, fullIn: Int, kernelH: Int, kernelW: Int,
                                      outChannels: Int, inChannels: Int, paddedColumns: Int,
                                      into wt: UnsafeMutablePointer<Float>) {
-    let taps = kernelH * kernelW, filterStride = fullIn * taps
-    // Destination rows are written whole (contiguous); for one input channel the sources of all
-    // taps of every filter share a few cache lines, which stay in L1 across the tap loop.
+    let taps = kernelH * kernelW, filterStride = fullIn * taps, k = taps * inChannels
+    // Destination rows are written whole (contiguous within each panel); for one input channel
+    // the sources of all taps of every filter share a few cache lines, which stay in L1 across
+    // the tap loop.
     for c in 0..<inChannels {
         for t in 0..<taps {
-            let dst = wt + (t * inChannels + c) * paddedColumns
+            let j = t * inChannels + c
             let src = w + c * taps + t
-            for o in 0..<outChannels { dst[o] = src[o * filterStride] }
-            if paddedColumns > outChannels { (dst + outChannels).update(repeating: 0, count: paddedColumns - outChannels) }
+            for first in stride(from: 0, to: paddedColumns, by: AVX512Kernels.panelColumns) {
+                let dst = wt + AVX512Kernels.panelIndex(row: j, column: first, rows: k, columns: paddedColumns)
+                let width = min(AVX512Kernels.panelColumns, paddedColumns - first)
+                let filled = max(0, min(width, outChannels - first))
+                for o in 0..<filled { dst[o] = src[(first + o) * filterStride] }
+                if filled < width { (dst + filled).update(repeating: 0, count: width - filled) }
+            }
         }
     }
 }

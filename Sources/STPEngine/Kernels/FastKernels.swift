@@ -2,8 +2,9 @@ import Foundation
 import STPKernelsAVX512
 
 // Whether the convolutions use the AVX-512 products (STPKernelsAVX512) instead of OpenBLAS for
-// their main GEMMs: when the CPU has AVX-512F and the output channels are at most 64, which covers
-// every CIFAR ResNet layer. They skip OpenBLAS's packing copies, which took a fifth of a training
+// their main GEMMs: when the CPU has AVX-512F; the weight gradients only for at most 64 output
+// channels, which covers every CIFAR ResNet layer, the forward pass for any (wider layers in
+// 64-column panels). They skip OpenBLAS's packing copies, which took a fifth of a training
 // step. The kernels compute 16 output channels per vector; a layer with another count (a pruned
 // network's or a sampled subnet's odd width) runs on weights padded with zero columns up to the
 // next multiple of 16 and its results are stored compact, the last vector of each row through
@@ -15,19 +16,27 @@ public enum FastKernels {
     public static let available: Bool =
         CPUFeatures.current().hasAVX512F && ProcessInfo.processInfo.environment["STP_NO_AVX512"] == nil
 
+    /// Whether the weight gradients (and Winograd) run on the AVX-512 products: at most 64 columns.
     static func usable(_ requested: Bool, columns: Int) -> Bool {
         requested && AVX512Kernels.supports(columns: paddedColumns(columns))
+    }
+
+    /// Whether the forward pass runs on the AVX-512 products: any width, a wide layer's in
+    /// 64-column panels (ImageNet-size layers; their weight gradients stay on OpenBLAS).
+    static func usableForward(_ requested: Bool, columns: Int) -> Bool {
+        requested && AVX512Kernels.supportsForward(columns: paddedColumns(columns))
     }
 
     /// `columns` rounded up to the kernels' vector width (16).
     static func paddedColumns(_ columns: Int) -> Int { (columns + 15) / 16 * 16 }
 }
 
-/// wt [K, paddedRows] = w [N, K] transposed, zero in the columns N..<paddedRows.
+/// wt [K, paddedRows] = w [N, K] transposed, in the products' panel layout
+/// (AVX512Kernels.panelIndex), zero in the columns N..<paddedRows.
 func transposeWeight(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, paddedRows: Int) -> UnsafeMutablePointer<Float> {
     let wt = UnsafeMutablePointer<Float>.allocate(capacity: paddedRows * k)
     if paddedRows > n { wt.initialize(repeating: 0, count: paddedRows * k) }
-    for o in 0..<n { for j in 0..<k { wt[j * paddedRows + o] = w[o * k + j] } }
+    for o in 0..<n { for j in 0..<k { wt[AVX512Kernels.panelIndex(row: j, column: o, rows: k, columns: paddedRows)] = w[o * k + j] } }
     return wt
 }
 

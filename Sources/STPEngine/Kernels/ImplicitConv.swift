@@ -6,9 +6,11 @@ import STPKernelsAVX512
 //
 //   x   [N, H, W, Cin] -> padded image [H + 2p, W + 2p, Cin] (one at a time, per worker)
 //   wt  [KH * KW * Cin, Cout16]  (the packed OHWI weight, transposed; Cout16 = Cout rounded up
-//                                to a multiple of 16, the extra columns zero)
+//                                to a multiple of 16, the extra columns zero; in 64-column panels
+//                                when wider, see AVX512Kernels.panelIndex)
 //   y   [N, OH, OW, Cout]
-// Used when FastKernels allows (Cout up to 64), for every kernel size and stride; 1x1 stride-1
+// Used when FastKernels allows (forward: any Cout; weight gradient: up to 64), for every kernel
+// size and stride; 1x1 stride-1
 // convolutions need no padding and use the plain products. When Cout16 > Cout, each output row
 // is computed into a padded row buffer and compacted into y (and the weight gradient reads dy
 // through a padded copy of each image's gradient).

@@ -24,6 +24,10 @@ public enum Winograd {
     /// inference at 3238 img/s with this at 8, 2832 with it at 4).
     static let minimumInputChannels = 8
 
+    /// Its transforms and products hold a tile's output channels as one dense row of vectors;
+    /// wider layers (ImageNet-size) run as implicit GEMMs in 64-column panels.
+    static let maximumOutputChannels = 64
+
     /// Floats of v or m per chunk, at most: a chunk's working set stays in L2 between the
     /// transforms and the products.
     static let chunkFloats = 32 * 1024
@@ -34,6 +38,7 @@ extension ConvGeometry {
     public var usesWinograd: Bool {
         Winograd.enabled && kernelH == 3 && kernelW == 3 && stride == 1 && padding == 1
             && outHeight % 2 == 0 && outWidth % 2 == 0 && inChannels >= Winograd.minimumInputChannels
+            && outChannels <= Winograd.maximumOutputChannels
     }
 
     var winogradTilesPerRow: Int { outWidth / 2 }

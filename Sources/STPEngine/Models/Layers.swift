@@ -37,8 +37,8 @@ public final class ConvLayer: @unchecked Sendable {
     /// forward pass (docs/PERFORMANCE.md).
     private var evalOperand: (version: Int, inChannels: Int, outChannels: Int)?
     /// What `packed` holds (the OHWI slice for OpenBLAS and backward), under the same rule: an
-    /// ImageNet-size layer (more than 64 output channels, so not on the AVX-512 products) re-packed
-    /// its weight for every forward pass, all 23.5M of ResNet-50's on each batch-1 inference.
+    /// ImageNet-size layer (more than 64 output channels) re-packed its weight for every forward
+    /// pass when it ran on OpenBLAS, all 23.5M of ResNet-50's on each batch-1 inference.
     private var packedOperand: (version: Int, inChannels: Int, outChannels: Int)?
     private var winogradCached = false
     private var geometry: ConvGeometry?
@@ -61,7 +61,7 @@ public final class ConvLayer: @unchecked Sendable {
                         epilogue: ConvEpilogue? = nil) {
         precondition(g.inChannels <= inChannels && g.outChannels <= outChannels, "\(weight.name): slice exceeds the layer")
         let workers = ComputeThreads.workers
-        if epilogue != nil && FastKernels.usable(FastKernels.available, columns: g.outChannels) {
+        if epilogue != nil && FastKernels.usableForward(FastKernels.available, columns: g.outChannels) {
             // Eval: no backward will need the OHWI copy, so the AVX-512 operand is built directly.
             let n16 = FastKernels.paddedColumns(g.outChannels)
             let key = (version: weight.version, inChannels: g.inChannels, outChannels: g.outChannels)
