@@ -90,8 +90,12 @@ for KB, NV in WEIGHTS:
 # receptive field in a zero-padded NHWC image: kh segments of kw*C contiguous floats, segStride
 # apart; neighbouring output pixels of one output row are pixStride apart.
 # Block sizes per vector count, largest first: at least 12 independent accumulators hide the
-# four-cycle FMA latency on both FMA ports; smaller blocks finish rows and segments.
-IMPLICIT_FORWARD = {1: [16, 8], 2: [8, 4], 3: [4], 4: [4]}
+# four-cycle FMA latency on both FMA ports; smaller blocks finish rows and segments. A row's
+# remainder runs in blocks of 2 or 3 pixels rather than one at a time: a single pixel loads
+# each weight vector for one FMA, and the late stages of an ImageNet-size network have rows of
+# 7 and 14 pixels (three of a 7-pixel row were single before; batch-1 ResNet-50 spent most of
+# its time in these rows).
+IMPLICIT_FORWARD = {1: [16, 8, 4, 2], 2: [8, 4, 2], 3: [4, 2], 4: [4, 3, 2]}
 IMPLICIT_WEIGHTS = {1: [16, 8], 2: [8, 4], 3: [4], 4: [4]}
 
 def ifwd(R, NV):

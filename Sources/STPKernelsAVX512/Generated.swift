@@ -882,6 +882,72 @@ typealias V = SIMD16<Float>
     }
 }
 
+/// 4 neighbouring output pixels of one row, 16 channels.
+@inline(__always) func implicitForwardBlock_4x1(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,
+                           _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var c2_0 = V()
+    var c3_0 = V()
+    var bp = b
+    for seg in 0..<segments {
+        let a0 = a + seg * segStride + 0 * pixStride
+        let a1 = a + seg * segStride + 1 * pixStride
+        let a2 = a + seg * segStride + 2 * pixStride
+        let a3 = a + seg * segStride + 3 * pixStride
+        for kk in 0..<segLen {
+            let b0 = ld(bp + 0)
+            let s0 = V(repeating: a0[kk])
+            c0_0.addProduct(s0, b0)
+            let s1 = V(repeating: a1[kk])
+            c1_0.addProduct(s1, b0)
+            let s2 = V(repeating: a2[kk])
+            c2_0.addProduct(s2, b0)
+            let s3 = V(repeating: a3[kk])
+            c3_0.addProduct(s3, b0)
+            bp += 16
+        }
+    }
+    if accumulate {
+        st(c0_0 + ld(c + 0 * ldc + 0), c + 0 * ldc + 0)
+        st(c1_0 + ld(c + 1 * ldc + 0), c + 1 * ldc + 0)
+        st(c2_0 + ld(c + 2 * ldc + 0), c + 2 * ldc + 0)
+        st(c3_0 + ld(c + 3 * ldc + 0), c + 3 * ldc + 0)
+    } else {
+        st(c0_0, c + 0 * ldc + 0)
+        st(c1_0, c + 1 * ldc + 0)
+        st(c2_0, c + 2 * ldc + 0)
+        st(c3_0, c + 3 * ldc + 0)
+    }
+}
+
+/// 2 neighbouring output pixels of one row, 16 channels.
+@inline(__always) func implicitForwardBlock_2x1(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,
+                           _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c1_0 = V()
+    var bp = b
+    for seg in 0..<segments {
+        let a0 = a + seg * segStride + 0 * pixStride
+        let a1 = a + seg * segStride + 1 * pixStride
+        for kk in 0..<segLen {
+            let b0 = ld(bp + 0)
+            let s0 = V(repeating: a0[kk])
+            c0_0.addProduct(s0, b0)
+            let s1 = V(repeating: a1[kk])
+            c1_0.addProduct(s1, b0)
+            bp += 16
+        }
+    }
+    if accumulate {
+        st(c0_0 + ld(c + 0 * ldc + 0), c + 0 * ldc + 0)
+        st(c1_0 + ld(c + 1 * ldc + 0), c + 1 * ldc + 0)
+    } else {
+        st(c0_0, c + 0 * ldc + 0)
+        st(c1_0, c + 1 * ldc + 0)
+    }
+}
+
 /// 1 neighbouring output pixels of one row, 16 channels.
 @inline(__always) func implicitForwardBlock_1x1(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,
                            _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
@@ -1055,6 +1121,42 @@ typealias V = SIMD16<Float>
     }
 }
 
+/// 2 neighbouring output pixels of one row, 32 channels.
+@inline(__always) func implicitForwardBlock_2x2(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,
+                           _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var bp = b
+    for seg in 0..<segments {
+        let a0 = a + seg * segStride + 0 * pixStride
+        let a1 = a + seg * segStride + 1 * pixStride
+        for kk in 0..<segLen {
+            let b0 = ld(bp + 0)
+            let b1 = ld(bp + 16)
+            let s0 = V(repeating: a0[kk])
+            c0_0.addProduct(s0, b0)
+            c0_1.addProduct(s0, b1)
+            let s1 = V(repeating: a1[kk])
+            c1_0.addProduct(s1, b0)
+            c1_1.addProduct(s1, b1)
+            bp += 32
+        }
+    }
+    if accumulate {
+        st(c0_0 + ld(c + 0 * ldc + 0), c + 0 * ldc + 0)
+        st(c0_1 + ld(c + 0 * ldc + 16), c + 0 * ldc + 16)
+        st(c1_0 + ld(c + 1 * ldc + 0), c + 1 * ldc + 0)
+        st(c1_1 + ld(c + 1 * ldc + 16), c + 1 * ldc + 16)
+    } else {
+        st(c0_0, c + 0 * ldc + 0)
+        st(c0_1, c + 0 * ldc + 16)
+        st(c1_0, c + 1 * ldc + 0)
+        st(c1_1, c + 1 * ldc + 16)
+    }
+}
+
 /// 1 neighbouring output pixels of one row, 32 channels.
 @inline(__always) func implicitForwardBlock_1x2(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,
                            _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
@@ -1151,6 +1253,51 @@ typealias V = SIMD16<Float>
         st(c3_0, c + 3 * ldc + 0)
         st(c3_1, c + 3 * ldc + 16)
         st(c3_2, c + 3 * ldc + 32)
+    }
+}
+
+/// 2 neighbouring output pixels of one row, 48 channels.
+@inline(__always) func implicitForwardBlock_2x3(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,
+                           _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c0_2 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c1_2 = V()
+    var bp = b
+    for seg in 0..<segments {
+        let a0 = a + seg * segStride + 0 * pixStride
+        let a1 = a + seg * segStride + 1 * pixStride
+        for kk in 0..<segLen {
+            let b0 = ld(bp + 0)
+            let b1 = ld(bp + 16)
+            let b2 = ld(bp + 32)
+            let s0 = V(repeating: a0[kk])
+            c0_0.addProduct(s0, b0)
+            c0_1.addProduct(s0, b1)
+            c0_2.addProduct(s0, b2)
+            let s1 = V(repeating: a1[kk])
+            c1_0.addProduct(s1, b0)
+            c1_1.addProduct(s1, b1)
+            c1_2.addProduct(s1, b2)
+            bp += 48
+        }
+    }
+    if accumulate {
+        st(c0_0 + ld(c + 0 * ldc + 0), c + 0 * ldc + 0)
+        st(c0_1 + ld(c + 0 * ldc + 16), c + 0 * ldc + 16)
+        st(c0_2 + ld(c + 0 * ldc + 32), c + 0 * ldc + 32)
+        st(c1_0 + ld(c + 1 * ldc + 0), c + 1 * ldc + 0)
+        st(c1_1 + ld(c + 1 * ldc + 16), c + 1 * ldc + 16)
+        st(c1_2 + ld(c + 1 * ldc + 32), c + 1 * ldc + 32)
+    } else {
+        st(c0_0, c + 0 * ldc + 0)
+        st(c0_1, c + 0 * ldc + 16)
+        st(c0_2, c + 0 * ldc + 32)
+        st(c1_0, c + 1 * ldc + 0)
+        st(c1_1, c + 1 * ldc + 16)
+        st(c1_2, c + 1 * ldc + 32)
     }
 }
 
@@ -1272,6 +1419,132 @@ typealias V = SIMD16<Float>
         st(c3_1, c + 3 * ldc + 16)
         st(c3_2, c + 3 * ldc + 32)
         st(c3_3, c + 3 * ldc + 48)
+    }
+}
+
+/// 3 neighbouring output pixels of one row, 64 channels.
+@inline(__always) func implicitForwardBlock_3x4(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,
+                           _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c0_2 = V()
+    var c0_3 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c1_2 = V()
+    var c1_3 = V()
+    var c2_0 = V()
+    var c2_1 = V()
+    var c2_2 = V()
+    var c2_3 = V()
+    var bp = b
+    for seg in 0..<segments {
+        let a0 = a + seg * segStride + 0 * pixStride
+        let a1 = a + seg * segStride + 1 * pixStride
+        let a2 = a + seg * segStride + 2 * pixStride
+        for kk in 0..<segLen {
+            let b0 = ld(bp + 0)
+            let b1 = ld(bp + 16)
+            let b2 = ld(bp + 32)
+            let b3 = ld(bp + 48)
+            let s0 = V(repeating: a0[kk])
+            c0_0.addProduct(s0, b0)
+            c0_1.addProduct(s0, b1)
+            c0_2.addProduct(s0, b2)
+            c0_3.addProduct(s0, b3)
+            let s1 = V(repeating: a1[kk])
+            c1_0.addProduct(s1, b0)
+            c1_1.addProduct(s1, b1)
+            c1_2.addProduct(s1, b2)
+            c1_3.addProduct(s1, b3)
+            let s2 = V(repeating: a2[kk])
+            c2_0.addProduct(s2, b0)
+            c2_1.addProduct(s2, b1)
+            c2_2.addProduct(s2, b2)
+            c2_3.addProduct(s2, b3)
+            bp += 64
+        }
+    }
+    if accumulate {
+        st(c0_0 + ld(c + 0 * ldc + 0), c + 0 * ldc + 0)
+        st(c0_1 + ld(c + 0 * ldc + 16), c + 0 * ldc + 16)
+        st(c0_2 + ld(c + 0 * ldc + 32), c + 0 * ldc + 32)
+        st(c0_3 + ld(c + 0 * ldc + 48), c + 0 * ldc + 48)
+        st(c1_0 + ld(c + 1 * ldc + 0), c + 1 * ldc + 0)
+        st(c1_1 + ld(c + 1 * ldc + 16), c + 1 * ldc + 16)
+        st(c1_2 + ld(c + 1 * ldc + 32), c + 1 * ldc + 32)
+        st(c1_3 + ld(c + 1 * ldc + 48), c + 1 * ldc + 48)
+        st(c2_0 + ld(c + 2 * ldc + 0), c + 2 * ldc + 0)
+        st(c2_1 + ld(c + 2 * ldc + 16), c + 2 * ldc + 16)
+        st(c2_2 + ld(c + 2 * ldc + 32), c + 2 * ldc + 32)
+        st(c2_3 + ld(c + 2 * ldc + 48), c + 2 * ldc + 48)
+    } else {
+        st(c0_0, c + 0 * ldc + 0)
+        st(c0_1, c + 0 * ldc + 16)
+        st(c0_2, c + 0 * ldc + 32)
+        st(c0_3, c + 0 * ldc + 48)
+        st(c1_0, c + 1 * ldc + 0)
+        st(c1_1, c + 1 * ldc + 16)
+        st(c1_2, c + 1 * ldc + 32)
+        st(c1_3, c + 1 * ldc + 48)
+        st(c2_0, c + 2 * ldc + 0)
+        st(c2_1, c + 2 * ldc + 16)
+        st(c2_2, c + 2 * ldc + 32)
+        st(c2_3, c + 2 * ldc + 48)
+    }
+}
+
+/// 2 neighbouring output pixels of one row, 64 channels.
+@inline(__always) func implicitForwardBlock_2x4(_ a: UnsafePointer<Float>, _ pixStride: Int, _ segStride: Int, _ segments: Int,
+                           _ segLen: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = V()
+    var c0_1 = V()
+    var c0_2 = V()
+    var c0_3 = V()
+    var c1_0 = V()
+    var c1_1 = V()
+    var c1_2 = V()
+    var c1_3 = V()
+    var bp = b
+    for seg in 0..<segments {
+        let a0 = a + seg * segStride + 0 * pixStride
+        let a1 = a + seg * segStride + 1 * pixStride
+        for kk in 0..<segLen {
+            let b0 = ld(bp + 0)
+            let b1 = ld(bp + 16)
+            let b2 = ld(bp + 32)
+            let b3 = ld(bp + 48)
+            let s0 = V(repeating: a0[kk])
+            c0_0.addProduct(s0, b0)
+            c0_1.addProduct(s0, b1)
+            c0_2.addProduct(s0, b2)
+            c0_3.addProduct(s0, b3)
+            let s1 = V(repeating: a1[kk])
+            c1_0.addProduct(s1, b0)
+            c1_1.addProduct(s1, b1)
+            c1_2.addProduct(s1, b2)
+            c1_3.addProduct(s1, b3)
+            bp += 64
+        }
+    }
+    if accumulate {
+        st(c0_0 + ld(c + 0 * ldc + 0), c + 0 * ldc + 0)
+        st(c0_1 + ld(c + 0 * ldc + 16), c + 0 * ldc + 16)
+        st(c0_2 + ld(c + 0 * ldc + 32), c + 0 * ldc + 32)
+        st(c0_3 + ld(c + 0 * ldc + 48), c + 0 * ldc + 48)
+        st(c1_0 + ld(c + 1 * ldc + 0), c + 1 * ldc + 0)
+        st(c1_1 + ld(c + 1 * ldc + 16), c + 1 * ldc + 16)
+        st(c1_2 + ld(c + 1 * ldc + 32), c + 1 * ldc + 32)
+        st(c1_3 + ld(c + 1 * ldc + 48), c + 1 * ldc + 48)
+    } else {
+        st(c0_0, c + 0 * ldc + 0)
+        st(c0_1, c + 0 * ldc + 16)
+        st(c0_2, c + 0 * ldc + 32)
+        st(c0_3, c + 0 * ldc + 48)
+        st(c1_0, c + 1 * ldc + 0)
+        st(c1_1, c + 1 * ldc + 16)
+        st(c1_2, c + 1 * ldc + 32)
+        st(c1_3, c + 1 * ldc + 48)
     }
 }
 
@@ -1775,6 +2048,8 @@ typealias V = SIMD16<Float>
     var i = 0
     while i + 16 <= cols { implicitForwardBlock_16x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 16 }
     while i + 8 <= cols { implicitForwardBlock_8x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 8 }
+    while i + 4 <= cols { implicitForwardBlock_4x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 4 }
+    while i + 2 <= cols { implicitForwardBlock_2x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 2 }
     while i + 1 <= cols { implicitForwardBlock_1x1(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 1 }
 }
 
@@ -1783,6 +2058,7 @@ typealias V = SIMD16<Float>
     var i = 0
     while i + 8 <= cols { implicitForwardBlock_8x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 8 }
     while i + 4 <= cols { implicitForwardBlock_4x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 4 }
+    while i + 2 <= cols { implicitForwardBlock_2x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 2 }
     while i + 1 <= cols { implicitForwardBlock_1x2(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 1 }
 }
 
@@ -1790,6 +2066,7 @@ typealias V = SIMD16<Float>
                         segLen: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
     var i = 0
     while i + 4 <= cols { implicitForwardBlock_4x3(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 4 }
+    while i + 2 <= cols { implicitForwardBlock_2x3(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 2 }
     while i + 1 <= cols { implicitForwardBlock_1x3(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 1 }
 }
 
@@ -1797,6 +2074,8 @@ typealias V = SIMD16<Float>
                         segLen: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
     var i = 0
     while i + 4 <= cols { implicitForwardBlock_4x4(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 4 }
+    while i + 3 <= cols { implicitForwardBlock_3x4(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 3 }
+    while i + 2 <= cols { implicitForwardBlock_2x4(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 2 }
     while i + 1 <= cols { implicitForwardBlock_1x4(a + i * pixStride, pixStride, segStride, segments, segLen, b, c + i * ldc, ldc, accumulate); i += 1 }
 }
 
