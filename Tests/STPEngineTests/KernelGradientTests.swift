@@ -302,6 +302,25 @@ func maxPoolGradient(h: Int, w: Int, kernel: Int, stride: Int, padding: Int) {
     GradientCheck(step: 1e-4).check("max pool", values: &x, analytic: dx) { dot(forward($0), probe) }
 }
 
+// An eval-mode max pool large enough for the workers to split its rows (ResNet's stem pool at
+// a smaller size), with a channel count that leaves a scalar tail, against a direct maximum.
+@Test func evalMaxPoolSplitAcrossWorkersTakesEachWindowsMaximum() {
+    let g = MaxPoolGeometry(batch: 3, height: 40, width: 38, channels: 67, kernel: 3, stride: 2, padding: 1)
+    #expect(g.outputCount >= 32_768)
+    let x = gaussians(g.batch * g.height * g.width * g.channels, seed: 22)
+    var y = [Float](repeating: .nan, count: g.outputCount)
+    x.withPointer { xp in y.withMutablePointer { yp in maxPoolForward(g, x: xp, y: yp, argmax: nil) } }
+    var mismatches = 0
+    for n in 0..<g.batch { for oy in 0..<g.outHeight { for ox in 0..<g.outWidth { for c in 0..<g.channels {
+        var m = -Float.infinity
+        for iy in max(0, 2 * oy - 1)..<min(g.height, 2 * oy + 2) {
+            for ix in max(0, 2 * ox - 1)..<min(g.width, 2 * ox + 2) { m = max(m, x[((n * g.height + iy) * g.width + ix) * g.channels + c]) }
+        }
+        if y[((n * g.outHeight + oy) * g.outWidth + ox) * g.channels + c] != m { mismatches += 1 }
+    } } } }
+    #expect(mismatches == 0)
+}
+
 @Test(arguments: [(3, 5, 4, 5), (2, 6, 3, 4)])
 func linearGradient(batch: Int, inFull: Int, out: Int, inActive: Int) {
     var x = gaussians(batch * inActive, seed: 22)

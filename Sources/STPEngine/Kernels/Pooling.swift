@@ -44,13 +44,18 @@ public struct MaxPoolGeometry: Equatable, Sendable {
 
 /// `argmax` nil (eval mode: no backward will need it): a vectorised max over the window, eight
 /// channels at a time; ResNet-50's stem pool took 3.6% of an inference pass with the argmax loop.
+/// Its output rows are split across the workers whenever there is more than a little work:
+/// parallelRows counts rows of a [rows, C] matrix, and an image's 56 output rows of 56 pixels
+/// fell under its threshold, so the stem pool of ResNet-18 at batch 16 ran on one core (12% of
+/// the pass).
 public func maxPoolForward(_ g: MaxPoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                            argmax: UnsafeMutablePointer<Int32>?) {
     let oh = g.outHeight, ow = g.outWidth, c = g.channels
     guard let argmax else {
-        let cv = vectorPart(c)
-        parallelRows(g.batch * oh) { r0, r1 in
-            for r in r0..<r1 {
+        let cv = vectorPart(c), rows = g.batch * oh
+        let workers = g.outputCount >= 32_768 ? min(ComputeThreads.workers, rows) : 1
+        parallelWorkers(workers) { wk in
+            for r in splitRange(rows, parts: workers, wk) {
                 let n = r / oh, oy = r % oh
                 let y0 = max(0, oy * g.stride - g.padding), y1 = min(g.height, oy * g.stride - g.padding + g.kernel)
                 for ox in 0..<ow {
@@ -60,7 +65,11 @@ public func maxPoolForward(_ g: MaxPoolGeometry, x: UnsafePointer<Float>, y: Uns
                     while j < cv {
                         var m = Float8(repeating: -.infinity)
                         for iy in y0..<y1 {
-                            for ix in x0..<x1 { m = pointwiseMax(m, load8(x + ((n * g.height + iy) * g.width + ix) * c + j)) }
+                            let row = x + ((n * g.height + iy) * g.width) * c + j
+                            for ix in x0..<x1 {
+                                let v = load8(row + ix * c)
+                                m = m.replacing(with: v, where: v .> m)
+                            }
                         }
                         store8(m, out + j)
                         j += 8
