@@ -302,14 +302,28 @@ func maxPoolGradient(h: Int, w: Int, kernel: Int, stride: Int, padding: Int) {
     GradientCheck(step: 1e-4).check("max pool", values: &x, analytic: dx) { dot(forward($0), probe) }
 }
 
-// An eval-mode max pool large enough for the workers to split its rows (ResNet's stem pool at
-// a smaller size), with a channel count that leaves a scalar tail, against a direct maximum.
-@Test func evalMaxPoolSplitAcrossWorkersTakesEachWindowsMaximum() {
+// A max pool large enough for the workers to split its rows (ResNet's stem pool at a smaller
+// size), with a channel count that leaves a scalar tail, against a direct maximum, in eval and
+// training mode; the backward pass (split by image) against a serial scatter.
+@Test func maxPoolSplitAcrossWorkersTakesEachWindowsMaximum() {
     let g = MaxPoolGeometry(batch: 3, height: 40, width: 38, channels: 67, kernel: 3, stride: 2, padding: 1)
     #expect(g.outputCount >= 32_768)
     let x = gaussians(g.batch * g.height * g.width * g.channels, seed: 22)
     var y = [Float](repeating: .nan, count: g.outputCount)
     x.withPointer { xp in y.withMutablePointer { yp in maxPoolForward(g, x: xp, y: yp, argmax: nil) } }
+    var trained = [Float](repeating: .nan, count: g.outputCount)
+    var argmax = [Int32](repeating: -2, count: g.outputCount)
+    x.withPointer { xp in trained.withMutablePointer { yp in argmax.withUnsafeMutableBufferPointer { ap in
+        maxPoolForward(g, x: xp, y: yp, argmax: ap.baseAddress!)
+    } } }
+    #expect(trained == y)
+    let dy = gaussians(g.outputCount, seed: 23)
+    var dx = [Float](repeating: 0, count: x.count), serial = dx
+    for o in 0..<g.outputCount { serial[Int(argmax[o])] += dy[o] }
+    dy.withPointer { dp in dx.withMutablePointer { dxp in argmax.withUnsafeBufferPointer { ap in
+        maxPoolBackward(g, dy: dp, argmax: ap.baseAddress!, dx: dxp)
+    } } }
+    #expect(dx == serial)
     var mismatches = 0
     for n in 0..<g.batch { for oy in 0..<g.outHeight { for ox in 0..<g.outWidth { for c in 0..<g.channels {
         var m = -Float.infinity

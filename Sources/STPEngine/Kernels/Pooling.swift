@@ -44,10 +44,10 @@ public struct MaxPoolGeometry: Equatable, Sendable {
 
 /// `argmax` nil (eval mode: no backward will need it): a vectorised max over the window, eight
 /// channels at a time; ResNet-50's stem pool took 3.6% of an inference pass with the argmax loop.
-/// Its output rows are split across the workers whenever there is more than a little work:
-/// parallelRows counts rows of a [rows, C] matrix, and an image's 56 output rows of 56 pixels
-/// fell under its threshold, so the stem pool of ResNet-18 at batch 16 ran on one core (12% of
-/// the pass).
+/// Its output rows (in training mode too) are split across the workers whenever there is more
+/// than a little work: parallelRows counts rows of a [rows, C] matrix, and an image's 56 output
+/// rows of 56 pixels fell under its threshold, so the stem pool of ResNet-18 at batch 16 ran on
+/// one core (12% of the pass).
 public func maxPoolForward(_ g: MaxPoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                            argmax: UnsafeMutablePointer<Int32>?) {
     let oh = g.outHeight, ow = g.outWidth, c = g.channels
@@ -87,8 +87,10 @@ public func maxPoolForward(_ g: MaxPoolGeometry, x: UnsafePointer<Float>, y: Uns
         }
         return
     }
-    parallelRows(g.batch * oh) { r0, r1 in
-        for r in r0..<r1 {
+    let rows = g.batch * oh
+    let workers = g.outputCount >= 32_768 ? min(ComputeThreads.workers, rows) : 1
+    parallelWorkers(workers) { wk in
+        for r in splitRange(rows, parts: workers, wk) {
             let n = r / oh, oy = r % oh
             for ox in 0..<ow {
                 let o = ((n * oh + oy) * ow + ox) * c
@@ -111,8 +113,17 @@ public func maxPoolForward(_ g: MaxPoolGeometry, x: UnsafePointer<Float>, y: Uns
     }
 }
 
-/// dx must be zeroed by the caller; gradients of overlapping windows add up.
+/// dx must be zeroed by the caller; gradients of overlapping windows add up. Split by image
+/// across the workers: an output's argmax lies in its own image, so no two workers add to the
+/// same element.
 public func maxPoolBackward(_ g: MaxPoolGeometry, dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
                             dx: UnsafeMutablePointer<Float>) {
-    for o in 0..<g.outputCount where argmax[o] >= 0 { dx[Int(argmax[o])] += dy[o] }
+    let perImage = g.outHeight * g.outWidth * g.channels
+    let workers = g.outputCount >= 32_768 ? min(ComputeThreads.workers, g.batch) : 1
+    parallelWorkers(workers) { wk in
+        let images = splitRange(g.batch, parts: workers, wk)
+        for o in (images.lowerBound * perImage)..<(images.upperBound * perImage) where argmax[o] >= 0 {
+            dx[Int(argmax[o])] += dy[o]
+        }
+    }
 }
