@@ -16,6 +16,7 @@
 // Every transform runs on 16-float channel vectors.
 //
 //   weights: wt [9 * Cin, N] rows (ky, kx, ci), N a multiple of 16  ->  u [16][Cin][N]
+//            (in 64-column panels when N > 64, as the products read them)
 //   input:   padded image [.., W + 2, C] (rows `rowStride` floats apart, pixels C apart)
 //            -> v [16][tiles][ldv]  (ldv >= C rounded up to 16: the lanes past C are garbage,
 //            never read by the products, which reduce over the first C columns only)
@@ -23,22 +24,26 @@
 //            output rows `outRowStride` floats apart
 
 extension AVX512Kernels {
-    /// u [16][cin][n] = G g G^T for every (input channel, 16 output channels) of wt.
+    /// u [16][cin][n] = G g G^T for every (input channel, 16 output channels) of wt. Both in
+    /// panel layout (AVX512Kernels.panelIndex) when n > 64: wt as one [9 * cin, n] operand, each
+    /// of the 16 matrices of u as a [cin, n] operand of its product.
     public static func winogradWeights(cin: Int, n: Int, wt: UnsafePointer<Float>, u: UnsafeMutablePointer<Float>) {
-        precondition(supports(columns: n), "AVX512Kernels.winogradWeights: \(n) columns")
+        precondition(supportsForward(columns: n), "AVX512Kernels.winogradWeights: \(n) columns")
         let half = V(repeating: 0.5)
         let xiStride = cin * n
         for ci in 0..<cin {
             var co = 0
             while co < n {
-                func g(_ ky: Int, _ kx: Int) -> V { ld(wt + ((ky * 3 + kx) * cin + ci) * n + co) }
+                func g(_ ky: Int, _ kx: Int) -> V {
+                    ld(wt + panelIndex(row: (ky * 3 + kx) * cin + ci, column: co, rows: 9 * cin, columns: n))
+                }
                 // Rows of G g, one kernel column at a time.
                 let g00 = g(0, 0), g10 = g(1, 0), g20 = g(2, 0)
                 let g01 = g(0, 1), g11 = g(1, 1), g21 = g(2, 1)
                 let g02 = g(0, 2), g12 = g(1, 2), g22 = g(2, 2)
                 let t1 = ((g00 + g10 + g20) * half, (g01 + g11 + g21) * half, (g02 + g12 + g22) * half)
                 let t2 = ((g00 - g10 + g20) * half, (g01 - g11 + g21) * half, (g02 - g12 + g22) * half)
-                let out = u + ci * n + co
+                let out = u + panelIndex(row: ci, column: co, rows: cin, columns: n)
                 /// Row i of (G g) G^T from row i of G g.
                 func store(_ i: Int, _ a: V, _ b: V, _ c: V) {
                     st(a, out + (4 * i + 0) * xiStride)
@@ -108,7 +113,7 @@ extension AVX512Kernels {
                                       out: UnsafeMutablePointer<Float>, ldo: Int, outRowStride: Int, accumulate: Bool,
                                       scale: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil,
                                       residual: UnsafePointer<Float>? = nil, relu: Bool = false, columns: Int? = nil) {
-        precondition(supports(columns: n), "AVX512Kernels.winogradOutput: \(n) columns")
+        precondition(supportsForward(columns: n), "AVX512Kernels.winogradOutput: \(n) columns")
         precondition(scale == nil || (shift != nil && !accumulate), "AVX512Kernels.winogradOutput: epilogue")
         // `columns` < n: only the first `columns` output channels exist (an odd width on
         // zero-padded weights); the last vector of each pixel is stored through a mask.

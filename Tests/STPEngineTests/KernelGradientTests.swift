@@ -589,9 +589,9 @@ func convolutionWithFusedBatchNormEqualsSeparatePasses(outChannels: Int, inChann
 }
 
 // One image and two workers: the implicit convolution splits the image's rows between them, the
-// Winograd one (3x3 stride 1, the last two cases, one of an odd width) its tile rows.
+// Winograd one (3x3 stride 1, the last three cases, one of an odd width, one wide) its tile rows.
 @Test(.enabled(if: FastKernels.available, "this CPU has no AVX-512F"),
-      arguments: [(16, 3, 1, 3, 12), (23, 16, 2, 3, 9), (64, 32, 1, 3, 8), (23, 16, 1, 3, 6)])
+      arguments: [(16, 3, 1, 3, 12), (23, 16, 2, 3, 9), (64, 32, 1, 3, 8), (23, 16, 1, 3, 6), (144, 16, 1, 3, 8)])
 func singleImageConvolutionSplitsRowsAcrossWorkers(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, size: Int) {
     var g = ConvGeometry(batch: 1, height: size, width: size, inChannels: inChannels, outChannels: outChannels,
                          kernel: kernel, stride: stride, padding: kernel / 2)

@@ -15,7 +15,8 @@ import STPKernelsAVX512
 //   y   [N, H, W, Cout]
 //
 // Used when the output height and width are even (the tiles cover them exactly) and the input
-// has at least Winograd.minimumInputChannels (8) channels. STP_NO_WINOGRAD=1 turns it off, to compare.
+// has at least Winograd.minimumInputChannels (8) channels, for any output width (wider than 64 in
+// the products' 64-column panels: ImageNet-size layers). STP_NO_WINOGRAD=1 turns it off, to compare.
 
 public enum Winograd {
     public static let enabled: Bool = ProcessInfo.processInfo.environment["STP_NO_WINOGRAD"] == nil
@@ -23,10 +24,6 @@ public enum Winograd {
     /// stem's 3, and a pruned stage's 7 (measured: the ResNet-20 pruned to widths 7/15/31 ran
     /// inference at 3238 img/s with this at 8, 2832 with it at 4).
     static let minimumInputChannels = 8
-
-    /// Its transforms and products hold a tile's output channels as one dense row of vectors;
-    /// wider layers (ImageNet-size) run as implicit GEMMs in 64-column panels.
-    static let maximumOutputChannels = 64
 
     /// Floats of v or m per chunk, at most: a chunk's working set stays in L2 between the
     /// transforms and the products.
@@ -38,7 +35,6 @@ extension ConvGeometry {
     public var usesWinograd: Bool {
         Winograd.enabled && kernelH == 3 && kernelW == 3 && stride == 1 && padding == 1
             && outHeight % 2 == 0 && outWidth % 2 == 0 && inChannels >= Winograd.minimumInputChannels
-            && outChannels <= Winograd.maximumOutputChannels
     }
 
     var winogradTilesPerRow: Int { outWidth / 2 }
