@@ -344,7 +344,14 @@ private final class PruneContext {
     /// expansion target, which is the recorded one), else new (`start`). `priorSeconds`: the
     /// training time the run recorded before this invocation.
     func openRun(at path: String, method: MethodConfig, start: () throws -> Trainer) throws -> (trainer: Trainer, resumed: Bool, priorSeconds: Double) {
-        guard o.resume, !RunDirectory(path: path).existingFiles.isEmpty else {
+        let existing = RunDirectory(path: path)
+        if o.resume && !existing.holdsRun && !existing.existingFiles.isEmpty {
+            // Stopped before its first save: only its log is there. Starting it again is the only
+            // way to continue it (the log of the lost steps goes with it).
+            console.writeLine("resuming \(path): it was stopped before its first save; starting it again")
+            try RunDirectory.create(at: path, overwrite: true)
+        }
+        guard o.resume, existing.holdsRun else {
             let trainer = try start()
             try MethodTraining.configure(trainer, method: method)
             return (trainer, false, 0)

@@ -31,10 +31,13 @@ private let weights: [SafeTensor] = [
     #expect(run.existingFiles.isEmpty)
     #expect(directoryListing(run.path) == ["notes.md"])  // only the run's own files go
 
-    // A directory with only a log (say, a run that failed before its first save) is fine to reuse.
+    // A directory with only a log (a run stopped before its first save) holds nothing to
+    // resume: it is still not replaced unasked, and the refusal says so instead of offering a
+    // resume.
     try AtomicFile.write("x", to: run.logPath)
     #expect(!run.holdsRun)
-    #expect(errorText { try RunDirectory.create(at: run.path) }.contains("already holds a run (log.txt)"))
+    let onlyLog = errorText { try RunDirectory.create(at: run.path) }
+    #expect(onlyLog.contains("only the log of a run stopped before its first save (log.txt)") && !onlyLog.contains("resume it"), "\(onlyLog)")
 }
 
 @Test func runDirectoryOpenSaveLoadAndMismatch() throws {

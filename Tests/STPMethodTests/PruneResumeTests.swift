@@ -127,3 +127,24 @@ private func weights(_ path: String) throws -> [[Float]] {
     let report = try PrunePipeline.runAll(o, console: quiet).reports[0]
     #expect(report.method == "st-uniform" && report.epochs == 2)
 }
+
+// A prune killed before its shared run's first save leaves only that run's log. A plain re-run
+// says so (instead of offering a resume that cannot work); --resume starts the run again.
+@Test func aPruneStoppedBeforeItsFirstSaveStartsAgainUnderResume() throws {
+    let root = temporaryDirectory("prune-resume-unsaved")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    var o = stimulativeOptions(output: root)
+    o.methods = [.stUniform]
+    try FileManager.default.createDirectory(atPath: root + "/train-stimulative", withIntermediateDirectories: true)
+    try Data("{\"step\":1}\n".utf8).write(to: URL(fileURLWithPath: root + "/train-stimulative/metrics.jsonl"))
+    do {
+        _ = try PrunePipeline.runAll(o, console: quiet)
+        Issue.record("a plain re-run must not replace the log")
+    } catch let e as STPError {
+        #expect(e.message.contains("before its first save") && e.message.contains("metrics.jsonl"), "\(e.message)")
+        #expect(!e.message.contains("resume it"), "\(e.message)")
+    }
+    o.resume = true
+    let report = try PrunePipeline.runAll(o, console: quiet).reports[0]
+    #expect(report.method == "st-uniform" && report.epochs == 2)
+}

@@ -61,8 +61,12 @@ public struct RunDirectory: Sendable, Equatable {
         let present = run.existingFiles
         if !present.isEmpty {
             guard overwrite else {
-                throw STPError.file(.checkpoint, run.path,
-                                    "already holds a run (\(present.map(\.rawValue).joined(separator: ", "))); resume it, choose another directory, or ask to overwrite it")
+                let files = present.map(\.rawValue).joined(separator: ", ")
+                // Only a log: the run was stopped (killed, or a second Ctrl-C) before its first
+                // save, so offering to resume it would send the user in a circle.
+                throw STPError.file(.checkpoint, run.path, run.holdsRun
+                    ? "already holds a run (\(files)); resume it, choose another directory, or ask to overwrite it"
+                    : "holds only the log of a run stopped before its first save (\(files)), so there is nothing to resume; ask to overwrite it, or choose another directory")
             }
             for file in present {
                 guard unlink(run.path(of: file)) == 0 else {
