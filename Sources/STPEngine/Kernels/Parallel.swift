@@ -65,6 +65,15 @@ func splitRange(_ total: Int, parts: Int, _ i: Int) -> Range<Int> {
     return start..<(start + per + (i < extra ? 1 : 0))
 }
 
+/// Workers for a section of `parts` independent pieces (rows of pixels, images) that touch
+/// `values` values in all: every worker, at most one per piece, once there are at least 32K
+/// values, else one. parallelRows' threshold counts rows of a [rows, C] matrix and kept, for
+/// one, a stem max pool's 56 rows of 56 pixels per image on one core.
+@inline(__always)
+func sectionWorkers(parts: Int, values: Int) -> Int {
+    values >= 32_768 ? max(1, min(ComputeThreads.workers, parts)) : 1
+}
+
 /// Splits 0..<rows into contiguous ranges, one per worker, and runs `body` on each.
 @inline(__always)
 func parallelRows(_ rows: Int, _ body: (Int, Int) -> Void) {

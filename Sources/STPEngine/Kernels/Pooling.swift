@@ -45,15 +45,14 @@ public struct MaxPoolGeometry: Equatable, Sendable {
 /// `argmax` nil (eval mode: no backward will need it): a vectorised max over the window, eight
 /// channels at a time; ResNet-50's stem pool took 3.6% of an inference pass with the argmax loop.
 /// Its output rows (in training mode too) are split across the workers whenever there is more
-/// than a little work: parallelRows counts rows of a [rows, C] matrix, and an image's 56 output
-/// rows of 56 pixels fell under its threshold, so the stem pool of ResNet-18 at batch 16 ran on
-/// one core (12% of the pass).
+/// than a little work (`sectionWorkers(parts:values:)`): through parallelRows, the stem pool of
+/// ResNet-18 at batch 16 ran on one core (12% of the pass).
 public func maxPoolForward(_ g: MaxPoolGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                            argmax: UnsafeMutablePointer<Int32>?) {
     let oh = g.outHeight, ow = g.outWidth, c = g.channels
     guard let argmax else {
         let cv = vectorPart(c), rows = g.batch * oh
-        let workers = g.outputCount >= 32_768 ? min(ComputeThreads.workers, rows) : 1
+        let workers = sectionWorkers(parts: rows, values: g.outputCount)
         parallelWorkers(workers) { wk in
             for r in splitRange(rows, parts: workers, wk) {
                 let n = r / oh, oy = r % oh
@@ -88,7 +87,7 @@ public func maxPoolForward(_ g: MaxPoolGeometry, x: UnsafePointer<Float>, y: Uns
         return
     }
     let rows = g.batch * oh
-    let workers = g.outputCount >= 32_768 ? min(ComputeThreads.workers, rows) : 1
+    let workers = sectionWorkers(parts: rows, values: g.outputCount)
     parallelWorkers(workers) { wk in
         for r in splitRange(rows, parts: workers, wk) {
             let n = r / oh, oy = r % oh
@@ -119,7 +118,7 @@ public func maxPoolForward(_ g: MaxPoolGeometry, x: UnsafePointer<Float>, y: Uns
 public func maxPoolBackward(_ g: MaxPoolGeometry, dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
                             dx: UnsafeMutablePointer<Float>) {
     let perImage = g.outHeight * g.outWidth * g.channels
-    let workers = g.outputCount >= 32_768 ? min(ComputeThreads.workers, g.batch) : 1
+    let workers = sectionWorkers(parts: g.batch, values: g.outputCount)
     parallelWorkers(workers) { wk in
         let images = splitRange(g.batch, parts: workers, wk)
         for o in (images.lowerBound * perImage)..<(images.upperBound * perImage) where argmax[o] >= 0 {
