@@ -14,15 +14,18 @@ import STPEngine
 //     block's time in the context of the whole pass (caches as in real use). The networks take
 //     turns, repetition by repetition: the cores are shared with other work, and a slow stretch
 //     then slows every network alike (measured one after the other, one network ran 1.5-3x
-//     slower than the same network a second later). Every time is the lower quartile of its
-//     repetitions (LatencyProfiler.lowQuartile).
+//     slower than the same network a second later). Every time is a mean over the quietest
+//     quarter of its network's passes (LatencyProfiler.quietRepetitions).
 //   - A block's term is that time; the base (stem, pooling, classifier, the pass's own
 //     overhead) is the median over the networks of total minus the sum of the blocks.
-//   - Terms are made non-decreasing in the width per block (a running maximum), so narrowing a
-//     block never predicts a slower network: timing noise would otherwise mislead the repair.
-// A prediction is base + the terms of the kept blocks. `LatencyProfiler.check` measures whole
-// extracted networks of random architectures against their predictions; `stp prune` prints the
-// worst relative error and stores it with the table in report.json (the issue asks for 10%).
+//   - Terms are made non-decreasing in the width per block (LatencyProfiler.nonDecreasingFit),
+//     so narrowing a block never predicts a slower network: timing noise would otherwise mislead
+//     the repair. A fit, not a running maximum: the maximum carried every upward error of a
+//     narrow width into the wider ones, and the full ResNet-56 was predicted 19% slow at batch 1.
+// A prediction is base + the terms of the kept blocks. The check measures whole extracted
+// networks of random architectures against their predictions, interleaved with the table's own
+// networks (LatencyProfiler.measure); `stp prune` prints the worst relative error and stores it
+// with the table in report.json (the issue asks for 10%).
 
 /// A per-block latency table of one spec at one batch size and thread count.
 public struct LatencyTable: Codable, Sendable, Equatable {
@@ -95,11 +98,7 @@ public struct LatencyModel: Codable, Sendable, Equatable {
         var tables = [LatencyTable]()
         for batch in [1, throughputBatch ?? Self.throughputBatch(for: space.spec)] {
             progress("latency model: timing \(space.spec.name) blocks at batch \(batch)")
-            var table = try LatencyProfiler.measure(space: space, batch: batch)
-            if checkArchitectures > 0 {
-                table.check = try LatencyProfiler.check(table, space: space, architectures: checkArchitectures, seed: seed)
-            }
-            tables.append(table)
+            tables.append(try LatencyProfiler.measure(space: space, batch: batch, checkArchitectures: checkArchitectures, seed: seed))
         }
         return LatencyModel(latency: tables[0], throughput: tables[1], stageStarts: space.cost.stageStarts)
     }
@@ -145,7 +144,7 @@ public struct LatencyModel: Codable, Sendable, Equatable {
 }
 
 public enum LatencyProfiler {
-    /// Times of one network: the total and each block's (0 for dropped blocks), lower quartiles.
+    /// Times of one network: the total and each block's (0 for dropped blocks), means over its quiet passes.
     public struct NetworkTiming: Sendable {
         public var totalSeconds: Double
         public var blockSeconds: [Double]
@@ -189,13 +188,22 @@ public enum LatencyProfiler {
             // Extracted block j of stage s is the spec's block stageStart(s) + j.
             let map = Extraction.blockMapping(of: spec, architecture: architecture)
             var full = [Double](repeating: 0, count: spec.blockCount)
-            for (j, b) in map.enumerated() { full[b] = lowQuartile(perBlock[i][j]) }
-            return NetworkTiming(totalSeconds: lowQuartile(totals[i]), blockSeconds: full)
+            let quiet = quietRepetitions(totals[i])
+            func mean(_ values: [Double]) -> Double { quiet.map { values[$0] }.reduce(0, +) / Double(max(1, quiet.count)) }
+            for (j, b) in map.enumerated() { full[b] = mean(perBlock[i][j]) }
+            return NetworkTiming(totalSeconds: mean(totals[i]), blockSeconds: full)
         }
     }
 
-    /// The table of `space` at `batch` (see the top of this file).
-    public static func measure(space: ArchitectureSpace, batch: Int) throws -> LatencyTable {
+    /// The table of `space` at `batch` (see the top of this file), checked on
+    /// `checkArchitectures` whole networks (`checkedArchitectures`) when that is above 0.
+    ///
+    /// The checked networks take turns with the table's own, repetition by repetition, in one
+    /// timing: measured after the table, a drift of the shared cores between the two phases
+    /// showed as error of the model (session 10: every network over-predicted, by up to 55%,
+    /// the full network included, whose prediction is its own measurement by construction).
+    public static func measure(space: ArchitectureSpace, batch: Int, checkArchitectures: Int = 0,
+                               seed: UInt64 = 0) throws -> LatencyTable {
         let spec = space.spec
         let choices = space.allowedWidths.map(\.count).max() ?? 1
         var samples = [[(width: Int, seconds: Double)]](repeating: [], count: spec.blockCount)
@@ -208,7 +216,8 @@ public enum LatencyProfiler {
                 }
             }
         }
-        let timings = try time(spec: spec, architectures: networks.map { Architecture(unchecked: $0) }, batch: batch)
+        let checked = checkedArchitectures(space, count: checkArchitectures, seed: seed)
+        let timings = try time(spec: spec, architectures: networks.map { Architecture(unchecked: $0) } + checked, batch: batch)
         for (widths, t) in zip(networks, timings) {
             bases.append(t.totalSeconds - t.blockSeconds.reduce(0, +))
             for (b, k) in widths.flatMap({ $0 }).enumerated() { samples[b].append((k, t.blockSeconds[b])) }
@@ -218,40 +227,66 @@ public enum LatencyProfiler {
             // The same width measured twice (a block with fewer choices): the median of both.
             let grouped = Dictionary(grouping: samples[b], by: \.width)
             let ws = grouped.keys.sorted()
-            var running = 0
-            let ts = ws.map { w -> Int in
-                running = max(running, Int((median(grouped[w]!.map(\.seconds)) * 1e9).rounded()))
-                return running
-            }
+            let ts = nonDecreasingFit(ws.map { median(grouped[$0]!.map(\.seconds)) * 1e9 })
             widthTable.append(ws)
-            timeTable.append(ts)
+            timeTable.append(ts.map { Int($0.rounded()) })
         }
-        return LatencyTable(batch: batch, threads: ComputeThreads.workers,
-                            baseNanoseconds: max(0, Int((median(bases) * 1e9).rounded())),
-                            widths: widthTable, blockNanoseconds: timeTable, check: nil)
+        var table = LatencyTable(batch: batch, threads: ComputeThreads.workers,
+                                 baseNanoseconds: max(0, Int((median(bases) * 1e9).rounded())),
+                                 widths: widthTable, blockNanoseconds: timeTable, check: nil)
+        if !checked.isEmpty {
+            table.check = checkRows(table, space: space, architectures: checked, timings: Array(timings[networks.count...]))
+        }
+        return table
     }
 
-    /// Predicted against measured time of `architectures` random architectures of `space`
-    /// (the smallest and the full one first, then random ones).
-    public static func check(_ table: LatencyTable, space: ArchitectureSpace, architectures: Int, seed: UInt64) throws -> LatencyCheck {
+    /// The architectures a check measures: the smallest and the full one first, then random ones.
+    static func checkedArchitectures(_ space: ArchitectureSpace, count: Int, seed: UInt64) -> [Architecture] {
+        guard count > 0 else { return [] }
         var rng = SeededRandom(seed: seed &+ 0x1a7e)
         var picked = [space.smallest, space.largest]
-        while picked.count < architectures { picked.append(space.randomArchitecture(using: &rng)) }
-        let checked = Array(picked.prefix(architectures))
-        let timings = try time(spec: space.spec, architectures: checked, batch: table.batch)
-        let rows = zip(checked, timings).map { a, t in
+        while picked.count < count { picked.append(space.randomArchitecture(using: &rng)) }
+        return Array(picked.prefix(count))
+    }
+
+    /// Predicted against measured time of whole networks, one row per architecture.
+    static func checkRows(_ table: LatencyTable, space: ArchitectureSpace, architectures: [Architecture],
+                          timings: [NetworkTiming]) -> LatencyCheck {
+        LatencyCheck(rows: zip(architectures, timings).map { a, t in
             LatencyCheck.Row(architecture: a.text,
                              predictedMilliseconds: Double(table.nanoseconds(of: a, stageStarts: space.cost.stageStarts)) / 1e6,
                              measuredMilliseconds: t.totalSeconds * 1000)
-        }
-        return LatencyCheck(rows: rows)
+        })
     }
 
-    /// The 25th percentile: what a pass takes when the shared cores leave it alone (a median
-    /// still moved by 30% between runs at batch 1; single passes of 0.1 ms catch interrupts).
-    static func lowQuartile(_ values: [Double]) -> Double {
-        guard !values.isEmpty else { return 0 }
-        return values.sorted()[(values.count - 1) / 4]
+    /// The repetitions whose total time is at or below the 25th percentile: the passes the
+    /// shared cores left alone (a median still moved by 30% between runs at batch 1; single
+    /// passes of 0.1 ms catch interrupts). A network's total and its blocks' times are means over
+    /// the same quiet passes, so the blocks and the rest add up to the total. (A lower quartile
+    /// per block did not: summed over the 27 blocks of a ResNet-56 it fell short of the total's,
+    /// the difference went into the base, and the smallest networks were over-predicted by up to
+    /// 55%.)
+    static func quietRepetitions(_ totals: [Double]) -> [Int] {
+        guard !totals.isEmpty else { return [] }
+        let order = totals.indices.sorted { totals[$0] < totals[$1] }
+        return Array(order.prefix((totals.count - 1) / 4 + 1))
+    }
+
+    /// The closest non-decreasing sequence to `values` in least squares (pool adjacent
+    /// violators: a run that decreases is replaced by its mean).
+    static func nonDecreasingFit(_ values: [Double]) -> [Double] {
+        var blocks = [(sum: Double, count: Int)]()
+        for v in values {
+            blocks.append((v, 1))
+            while blocks.count > 1,
+                  blocks[blocks.count - 2].sum / Double(blocks[blocks.count - 2].count)
+                    > blocks[blocks.count - 1].sum / Double(blocks[blocks.count - 1].count) {
+                let last = blocks.removeLast()
+                blocks[blocks.count - 1].sum += last.sum
+                blocks[blocks.count - 1].count += last.count
+            }
+        }
+        return blocks.flatMap { [Double](repeating: $0.sum / Double($0.count), count: $0.count) }
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -135,20 +135,41 @@ func badLatencyBudgetsSayWhy(text: String, expected: String) {
     #expect(t.blockSeconds[0] > 0 && t.blockSeconds[2] > 0 && t.blockSeconds[3] > 0 && t.blockSeconds[4] > 0)
     #expect(t.blockSeconds.reduce(0, +) <= t.totalSeconds * 1.0001)
 
-    let table = try LatencyProfiler.measure(space: s, batch: 1)
+    let table = try LatencyProfiler.measure(space: s, batch: 1, checkArchitectures: 3, seed: 1)
     #expect(table.widths == s.allowedWidths)
     for row in table.blockNanoseconds {
         #expect(zip(row, row.dropFirst()).allSatisfy { $0 <= $1 }, "non-decreasing in the width: \(row)")
         #expect(row.allSatisfy { $0 > 0 })
     }
-    let check = try LatencyProfiler.check(table, space: s, architectures: 3, seed: 1)
-    #expect(check.rows.count == 3)
-    #expect(check.rows[0].architecture == s.smallest.text)
+    let check = try #require(table.check)
+    #expect(check.rows.map(\.architecture) == [s.smallest.text, s.largest.text, check.rows[2].architecture])
     #expect(check.rows.allSatisfy { $0.measuredMilliseconds > 0 && $0.predictedMilliseconds > 0 })
+    for row in check.rows {
+        let a = try Architecture(parsing: row.architecture)
+        #expect(row.predictedMilliseconds == Double(table.nanoseconds(of: a, stageStarts: s.cost.stageStarts)) / 1e6)
+    }
+    #expect(try LatencyProfiler.measure(space: s, batch: 1).check == nil, "no check unless asked")
 }
 
 @Test func ranksAgreeOnOneLatencyModel() {
     let table = syntheticTable(r20)
     let model = LatencyModel(latency: table, throughput: syntheticTable(r20, batch: 128), stageStarts: r20.cost.stageStarts)
     #expect(model.agreed(over: SingleProcess()) == model)
+}
+
+@Test func theTableIsANonDecreasingLeastSquaresFitNotARunningMaximum() {
+    #expect(LatencyProfiler.nonDecreasingFit([1, 2, 3]) == [1, 2, 3])
+    // A narrow width measured slow is averaged with the wider one; it does not raise it.
+    #expect(LatencyProfiler.nonDecreasingFit([3, 1, 5]) == [2, 2, 5])
+    #expect(LatencyProfiler.nonDecreasingFit([4, 3, 2, 7]) == [3, 3, 3, 7])
+    let third: Double = 11.0 / 3
+    #expect(LatencyProfiler.nonDecreasingFit([1, 6, 2, 3]) == [1, third, third, third])
+    #expect(LatencyProfiler.nonDecreasingFit([]) == [])
+}
+
+@Test func aNetworksTimesAreMeansOverItsQuietestQuarterOfPasses() {
+    // Passes 1 and 3 are the quietest quarter (rounded up) of 8.
+    #expect(Set(LatencyProfiler.quietRepetitions([5, 1, 9, 2, 8, 7, 6, 4])) == [1, 3])
+    #expect(LatencyProfiler.quietRepetitions([3]) == [0])
+    #expect(LatencyProfiler.quietRepetitions([]) == [])
 }
