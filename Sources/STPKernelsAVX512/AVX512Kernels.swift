@@ -1,9 +1,10 @@
 import CAVX512
 
-// Matrix products for convolutions whose output channels are a multiple of 16 (the forward
-// products any number, in 64-column panels; the weight gradients at most 64),
-// register-blocked for AVX-512: one 16-float vector per 16 output channels, several rows (or
-// reduction columns) per block so each loaded vector feeds several fused multiply-adds.
+// Matrix products for convolutions, register-blocked for AVX-512: one 16-float vector per 16
+// output channels (and one 8-float half vector for 8 more, forward only), several rows (or
+// reduction columns) per block so each loaded vector feeds several fused multiply-adds. The
+// forward products take any multiple of 8 output channels, in 64-column panels; the weight
+// gradients a multiple of 16, at most 64.
 //
 // This module is compiled for Skylake-AVX512 (see Package.swift): the engine calls into it only
 // after checking that the CPU has AVX-512F, and falls back to OpenBLAS otherwise. The products
@@ -16,9 +17,10 @@ public enum AVX512Kernels {
     /// of 16, at most 64 (one register block of a row).
     public static func supports(columns n: Int) -> Bool { n > 0 && n % 16 == 0 && n <= 64 }
 
-    /// Whether the forward products support `n` output columns: any multiple of 16; more than 64
-    /// (an ImageNet-size layer) run panel by panel, with B in panel layout.
-    public static func supportsForward(columns n: Int) -> Bool { n > 0 && n % 16 == 0 }
+    /// Whether the forward products support `n` output columns: any multiple of 8 (a width of
+    /// 8 more than a multiple of 16 ends in a 256-bit half vector); more than 64 (an
+    /// ImageNet-size layer) run panel by panel, with B in panel layout.
+    public static func supportsForward(columns n: Int) -> Bool { n > 0 && n % 8 == 0 }
 
     /// Output columns per panel of a wide forward operand.
     ///
@@ -49,7 +51,7 @@ public enum AVX512Kernels {
         let panels = panels ?? 0..<panelCount(columns: n)
         if n <= panelColumns {
             if !panels.isEmpty {
-                forwardProduct(m: m, nv: n / 16, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, accumulate: accumulate)
+                forwardProduct(m: m, width: n, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, accumulate: accumulate)
             }
             return
         }
@@ -58,7 +60,7 @@ public enum AVX512Kernels {
             let rows = min(wideRowBlock, m - i)
             for p in panels {
                 let first = p * panelColumns, width = min(panelColumns, n - first)
-                forwardProduct(m: rows, nv: width / 16, k: k, a: a + i * lda, lda: lda, b: b + first * k,
+                forwardProduct(m: rows, width: width, k: k, a: a + i * lda, lda: lda, b: b + first * k,
                                c: c + i * ldc + first, ldc: ldc, accumulate: accumulate)
             }
             i += rows
@@ -101,7 +103,7 @@ extension AVX512Kernels {
         // One row's fields stay in cache while the panels pass.
         for first in stride(from: 0, to: n, by: panelColumns) {
             let width = min(panelColumns, n - first)
-            implicitForwardRow(cols: cols, nv: width / 16, a: a, pixStride: field.pixelStride, segStride: field.segmentStride,
+            implicitForwardRow(cols: cols, width: width, a: a, pixStride: field.pixelStride, segStride: field.segmentStride,
                                segments: field.segments, segLen: field.segmentLength, b: b + first * k, c: c + first,
                                ldc: n, accumulate: accumulate)
         }

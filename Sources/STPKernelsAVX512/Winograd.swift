@@ -15,7 +15,7 @@
 // halve, for the weights), so the results differ from the direct convolution by float rounding.
 // Every transform runs on 16-float channel vectors.
 //
-//   weights: wt [9 * Cin, N] rows (ky, kx, ci), N a multiple of 16  ->  u [16][Cin][N]
+//   weights: wt [9 * Cin, N] rows (ky, kx, ci), N a multiple of 8  ->  u [16][Cin][N]
 //            (in 64-column panels when N > 64, as the products read them)
 //   input:   padded image [.., W + 2, C] (rows `rowStride` floats apart, pixels C apart)
 //            -> v [16][tiles][ldv]  (ldv >= C rounded up to 16: the lanes past C are garbage,
@@ -24,7 +24,8 @@
 //            output rows `outRowStride` floats apart
 
 extension AVX512Kernels {
-    /// u [16][cin][n] = G g G^T for every (input channel, 16 output channels) of wt. Both in
+    /// u [16][cin][n] = G g G^T for every (input channel, 16 output channels) of wt (8 for the
+    /// last of a width of 8 more than a multiple of 16). Both in
     /// panel layout (AVX512Kernels.panelIndex) when n > 64: wt as one [9 * cin, n] operand, each
     /// of the 16 matrices of u as a [cin, n] operand of its product.
     public static func winogradWeights(cin: Int, n: Int, wt: UnsafePointer<Float>, u: UnsafeMutablePointer<Float>) {
@@ -34,8 +35,10 @@ extension AVX512Kernels {
         for ci in 0..<cin {
             var co = 0
             while co < n {
+                let count = min(16, n - co)
                 func g(_ ky: Int, _ kx: Int) -> V {
-                    ld(wt + panelIndex(row: (ky * 3 + kx) * cin + ci, column: co, rows: 9 * cin, columns: n))
+                    let p = wt + panelIndex(row: (ky * 3 + kx) * cin + ci, column: co, rows: 9 * cin, columns: n)
+                    return count == 16 ? ld(p) : ldFirst(p, count)
                 }
                 // Rows of G g, one kernel column at a time.
                 let g00 = g(0, 0), g10 = g(1, 0), g20 = g(2, 0)
@@ -44,12 +47,13 @@ extension AVX512Kernels {
                 let t1 = ((g00 + g10 + g20) * half, (g01 + g11 + g21) * half, (g02 + g12 + g22) * half)
                 let t2 = ((g00 - g10 + g20) * half, (g01 - g11 + g21) * half, (g02 - g12 + g22) * half)
                 let out = u + panelIndex(row: ci, column: co, rows: cin, columns: n)
+                func put(_ v: V, _ p: UnsafeMutablePointer<Float>) { if count == 16 { st(v, p) } else { stFirst(v, p, count) } }
                 /// Row i of (G g) G^T from row i of G g.
                 func store(_ i: Int, _ a: V, _ b: V, _ c: V) {
-                    st(a, out + (4 * i + 0) * xiStride)
-                    st((a + b + c) * half, out + (4 * i + 1) * xiStride)
-                    st((a - b + c) * half, out + (4 * i + 2) * xiStride)
-                    st(c, out + (4 * i + 3) * xiStride)
+                    put(a, out + (4 * i + 0) * xiStride)
+                    put((a + b + c) * half, out + (4 * i + 1) * xiStride)
+                    put((a - b + c) * half, out + (4 * i + 2) * xiStride)
+                    put(c, out + (4 * i + 3) * xiStride)
                 }
                 store(0, g00, g01, g02)
                 store(1, t1.0, t1.1, t1.2)
@@ -119,6 +123,8 @@ extension AVX512Kernels {
         // zero-padded weights); the last vector of each pixel is stored through a mask.
         let columns = columns ?? n
         precondition(columns <= n && columns > n - 16, "AVX512Kernels.winogradOutput: \(columns) of \(n) columns")
+        // The last vector of each tile's row of m is read through a mask too: with n a multiple
+        // of 8, a full vector there would reach past the row.
         @inline(__always) func load(_ p: UnsafePointer<Float>, _ count: Int) -> V { count == 16 ? ld(p) : ldFirst(p, count) }
         var t = 0
         for ty in 0..<tileRows {
@@ -128,7 +134,7 @@ extension AVX512Kernels {
                 var c0 = 0
                 while c0 < columns {
                     let count = min(16, columns - c0)
-                    func mm(_ xi: Int) -> V { ld(src + xi * xiStride + c0) }
+                    func mm(_ xi: Int) -> V { load(src + xi * xiStride + c0, count) }
                     // Columns: s[k][j] = (A^T m)[k][j].
                     let s00 = mm(0) + mm(4) + mm(8), s01 = mm(1) + mm(5) + mm(9)
                     let s02 = mm(2) + mm(6) + mm(10), s03 = mm(3) + mm(7) + mm(11)

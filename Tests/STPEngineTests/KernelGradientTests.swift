@@ -448,14 +448,18 @@ func klDivergenceGradientAndValue(temperature: Float) {
 // Output channel counts that are not multiples of 16 (a pruned network's or a subnet's widths)
 // run on zero-padded weights and are stored through a mask: 3x3 and 1x1, stride 1 and 2, narrow
 // and wide, with and without the fused batch-norm epilogue, at batch 3 and batch 1 (whose rows
-// the workers share). Layers wider than 64 output channels (the last five cases) run forward in
-// 64-column panels, a last panel of 16 or 32 among them; at batch 1 a wide 1x1 layer's workers
-// split the panels instead of the few rows.
+// the workers share). Layers wider than 64 output channels run forward in 64-column panels, a
+// last panel of 8, 16, 24 or 32 among them; at batch 1 a wide 1x1 layer's workers split the
+// panels instead of the few rows. Forward widths are padded to a multiple of 8 only, so every
+// width of 8 more than a multiple of 16 (8, 24, 40, 56; the last eight cases) ends in a
+// half-vector block, exactly (8, 40, 24) or masked (3 of 8, 33 of 40), for every block size.
 @Test(.enabled(if: FastKernels.available, "this CPU has no AVX-512F"),
       arguments: [(16, 3, 1, 3, 37), (32, 16, 1, 3, 13), (48, 8, 2, 3, 6), (64, 32, 1, 1, 13), (16, 16, 2, 1, 6),
                   (16, 17, 1, 3, 5), (12, 16, 1, 3, 37), (23, 11, 2, 3, 13), (10, 7, 1, 1, 13), (41, 16, 1, 3, 6),
                   (5, 3, 1, 3, 5), (57, 24, 1, 1, 40), (7, 16, 2, 3, 8), (31, 7, 1, 3, 8), (15, 32, 2, 3, 9),
-                  (96, 16, 1, 3, 6), (200, 8, 2, 3, 5), (130, 12, 1, 1, 13), (128, 24, 1, 1, 4), (144, 20, 1, 1, 3)])
+                  (96, 16, 1, 3, 6), (200, 8, 2, 3, 5), (130, 12, 1, 1, 13), (128, 24, 1, 1, 4), (144, 20, 1, 1, 3),
+                  (8, 16, 1, 3, 37), (3, 8, 1, 3, 30), (40, 8, 1, 3, 15), (56, 16, 2, 3, 6), (24, 8, 1, 1, 13),
+                  (33, 16, 1, 1, 40), (72, 8, 1, 1, 13), (88, 12, 1, 3, 5)])
 func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int) {
     for batch in [3, 1] {
         avx512ConvolutionProductsMatchOpenBLAS(outChannels: outChannels, inChannels: inChannels, stride: stride,
@@ -651,7 +655,7 @@ func fewerImagesThanWorkersShareEachImagesProduct(outChannels: Int, inChannels: 
     }
 }
 
-@Test(arguments: [(9, 5, 16), (150, 131, 144)])
+@Test(arguments: [(9, 5, 16), (150, 131, 144), (9, 5, 8), (150, 131, 136)])
 func packTransposedWeightIsThePackedWeightTransposedAndPadded(fullOut: Int, out: Int, padded: Int) {
     let fullIn = 7, k = 3, inC = 4
     let w = gaussians(fullOut * fullIn * k * k, seed: 72)

@@ -12,8 +12,11 @@ import Testing
 private let winogradCases: [(cout: Int, cin: Int, height: Int, width: Int)] = [
     (16, 16, 6, 10), (32, 32, 4, 8), (64, 64, 8, 32), (7, 15, 6, 6), (23, 33, 4, 12), (16, 8, 2, 2), (48, 17, 8, 4),
     // Wider than 64 output channels: the weights and products in 64-column panels, the last
-    // one 32 wide, or 16 wide with a masked last vector (130 on 144 padded columns).
+    // one 32 wide, or 8 wide with a masked last vector (130 on 136 padded columns).
     (96, 16, 4, 6), (130, 24, 6, 4),
+    // Forward widths of 8 more than a multiple of 16 end in a half vector: exactly 8 and 40, and
+    // wide with a last panel of 24.
+    (8, 16, 6, 10), (40, 16, 4, 6), (88, 16, 4, 4),
 ]
 
 @Test func winogradRunsExactlyTheEvenSizedThreeByThreeStrideOneConvolutions() {

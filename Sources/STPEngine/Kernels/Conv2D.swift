@@ -205,36 +205,36 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
     let workers = g.activeWorkers(requested)
     let useFast = FastKernels.usableForward(fast, columns: g.outChannels)
     precondition(transposedWeight == nil || useFast, "conv2dForward: a transposed weight is for the AVX-512 path")
-    let n16 = FastKernels.paddedColumns(g.outChannels)
+    let nPadded = FastKernels.forwardColumns(g.outChannels)
     let ownWeight = useFast && transposedWeight == nil
-        ? transposeWeight(w, rows: g.outChannels, columns: g.patchSize, paddedRows: n16) : nil
+        ? transposeWeight(w, rows: g.outChannels, columns: g.patchSize, paddedRows: nPadded) : nil
     defer { ownWeight?.deallocate() }
     let wt = transposedWeight ?? ownWeight.map { UnsafePointer($0) }
     if let wt, !g.isPointwise {
         if g.usesWinograd {
-            conv2dForwardWinograd(g, x: x, wt: wt, paddedColumns: n16, y: y, scratch: col, workers: requested,
+            conv2dForwardWinograd(g, x: x, wt: wt, paddedColumns: nPadded, y: y, scratch: col, workers: requested,
                                   accumulate: accumulate, epilogue: epilogue, transformedWeight: winogradWeight)
             return
         }
-        conv2dForwardImplicit(g, x: x, wt: wt, paddedColumns: n16, y: y, scratch: col, workers: requested,
+        conv2dForwardImplicit(g, x: x, wt: wt, paddedColumns: nPadded, y: y, scratch: col, workers: requested,
                               accumulate: accumulate, epilogue: epilogue)
         return
     }
-    if let wt, n16 != g.outChannels {
+    if let wt, nPadded != g.outChannels {
         // A pointwise product on padded weights: rows go through a small padded buffer.
         let rows = g.batch * rowsPerImage
         parallelWorkers(workers) { wk in
             let r = splitRange(rows, parts: workers, wk)
             let chunk = 256
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * n16)
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * nPadded)
             defer { buffer.deallocate() }
             var r0 = r.lowerBound
             while r0 < r.upperBound {
                 let m = min(chunk, r.upperBound - r0)
-                AVX512Kernels.product(m: m, n: n16, k: g.patchSize, a: x + r0 * g.patchSize, lda: g.patchSize,
-                                      b: wt, c: buffer, ldc: n16, accumulate: false)
+                AVX512Kernels.product(m: m, n: nPadded, k: g.patchSize, a: x + r0 * g.patchSize, lda: g.patchSize,
+                                      b: wt, c: buffer, ldc: nPadded, accumulate: false)
                 let c = g.outChannels
-                AVX512Kernels.finishRows(src: buffer, srcStride: n16, pixels: m, columns: c, dst: y + r0 * c, accumulate: accumulate,
+                AVX512Kernels.finishRows(src: buffer, srcStride: nPadded, pixels: m, columns: c, dst: y + r0 * c, accumulate: accumulate,
                                          scale: epilogue?.scale, shift: epilogue?.shift,
                                          residual: epilogue?.residual.map { $0 + r0 * c }, relu: epilogue?.relu ?? false)
                 r0 += m
@@ -257,19 +257,19 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
                   a: a, lda: g.patchSize, b: w, ldb: g.patchSize, beta: beta, c: out, ldc: g.outChannels)
         }
     }
-    if let wt, g.isPointwise, n16 == g.outChannels, workers < requested,
-       AVX512Kernels.panelCount(columns: n16) >= requested {
+    if let wt, g.isPointwise, nPadded == g.outChannels, workers < requested,
+       AVX512Kernels.panelCount(columns: nPadded) >= requested {
         // Fewer rows than make a share for each worker (a batch-1 ImageNet network's last
         // stages: 7x7 pixels, up to 2048 channels): the workers split the panels instead.
-        let rows = g.batch * rowsPerImage, panels = AVX512Kernels.panelCount(columns: n16)
+        let rows = g.batch * rowsPerImage, panels = AVX512Kernels.panelCount(columns: nPadded)
         parallelWorkers(requested) { wk in
-            AVX512Kernels.product(m: rows, n: n16, k: g.patchSize, a: x, lda: g.patchSize, b: wt, c: y, ldc: n16,
+            AVX512Kernels.product(m: rows, n: nPadded, k: g.patchSize, a: x, lda: g.patchSize, b: wt, c: y, ldc: nPadded,
                                   accumulate: accumulate, panels: splitRange(panels, parts: requested, wk))
         }
         if let epilogue {
             parallelWorkers(requested) { wk in
                 let r = splitRange(rows, parts: requested, wk)
-                epilogue.apply(y, first: r.lowerBound, count: r.count, channels: n16)
+                epilogue.apply(y, first: r.lowerBound, count: r.count, channels: nPadded)
             }
         }
         return

@@ -5,15 +5,16 @@ import STPKernelsAVX512
 // image into a zero-padded buffer and the kernels read every pixel's receptive field from there.
 //
 //   x   [N, H, W, Cin] -> padded image [H + 2p, W + 2p, Cin] (one at a time, per worker)
-//   wt  [KH * KW * Cin, Cout16]  (the packed OHWI weight, transposed; Cout16 = Cout rounded up
-//                                to a multiple of 16, the extra columns zero; in 64-column panels
+//   wt  [KH * KW * Cin, Cout8]   (the packed OHWI weight, transposed; Cout8 = Cout rounded up
+//                                to a multiple of 8, the extra columns zero; in 64-column panels
 //                                when wider, see AVX512Kernels.panelIndex)
 //   y   [N, OH, OW, Cout]
 // Used when FastKernels allows (forward: any Cout; weight gradient: up to 64), for every kernel
 // size and stride; 1x1 stride-1
-// convolutions need no padding and use the plain products. When Cout16 > Cout, each output row
-// is computed into a padded row buffer and compacted into y (and the weight gradient reads dy
-// through a padded copy of each image's gradient).
+// convolutions need no padding and use the plain products. When Cout8 > Cout, each output row
+// is computed into a padded row buffer and compacted into y. The weight gradient computes
+// Cout16 = Cout rounded up to 16 columns, reading dy through a padded copy of each image's
+// gradient when Cout16 > Cout.
 
 extension ConvGeometry {
     var paddedHeight: Int { height + 2 * padding }
@@ -54,7 +55,7 @@ func padImage(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into pad: UnsafeMuta
 }
 
 /// y (=|+=) conv(x, w) with the weight given transposed (`wt` [K, Cout]).
-func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: UnsafePointer<Float>, paddedColumns n16: Int,
+func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: UnsafePointer<Float>, paddedColumns nPadded: Int,
                            y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                            workers requested: Int, accumulate: Bool, epilogue: ConvEpilogue? = nil) {
     let oh = g.outHeight, ow = g.outWidth, n = g.outChannels
@@ -69,8 +70,8 @@ func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
             let residual = epilogue?.residual.map { $0 + first * n }
             if let row {
                 // Compacted and finished in one pass: an odd width's last vector through a mask.
-                AVX512Kernels.convolutionRow(cols: ow, n: n16, a: a, field: field, b: wt, c: row, accumulate: false)
-                AVX512Kernels.finishRows(src: row, srcStride: n16, pixels: ow, columns: n, dst: out, accumulate: accumulate,
+                AVX512Kernels.convolutionRow(cols: ow, n: nPadded, a: a, field: field, b: wt, c: row, accumulate: false)
+                AVX512Kernels.finishRows(src: row, srcStride: nPadded, pixels: ow, columns: n, dst: out, accumulate: accumulate,
                                          scale: epilogue?.scale, shift: epilogue?.shift, residual: residual,
                                          relu: epilogue?.relu ?? false)
             } else {
@@ -89,7 +90,7 @@ func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
         for image in 0..<g.batch {
             padImage(x + image * imageIn, g, into: scratch)
             parallelWorkers(workers) { wk in
-                let row: UnsafeMutablePointer<Float>? = n16 == n ? nil : .allocate(capacity: ow * n16)
+                let row: UnsafeMutablePointer<Float>? = nPadded == n ? nil : .allocate(capacity: ow * nPadded)
                 defer { row?.deallocate() }
                 outputRows(image: image, rows: splitRange(oh, parts: workers, wk), pad: scratch, row: row)
             }
@@ -99,7 +100,7 @@ func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
     let workers = g.activeWorkers(requested)
     parallelWorkers(workers) { wk in
         let pad = scratch + wk * g.paddedImageFloats
-        let row: UnsafeMutablePointer<Float>? = n16 == n ? nil : .allocate(capacity: ow * n16)
+        let row: UnsafeMutablePointer<Float>? = nPadded == n ? nil : .allocate(capacity: ow * nPadded)
         defer { row?.deallocate() }
         for image in splitRange(g.batch, parts: workers, wk) {
             padImage(x + image * imageIn, g, into: pad)

@@ -10,8 +10,9 @@ import STPKernelsAVX512
 // the only way left to make them much faster (docs/PERFORMANCE.md).
 //
 //   x   [N, H, W, Cin] -> padded image [H + 2, W + 2, Cin] (one at a time, per worker)
-//   wt  [9 * Cin, Cout16]  (the transposed weight of the implicit path) -> u [16, Cin, Cout16]
-//   per chunk of tile rows: v [16, tiles, Cin16] -> m [16, tiles, Cout16] (16 products) -> y
+//   wt  [9 * Cin, Cout8]  (the transposed weight of the implicit path) -> u [16, Cin, Cout8]
+//   per chunk of tile rows: v [16, tiles, Cin16] -> m [16, tiles, Cout8] (16 products) -> y
+//   (Cout8: Cout rounded up to 8 forward; the weight gradient works on Cout16, rounded to 16)
 //   y   [N, H, W, Cout]
 //
 // Used when the output height and width are even (the tiles cover them exactly) and the input
@@ -48,7 +49,8 @@ extension ConvGeometry {
 
     /// Floats of one worker's scratch: its padded image (with 16 floats of slack for the
     /// transform's last vector), v and m for one chunk, and the chunk's padded output rows when
-    /// Cout is not a multiple of 16.
+    /// Cout is not a multiple of 16. Sized for the weight gradient's Cout16 columns, which is
+    /// also enough for the forward pass's Cout8.
     var winogradScratchFloatsPerWorker: Int {
         let n16 = FastKernels.paddedColumns(outChannels)
         let tiles = winogradChunkTileRows * winogradTilesPerRow
@@ -74,28 +76,28 @@ extension ConvGeometry {
     }
 }
 
-/// u [16, Cin, Cout16]: the Winograd transform G g G^T of a transposed weight wt [9 * Cin, Cout16].
+/// u [16, Cin, Cout8]: the Winograd transform G g G^T of a transposed weight wt [9 * Cin, Cout8].
 public func winogradTransformWeight(_ wt: UnsafePointer<Float>, inChannels: Int, paddedColumns: Int,
                                     into u: UnsafeMutablePointer<Float>) {
     AVX512Kernels.winogradWeights(cin: inChannels, n: paddedColumns, wt: wt, u: u)
 }
 
 /// y (=|+=) conv(x, w) for a 3x3, stride-1, padding-1 convolution (g.usesWinograd), with the
-/// weight given transposed (`wt` [9 * Cin, Cout16]) and, optionally, already transformed
-/// (`transformedWeight` [16, Cin, Cout16]); `scratch` holds g.winogradScratchFloats.
-func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: UnsafePointer<Float>, paddedColumns n16: Int,
+/// weight given transposed (`wt` [9 * Cin, Cout8]) and, optionally, already transformed
+/// (`transformedWeight` [16, Cin, Cout8]); `scratch` holds g.winogradScratchFloats.
+func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: UnsafePointer<Float>, paddedColumns nPadded: Int,
                            y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                            workers requested: Int, accumulate: Bool, epilogue: ConvEpilogue? = nil,
                            transformedWeight: UnsafePointer<Float>? = nil) {
     let cin = g.inChannels, n = g.outChannels, oh = g.outHeight, ow = g.outWidth
     let u = transformedWeight ?? {
-        winogradTransformWeight(wt, inChannels: cin, paddedColumns: n16, into: scratch)
+        winogradTransformWeight(wt, inChannels: cin, paddedColumns: nPadded, into: scratch)
         return UnsafePointer(scratch)
     }()
-    let workerScratch = scratch + 16 * cin * n16
+    let workerScratch = scratch + 16 * cin * nPadded
     let perWorker = g.winogradScratchFloatsPerWorker
     let tilesPerRow = g.winogradTilesPerRow
-    let ldv = g.winogradInputStride, vStride = g.winogradXiStride(ldv), mStride = g.winogradXiStride(n16)
+    let ldv = g.winogradInputStride, vStride = g.winogradXiStride(ldv), mStride = g.winogradXiStride(nPadded)
     let imageIn = g.height * g.width * cin
     let padRowStride = g.paddedWidth * cin
     /// Output tile rows ty0..<ty0 + tileRows of `image` from its padded copy `pad`, with worker
@@ -107,13 +109,13 @@ func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
         AVX512Kernels.winogradInput(pad: pad, rowStride: padRowStride, channels: cin, firstTileRow: ty0,
                                     tileRows: tileRows, tilesPerRow: tilesPerRow, v: v, ldv: ldv, xiStride: vStride)
         for xi in 0..<16 {
-            AVX512Kernels.product(m: tiles, n: n16, k: cin, a: v + xi * vStride, lda: ldv,
-                                  b: u + xi * cin * n16, c: m + xi * mStride, ldc: n16, accumulate: false)
+            AVX512Kernels.product(m: tiles, n: nPadded, k: cin, a: v + xi * vStride, lda: ldv,
+                                  b: u + xi * cin * nPadded, c: m + xi * mStride, ldc: nPadded, accumulate: false)
         }
         let firstPixel = (image * oh + 2 * ty0) * ow
         // The epilogue in registers, before the outputs are stored; an odd width's last vector
         // of each pixel is stored through a mask, straight into the compact output.
-        AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: n16, tileRows: tileRows, tilesPerRow: tilesPerRow,
+        AVX512Kernels.winogradOutput(m: m, xiStride: mStride, n: nPadded, tileRows: tileRows, tilesPerRow: tilesPerRow,
                                      out: y + firstPixel * n, ldo: n, outRowStride: ow * n, accumulate: accumulate,
                                      scale: epilogue?.scale, shift: epilogue?.shift,
                                      residual: epilogue?.residual.map { $0 + firstPixel * n },

@@ -63,21 +63,21 @@ public final class ConvLayer: @unchecked Sendable {
         let workers = ComputeThreads.workers
         if epilogue != nil && FastKernels.usableForward(FastKernels.available, columns: g.outChannels) {
             // Eval: no backward will need the OHWI copy, so the AVX-512 operand is built directly.
-            let n16 = FastKernels.paddedColumns(g.outChannels)
+            let nPadded = FastKernels.forwardColumns(g.outChannels)
             let key = (version: weight.version, inChannels: g.inChannels, outChannels: g.outChannels)
             if let cached = evalOperand, cached == key {
-                verifyCachedEvalOperand(g, paddedColumns: n16)
+                verifyCachedEvalOperand(g, paddedColumns: nPadded)
             } else {
                 packTransposedConvWeight(weight.readPointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
-                                         outChannels: g.outChannels, inChannels: g.inChannels, paddedColumns: n16,
-                                         into: transposed.ensure(count: n16 * g.patchSize))
+                                         outChannels: g.outChannels, inChannels: g.inChannels, paddedColumns: nPadded,
+                                         into: transposed.ensure(count: nPadded * g.patchSize))
                 evalOperand = key
                 winogradCached = false
             }
             let wt = UnsafePointer(transposed.pointer)
             if g.usesWinograd && !winogradCached {
-                winogradTransformWeight(wt, inChannels: g.inChannels, paddedColumns: n16,
-                                        into: winogradWeight.ensure(count: 16 * g.inChannels * n16))
+                winogradTransformWeight(wt, inChannels: g.inChannels, paddedColumns: nPadded,
+                                        into: winogradWeight.ensure(count: 16 * g.inChannels * nPadded))
                 winogradCached = true
             }
             let col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
@@ -143,13 +143,13 @@ public final class ConvLayer: @unchecked Sendable {
     }
 
     /// The same check for the AVX-512 eval operand.
-    private func verifyCachedEvalOperand(_ g: ConvGeometry, paddedColumns n16: Int) {
+    private func verifyCachedEvalOperand(_ g: ConvGeometry, paddedColumns nPadded: Int) {
         #if DEBUG
-        let fresh = UnsafeMutablePointer<Float>.allocate(capacity: n16 * g.patchSize)
+        let fresh = UnsafeMutablePointer<Float>.allocate(capacity: nPadded * g.patchSize)
         defer { fresh.deallocate() }
         packTransposedConvWeight(weight.readPointer, fullIn: inChannels, kernelH: kernel, kernelW: kernel,
-                                 outChannels: g.outChannels, inChannels: g.inChannels, paddedColumns: n16, into: fresh)
-        for i in 0..<(n16 * g.patchSize) where fresh[i].bitPattern != transposed.pointer[i].bitPattern {
+                                 outChannels: g.outChannels, inChannels: g.inChannels, paddedColumns: nPadded, into: fresh)
+        for i in 0..<(nPadded * g.patchSize) where fresh[i].bitPattern != transposed.pointer[i].bitPattern {
             preconditionFailure("\(weight.name): stale cached eval operand (weights written without markChanged)")
         }
         #endif
