@@ -108,7 +108,9 @@ extension AVX512Kernels {
     /// The 2x2 outputs A^T m A of every tile: pixel (2 * tileRow + i, 2 * tileCol + j) of the
     /// chunk at `out + (2 * tileRow + i) * outRowStride + (2 * tileCol + j) * ldo` (=|+=), for
     /// tiles row by row from tile row 0, `tilesPerRow` to a row; m [16][tiles][n] with xi
-    /// matrices `xiStride` apart.
+    /// matrices `xiStride` apart. Only the pixels of the chunk's first `outputRows` rows and
+    /// first `outputColumns` columns exist (an odd output size: the last tiles' second row or
+    /// column is dropped, neither read nor written); all of them by default.
     ///
     /// With `scale` (and `shift`; not with `accumulate`) each output becomes
     /// relu?(y * scale + shift + residual?) before it is stored: the eval-mode batch norm, residual
@@ -116,19 +118,27 @@ extension AVX512Kernels {
     public static func winogradOutput(m: UnsafePointer<Float>, xiStride: Int, n: Int, tileRows: Int, tilesPerRow: Int,
                                       out: UnsafeMutablePointer<Float>, ldo: Int, outRowStride: Int, accumulate: Bool,
                                       scale: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil,
-                                      residual: UnsafePointer<Float>? = nil, relu: Bool = false, columns: Int? = nil) {
+                                      residual: UnsafePointer<Float>? = nil, relu: Bool = false, columns: Int? = nil,
+                                      outputRows: Int? = nil, outputColumns: Int? = nil) {
         precondition(supportsForward(columns: n), "AVX512Kernels.winogradOutput: \(n) columns")
         precondition(scale == nil || (shift != nil && !accumulate), "AVX512Kernels.winogradOutput: epilogue")
         // `columns` < n: only the first `columns` output channels exist (an odd width on
         // zero-padded weights); the last vector of each pixel is stored through a mask.
         let columns = columns ?? n
         precondition(columns <= n && columns > n - 16, "AVX512Kernels.winogradOutput: \(columns) of \(n) columns")
+        let outputRows = outputRows ?? 2 * tileRows, outputColumns = outputColumns ?? 2 * tilesPerRow
+        precondition(outputRows > 2 * tileRows - 2 && outputRows <= 2 * tileRows
+                     && outputColumns > 2 * tilesPerRow - 2 && outputColumns <= 2 * tilesPerRow,
+                     "AVX512Kernels.winogradOutput: \(outputRows)x\(outputColumns) outputs of \(tileRows)x\(tilesPerRow) tiles")
         // The last vector of each tile's row of m is read through a mask too: with n a multiple
         // of 8, a full vector there would reach past the row.
         @inline(__always) func load(_ p: UnsafePointer<Float>, _ count: Int) -> V { count == 16 ? ld(p) : ldFirst(p, count) }
+        let zero = V()
         var t = 0
         for ty in 0..<tileRows {
+            let bottom = 2 * ty + 1 < outputRows
             for tx in 0..<tilesPerRow {
+                let right = 2 * tx + 1 < outputColumns
                 let src = m + t * n
                 let o0 = out + 2 * ty * outRowStride + 2 * tx * ldo, o1 = o0 + outRowStride
                 var c0 = 0
@@ -140,33 +150,24 @@ extension AVX512Kernels {
                     let s02 = mm(2) + mm(6) + mm(10), s03 = mm(3) + mm(7) + mm(11)
                     let s10 = mm(4) - mm(8) - mm(12), s11 = mm(5) - mm(9) - mm(13)
                     let s12 = mm(6) - mm(10) - mm(14), s13 = mm(7) - mm(11) - mm(15)
+                    let sc = scale.map { load($0 + c0, count) } ?? zero, sh = shift.map { load($0 + c0, count) } ?? zero
+                    /// One output pixel at `o`: accumulated, finished by the epilogue, stored.
+                    @inline(__always) func finish(_ y: V, _ o: UnsafeMutablePointer<Float>) {
+                        var y = y
+                        if accumulate { y += load(o + c0, count) }
+                        if scale != nil {
+                            y = y * sc + sh
+                            if let residual { y += load(residual + (o - out) + c0, count) }
+                            if relu { y = y.replacing(with: zero, where: y .< zero) }
+                        }
+                        if count == 16 { st(y, o + c0) } else { stFirst(y, o + c0, count) }
+                    }
                     // Rows: (s A)[k][j].
-                    var y00 = s00 + s01 + s02, y01 = s01 - s02 - s03
-                    var y10 = s10 + s11 + s12, y11 = s11 - s12 - s13
-                    if accumulate {
-                        y00 += load(o0 + c0, count); y01 += load(o0 + ldo + c0, count)
-                        y10 += load(o1 + c0, count); y11 += load(o1 + ldo + c0, count)
-                    }
-                    if let scale, let shift {
-                        let sc = load(scale + c0, count), sh = load(shift + c0, count)
-                        y00 = y00 * sc + sh; y01 = y01 * sc + sh; y10 = y10 * sc + sh; y11 = y11 * sc + sh
-                        if let residual {
-                            let r0 = residual + (o0 - out), r1 = residual + (o1 - out)
-                            y00 += load(r0 + c0, count); y01 += load(r0 + ldo + c0, count)
-                            y10 += load(r1 + c0, count); y11 += load(r1 + ldo + c0, count)
-                        }
-                        if relu {
-                            let zero = V()
-                            y00 = y00.replacing(with: zero, where: y00 .< zero); y01 = y01.replacing(with: zero, where: y01 .< zero)
-                            y10 = y10.replacing(with: zero, where: y10 .< zero); y11 = y11.replacing(with: zero, where: y11 .< zero)
-                        }
-                    }
-                    if count == 16 {
-                        st(y00, o0 + c0); st(y01, o0 + ldo + c0)
-                        st(y10, o1 + c0); st(y11, o1 + ldo + c0)
-                    } else {
-                        stFirst(y00, o0 + c0, count); stFirst(y01, o0 + ldo + c0, count)
-                        stFirst(y10, o1 + c0, count); stFirst(y11, o1 + ldo + c0, count)
+                    finish(s00 + s01 + s02, o0)
+                    if right { finish(s01 - s02 - s03, o0 + ldo) }
+                    if bottom {
+                        finish(s10 + s11 + s12, o1)
+                        if right { finish(s11 - s12 - s13, o1 + ldo) }
                     }
                     c0 += 16
                 }

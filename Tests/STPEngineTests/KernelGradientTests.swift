@@ -462,14 +462,21 @@ func klDivergenceGradientAndValue(temperature: Float) {
                   (33, 16, 1, 1, 40), (72, 8, 1, 1, 13), (88, 12, 1, 3, 5)])
 func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int) {
     for batch in [3, 1] {
-        avx512ConvolutionProductsMatchOpenBLAS(outChannels: outChannels, inChannels: inChannels, stride: stride,
-                                               kernel: kernel, width: width, batch: batch)
+        for winograd in [false, true] {
+            avx512ConvolutionProductsMatchOpenBLAS(outChannels: outChannels, inChannels: inChannels, stride: stride,
+                                                   kernel: kernel, width: width, batch: batch, winograd: winograd)
+        }
     }
 }
 
-private func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int, batch: Int) {
+private func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels: Int, stride: Int, kernel: Int, width: Int,
+                                                    batch: Int, winograd: Bool) {
     var g = ConvGeometry(batch: batch, height: 5, width: width, inChannels: inChannels, outChannels: outChannels,
                          kernel: kernel, stride: stride, padding: kernel / 2)
+    // The direct (implicit) kernels on every case; Winograd too on the 3x3 stride-1 ones with
+    // at least 8 input channels (odd output sizes: 5 rows).
+    g.allowsWinograd = winograd
+    if winograd && !g.usesWinograd { return }
     g.maxColFloats = 2 * g.outHeight * g.outWidth * g.patchSize   // two images per chunk
     g.rowSplitMinimumMACs = 1   // batch 1: the workers share the image's rows
     let x = gaussians(g.inputCount, seed: 40)
@@ -492,7 +499,7 @@ private func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels
         }
         for fused in [1, 2] {
             let a = forward(fast: true, accumulate: false, fused: fused), b = forward(fast: false, accumulate: false, fused: fused)
-            for i in 0..<a.count { #expect(abs(a[i] - b[i]) <= 1e-4 * (1 + abs(b[i])), "fused \(fused) forward \(i), \(workers) workers, batch \(batch)") }
+            for i in 0..<a.count { #expect(abs(a[i] - b[i]) <= 1e-4 * (1 + abs(b[i])), "fused \(fused) forward \(i), \(workers) workers, batch \(batch), winograd \(winograd)") }
         }
         func weights(fast: Bool) -> [Float] {
             var dw = [Float](repeating: 0.25, count: w.count)
@@ -507,7 +514,7 @@ private func avx512ConvolutionProductsMatchOpenBLAS(outChannels: Int, inChannels
         }
         for accumulate in [false, true] {
             let a = forward(fast: true, accumulate: accumulate), b = forward(fast: false, accumulate: accumulate)
-            for i in 0..<a.count { #expect(abs(a[i] - b[i]) <= 1e-4 * (1 + abs(b[i])), "forward \(i), \(workers) workers") }
+            for i in 0..<a.count { #expect(abs(a[i] - b[i]) <= 1e-4 * (1 + abs(b[i])), "forward \(i), \(workers) workers, winograd \(winograd)") }
         }
         let a = weights(fast: true), b = weights(fast: false)
         for i in 0..<a.count { #expect(abs(a[i] - b[i]) <= 1e-4 * (1 + abs(b[i])), "weights \(i), \(workers) workers") }

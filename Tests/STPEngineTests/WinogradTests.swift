@@ -17,15 +17,20 @@ private let winogradCases: [(cout: Int, cin: Int, height: Int, width: Int)] = [
     // Forward widths of 8 more than a multiple of 16 end in a half vector: exactly 8 and 40, and
     // wide with a last panel of 24.
     (8, 16, 6, 10), (40, 16, 4, 6), (88, 16, 4, 4),
+    // Odd output sizes (an ImageNet-size last stage is 7x7): the last tile row or column has one
+    // output of two; forward and input gradient by Winograd, the weight gradient directly.
+    (16, 16, 7, 7), (24, 16, 5, 6), (96, 16, 6, 5), (7, 15, 3, 9), (64, 32, 9, 7),
 ]
 
-@Test func winogradRunsExactlyTheEvenSizedThreeByThreeStrideOneConvolutions() {
+@Test func winogradRunsExactlyTheThreeByThreeStrideOneConvolutions() {
     func g(_ cin: Int, _ h: Int, _ w: Int, kernel: Int = 3, stride: Int = 1, padding: Int = 1) -> ConvGeometry {
         ConvGeometry(batch: 2, height: h, width: w, inChannels: cin, outChannels: 16, kernel: kernel, stride: stride, padding: padding)
     }
     #expect(g(16, 32, 32).usesWinograd == Winograd.enabled)
     #expect(!g(16, 32, 32, stride: 2).usesWinograd)
-    #expect(!g(16, 7, 8).usesWinograd)          // odd output height
+    #expect(g(16, 7, 8).usesWinograd == Winograd.enabled)   // odd output height: forward only
+    #expect(!g(16, 7, 8).usesWinogradWeightGradient && !g(16, 8, 7).usesWinogradWeightGradient)
+    #expect(g(16, 32, 32).usesWinogradWeightGradient == Winograd.enabled)
     #expect(!g(3, 32, 32).usesWinograd)         // the stem: too few input channels
     #expect(!g(16, 32, 32, kernel: 1, padding: 0).usesWinograd)
     #expect(g(16, 32, 32).colScratchFloats(workers: 2) >= g(16, 32, 32).winogradScratchFloats(workers: 2))

@@ -34,6 +34,9 @@ public struct ConvGeometry: Equatable, Sendable {
     /// (about 2.4M MACs at batch 1) splits: batch-1 ResNet-20 0.50 -> 0.43 ms. (On Dispatch,
     /// which wakes its threads for each section, it made two threads slower than one.)
     public var rowSplitMinimumMACs: Int = 1_000_000
+    /// Whether a 3x3 stride-1 convolution may run by Winograd (usesWinograd); tests turn it off
+    /// to check the direct kernels on the same shapes.
+    public var allowsWinograd: Bool = true
 
     public init(batch: Int, height: Int, width: Int, inChannels: Int, outChannels: Int,
                 kernel: Int, stride: Int, padding: Int) {
@@ -301,7 +304,7 @@ public func conv2dBackwardWeights(_ g: ConvGeometry, x: UnsafePointer<Float>, dy
     if FastKernels.usable(fast, columns: g.outChannels) {
         if g.isPointwise {
             pointwiseWeightsAVX512(g, x: x, dy: dy, dw: dw, workers: workers)
-        } else if g.usesWinograd {
+        } else if g.usesWinogradWeightGradient {
             conv2dBackwardWeightsWinograd(g, x: x, dy: dy, dw: dw, scratch: col, workers: requested)
         } else {
             conv2dBackwardWeightsImplicit(g, x: x, dy: dy, dw: dw, scratch: col, workers: requested)
@@ -372,6 +375,7 @@ public func transposedGeometry(_ g: ConvGeometry) -> ConvGeometry {
                          outChannels: g.inChannels, kernel: g.kernelH, stride: 1, padding: g.kernelH - 1 - g.padding)
     t.kernelW = g.kernelW
     t.maxColFloats = g.maxColFloats
+    t.allowsWinograd = g.allowsWinograd
     t.rowSplitMinimumMACs = g.rowSplitMinimumMACs
     return t
 }

@@ -37,10 +37,14 @@ extension ConvGeometry {
     public func implicitScratchFloats(workers: Int) -> Int { activeWorkers(workers) * paddedImageFloats }
 }
 
-/// Writes image `x` [H, W, C] into `pad` [H + 2p, W + 2p, C] with a zero border.
-func padImage(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into pad: UnsafeMutablePointer<Float>) {
-    let c = g.inChannels, p = g.padding, wp = g.paddedWidth
-    if p == 0 {
+/// Writes image `x` [H, W, C] into `pad` [H + 2p, W + 2p, C] with a zero border; with
+/// `paddedHeight` / `paddedWidth` larger than that (Winograd's tiles of an odd output size), the
+/// rows and columns past it are zero too.
+func padImage(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into pad: UnsafeMutablePointer<Float>,
+              paddedHeight: Int? = nil, paddedWidth: Int? = nil) {
+    let c = g.inChannels, p = g.padding, hp = paddedHeight ?? g.paddedHeight, wp = paddedWidth ?? g.paddedWidth
+    precondition(hp >= g.paddedHeight && wp >= g.paddedWidth, "padImage: \(hp)x\(wp) is smaller than the padding")
+    if p == 0 && hp == g.height && wp == g.width {
         pad.update(from: x, count: g.height * g.width * c)
         return
     }
@@ -49,9 +53,9 @@ func padImage(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into pad: UnsafeMuta
         let row = pad + ((y + p) * wp) * c
         row.update(repeating: 0, count: p * c)
         (row + p * c).update(from: x + y * g.width * c, count: g.width * c)
-        (row + (p + g.width) * c).update(repeating: 0, count: p * c)
+        (row + (p + g.width) * c).update(repeating: 0, count: (wp - p - g.width) * c)
     }
-    (pad + ((g.height + p) * wp) * c).update(repeating: 0, count: p * wp * c)
+    (pad + ((g.height + p) * wp) * c).update(repeating: 0, count: (hp - p - g.height) * wp * c)
 }
 
 /// y (=|+=) conv(x, w) with the weight given transposed (`wt` [K, Cout]).
