@@ -444,6 +444,50 @@ func klDivergenceGradientAndValue(temperature: Float) {
     }
 }
 
+// Any channel count runs as 8-float vectors over a period of lcm(C, 8) floats (a pruned layer's
+// 7 or 31 channels): forward and backward against a direct per-channel computation in Double,
+// over several 256-row blocks and a flat length that does not end on a whole vector.
+@Test(arguments: [(7, 601), (13, 300), (31, 517), (24, 260), (3, 9)])
+func batchNormOfAnyChannelCountMatchesADirectComputation(channels c: Int, rows: Int) {
+    let x = gaussians(rows * c, seed: 46), residual = gaussians(rows * c, seed: 47), dyIn = gaussians(rows * c, seed: 48)
+    let gamma = gaussians(c, seed: 49), beta = gaussians(c, seed: 50)
+    var y = [Float](repeating: .nan, count: rows * c), mean = [Float](repeating: 0, count: c), inv = mean
+    var dy = dyIn, dx = [Float](repeating: .nan, count: rows * c)
+    var dgamma = [Float](repeating: 0.5, count: c), dbeta = dgamma
+    x.withPointer { xp in gamma.withPointer { gp in beta.withPointer { bp in residual.withPointer { rp in
+    y.withMutablePointer { yp in mean.withMutablePointer { mp in inv.withMutablePointer { ip in
+    dy.withMutablePointer { dyp in dx.withMutablePointer { dxp in dgamma.withMutablePointer { dgp in dbeta.withMutablePointer { dbp in
+        batchNormForwardTrain(x: xp, rows: rows, channels: c, gamma: gp, beta: bp, residual: rp, relu: true,
+                              y: yp, savedMean: mp, savedInvStd: ip, runningMean: nil, runningVar: nil)
+        batchNormBackward(dy: dyp, y: yp, x: xp, rows: rows, channels: c, gamma: gp, savedMean: mp, savedInvStd: ip,
+                          dx: dxp, dgamma: dgp, dbeta: dbp)
+    } } } } } } } } } } }
+    for j in 0..<c {
+        let xs = (0..<rows).map { Double(x[$0 * c + j]) }
+        let m = xs.reduce(0, +) / Double(rows)
+        let invStd = 1 / (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(rows) + 1e-5).squareRoot()
+        #expect(abs(Double(mean[j]) - m) < 1e-5 && abs(Double(inv[j]) - invStd) < 1e-4 * invStd, "channel \(j) of \(c)")
+        var sumG = 0.0, sumGXhat = 0.0
+        for r in 0..<rows {
+            let i = r * c + j, xhat = (xs[r] - m) * invStd
+            let out = max(0, Double(gamma[j]) * xhat + Double(beta[j]) + Double(residual[i]))
+            #expect(abs(Double(y[i]) - out) < 1e-4 * (1 + out), "y[\(r), \(j)] of \(c) channels")
+            let g = out > 0 ? Double(dyIn[i]) : 0
+            #expect(Double(dy[i]) == g, "the ReLU mask at [\(r), \(j)]")
+            sumG += g
+            sumGXhat += g * xhat
+        }
+        #expect(abs(Double(dbeta[j]) - 0.5 - sumG) < 1e-3 * (1 + abs(sumG)), "dbeta[\(j)] of \(c)")
+        #expect(abs(Double(dgamma[j]) - 0.5 - sumGXhat) < 1e-3 * (1 + abs(sumGXhat)), "dgamma[\(j)] of \(c)")
+        for r in 0..<rows {
+            let i = r * c + j, xhat = (xs[r] - m) * invStd
+            let g = Double(dy[i])
+            let expected = Double(gamma[j]) * invStd * (g - sumG / Double(rows) - xhat * sumGXhat / Double(rows))
+            #expect(abs(Double(dx[i]) - expected) < 1e-4 * (1 + abs(expected)), "dx[\(r), \(j)] of \(c) channels")
+        }
+    }
+}
+
 // Widths of 37 and 13 output pixels run every register-block size (16, 8, 4 and single pixels).
 // Output channel counts that are not multiples of 16 (a pruned network's or a subnet's widths)
 // run on zero-padded weights and are stored through a mask: 3x3 and 1x1, stride 1 and 2, narrow

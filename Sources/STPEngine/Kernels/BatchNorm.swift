@@ -56,33 +56,64 @@ func reduceRows(_ rows: Int, width: Int, into totals: UnsafeMutablePointer<Doubl
     for w in 0..<workers { for j in 0..<width { totals[j] += perWorker[w * width + j] } }
 }
 
+/// The channel loops below run over a [rows, C] tensor as one flat array of 8-float vectors,
+/// whatever C is: the channels of consecutive vectors repeat every lcm(C, 8) floats, so a
+/// per-channel operand repeated over that period (`channelPattern`) lines up with every vector.
+/// Before, each row ran 8 channels at a time and the rest one at a time: a pruned layer of 7
+/// channels ran entirely scalar, and batch norm took a quarter of its training step.
+///
+/// Floats after which the channels of a [rows, c] tensor's 8-float vectors repeat.
+func channelPeriod(_ c: Int) -> Int {
+    var a = c, b = 8
+    while b != 0 { (a, b) = (b, a % b) }
+    return c / a * 8
+}
+
+/// `values` [c] repeated over `channelPeriod(c)` floats (deallocate it).
+func channelPattern(_ values: UnsafePointer<Float>, channels c: Int) -> UnsafeMutablePointer<Float> {
+    let period = channelPeriod(c)
+    let pattern = UnsafeMutablePointer<Float>.allocate(capacity: period)
+    for l in 0..<period { pattern[l] = values[l % c] }
+    return pattern
+}
+
+/// Adds lane totals over a period (`lanes` [k * period], k sums side by side) into per-channel
+/// totals [k * c].
+func foldChannelPeriod(_ lanes: UnsafePointer<Double>, sums k: Int, channels c: Int, into totals: UnsafeMutablePointer<Double>) {
+    let period = channelPeriod(c)
+    for j in 0..<(k * c) { totals[j] = 0 }
+    for s in 0..<k { for l in 0..<period { totals[s * c + l % c] += lanes[s * period + l] } }
+}
+
 /// Per-channel mean and biased variance in one pass over x: sums of (x - s) and (x - s)^2 with
 /// the shift s = the first row, which keeps E[d^2] - E[d]^2 free of cancellation for activations
 /// whose mean is large against their spread.
 private func channelMoments(_ x: UnsafePointer<Float>, rows: Int, channels c: Int,
                             mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>) {
     let shift = x   // the first row
+    let period = channelPeriod(c)
+    let shiftP = channelPattern(shift, channels: c)
+    let lanes = UnsafeMutablePointer<Double>.allocate(capacity: 2 * period)
     let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c)
-    defer { sums.deallocate() }
-    let cv = vectorPart(c)
-    reduceRows(rows, width: 2 * c, into: sums) { r0, r1, partial in
-        for r in r0..<r1 {
-            let row = x + r * c
-            var j = 0
-            while j < cv {
-                let d = load8(row + j) - load8(shift + j)
-                store8(load8(partial + j) + d, partial + j)
-                store8(load8(partial + c + j) + d * d, partial + c + j)
-                j += 8
-            }
-            while j < c {
-                let d = row[j] - shift[j]
-                partial[j] += d
-                partial[c + j] += d * d
-                j += 1
-            }
+    defer { shiftP.deallocate(); lanes.deallocate(); sums.deallocate() }
+    reduceRows(rows, width: 2 * period, into: lanes) { r0, r1, partial in
+        let end = r1 * c
+        var i = r0 * c, l = 0
+        while i + 8 <= end {
+            let d = load8(x + i) - load8(shiftP + l)
+            store8(load8(partial + l) + d, partial + l)
+            store8(load8(partial + period + l) + d * d, partial + period + l)
+            i += 8; l += 8
+            if l == period { l = 0 }
+        }
+        while i < end {
+            let d = x[i] - shiftP[l]
+            partial[l] += d
+            partial[period + l] += d * d
+            i += 1; l += 1
         }
     }
+    foldChannelPeriod(lanes, sums: 2, channels: c, into: sums)
     let m = Double(rows)
     for j in 0..<c {
         let d = sums[j] / m
@@ -164,31 +195,25 @@ private func batchNormApply(x: UnsafePointer<Float>, rows: Int, channels c: Int,
         scale[j] = gamma[j] * invStd[j]
         shift[j] = beta[j] - mean[j] * scale[j]
     }
-    let cv = vectorPart(c)
+    let period = channelPeriod(c)
+    let scaleP = channelPattern(scale, channels: c), shiftP = channelPattern(shift, channels: c)
+    defer { scaleP.deallocate(); shiftP.deallocate() }
     parallelRows(rows) { r0, r1 in
-        for r in r0..<r1 {
-            let xr = x + r * c, yr = y + r * c
-            var j = 0
-            while j < cv {
-                var v = load8(xr + j) * load8(scale + j) + load8(shift + j)
-                if let residual { v += load8(residual + r * c + j) }
-                if relu { v = v.replacing(with: 0, where: v .< 0) }
-                store8(v, yr + j)
-                j += 8
-            }
-            if j == c { continue }
-            if let residual {
-                let rr = residual + r * c
-                if relu {
-                    for j in j..<c { yr[j] = max(0, xr[j] * scale[j] + shift[j] + rr[j]) }
-                } else {
-                    for j in j..<c { yr[j] = xr[j] * scale[j] + shift[j] + rr[j] }
-                }
-            } else if relu {
-                for j in j..<c { yr[j] = max(0, xr[j] * scale[j] + shift[j]) }
-            } else {
-                for j in j..<c { yr[j] = xr[j] * scale[j] + shift[j] }
-            }
+        let end = r1 * c
+        var i = r0 * c, l = 0
+        while i + 8 <= end {
+            var v = load8(x + i) * load8(scaleP + l) + load8(shiftP + l)
+            if let residual { v += load8(residual + i) }
+            if relu { v = v.replacing(with: 0, where: v .< 0) }
+            store8(v, y + i)
+            i += 8; l += 8
+            if l == period { l = 0 }
+        }
+        while i < end {
+            var v = x[i] * scaleP[l] + shiftP[l]
+            if let residual { v += residual[i] }
+            y[i] = relu ? max(0, v) : v
+            i += 1; l += 1
         }
     }
 }
@@ -203,33 +228,34 @@ public func batchNormBackward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<
                               dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>,
                               sync: (any Communicator)? = nil, totalRows: Int? = nil) {
     // sum g and sum g * (x - mean) per channel.
+    let period = channelPeriod(c)
+    let meanP = channelPattern(savedMean, channels: c)
+    let lanes = UnsafeMutablePointer<Double>.allocate(capacity: 2 * period)
     let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c)
-    defer { sums.deallocate() }
-    let cv = vectorPart(c)
-    let meanF = UnsafeMutablePointer(mutating: savedMean)
-    reduceRows(rows, width: 2 * c, into: sums) { r0, r1, partial in
-        for r in r0..<r1 {
-            let gr = dy + r * c, xr = x + r * c
-            var j = 0
-            while j < cv {
-                var g = load8(gr + j)
-                if let y {
-                    // The ReLU mask is applied in the same pass as the sums.
-                    g = g.replacing(with: 0, where: load8(y + r * c + j) .<= 0)
-                    store8(g, gr + j)
-                }
-                store8(load8(partial + j) + g, partial + j)
-                store8(load8(partial + c + j) + g * (load8(xr + j) - load8(meanF + j)), partial + c + j)
-                j += 8
+    defer { meanP.deallocate(); lanes.deallocate(); sums.deallocate() }
+    reduceRows(rows, width: 2 * period, into: lanes) { r0, r1, partial in
+        let end = r1 * c
+        var i = r0 * c, l = 0
+        while i + 8 <= end {
+            var g = load8(dy + i)
+            if let y {
+                // The ReLU mask is applied in the same pass as the sums.
+                g = g.replacing(with: 0, where: load8(y + i) .<= 0)
+                store8(g, dy + i)
             }
-            while j < c {
-                if let y, y[r * c + j] <= 0 { gr[j] = 0 }
-                partial[j] += gr[j]
-                partial[c + j] += gr[j] * (xr[j] - savedMean[j])
-                j += 1
-            }
+            store8(load8(partial + l) + g, partial + l)
+            store8(load8(partial + period + l) + g * (load8(x + i) - load8(meanP + l)), partial + period + l)
+            i += 8; l += 8
+            if l == period { l = 0 }
+        }
+        while i < end {
+            if let y, y[i] <= 0 { dy[i] = 0 }
+            partial[l] += dy[i]
+            partial[period + l] += dy[i] * (x[i] - meanP[l])
+            i += 1; l += 1
         }
     }
+    foldChannelPeriod(lanes, sums: 2, channels: c, into: sums)
     let sumG = sums, sumGX = sums + c
     let a = UnsafeMutablePointer<Float>.allocate(capacity: c)   // gamma * invStd
     let b = UnsafeMutablePointer<Float>.allocate(capacity: c)   // mean(g)
@@ -249,16 +275,20 @@ public func batchNormBackward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<
         d[j] = Float(sumGXhat / m * inv)
     }
     // dx = a * (g - b - (x - mean) * d)
+    let aP = channelPattern(a, channels: c), bP = channelPattern(b, channels: c), dP = channelPattern(d, channels: c)
+    defer { aP.deallocate(); bP.deallocate(); dP.deallocate() }
     parallelRows(rows) { r0, r1 in
-        for r in r0..<r1 {
-            let gr = dy + r * c, xr = x + r * c, dr = dx + r * c
-            var j = 0
-            while j < cv {
-                let v = load8(a + j) * (load8(gr + j) - load8(b + j) - (load8(xr + j) - load8(meanF + j)) * load8(d + j))
-                store8(v, dr + j)
-                j += 8
-            }
-            while j < c { dr[j] = a[j] * (gr[j] - b[j] - (xr[j] - savedMean[j]) * d[j]); j += 1 }
+        let end = r1 * c
+        var i = r0 * c, l = 0
+        while i + 8 <= end {
+            let v = load8(aP + l) * (load8(dy + i) - load8(bP + l) - (load8(x + i) - load8(meanP + l)) * load8(dP + l))
+            store8(v, dx + i)
+            i += 8; l += 8
+            if l == period { l = 0 }
+        }
+        while i < end {
+            dx[i] = aP[l] * (dy[i] - bP[l] - (x[i] - meanP[l]) * dP[l])
+            i += 1; l += 1
         }
     }
 }
