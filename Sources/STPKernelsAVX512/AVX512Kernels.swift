@@ -1,10 +1,10 @@
 import CAVX512
 
 // Matrix products for convolutions, register-blocked for AVX-512: one 16-float vector per 16
-// output channels (and one 8-float half vector for 8 more, forward only), several rows (or
-// reduction columns) per block so each loaded vector feeds several fused multiply-adds. The
-// forward products take any multiple of 8 output channels, in 64-column panels; the weight
-// gradients a multiple of 16, at most 64.
+// output channels (and one 8-float half vector for 8 more), several rows (or reduction columns)
+// per block so each loaded vector feeds several fused multiply-adds. The forward products take
+// any multiple of 8 output channels, in 64-column panels; the weight gradients a multiple of 8,
+// at most 64.
 //
 // This module is compiled for Skylake-AVX512 (see Package.swift): the engine calls into it only
 // after checking that the CPU has AVX-512F, and falls back to OpenBLAS otherwise. The products
@@ -13,9 +13,9 @@ import CAVX512
 //   weights:  dwt[K, N] += col[P, K]^T * dy[P, N]
 
 public enum AVX512Kernels {
-    /// Whether the weight-gradient products (and Winograd) support `n` output columns: a multiple
-    /// of 16, at most 64 (one register block of a row).
-    public static func supports(columns n: Int) -> Bool { n > 0 && n % 16 == 0 && n <= 64 }
+    /// Whether the weight-gradient products (and Winograd's) support `n` output columns: a
+    /// multiple of 8, at most 64 (one register block of a row).
+    public static func supports(columns n: Int) -> Bool { n > 0 && n % 8 == 0 && n <= 64 }
 
     /// Whether the forward products support `n` output columns: any multiple of 8 (a width of
     /// 8 more than a multiple of 16 ends in a 256-bit half vector); more than 64 (an
@@ -72,7 +72,7 @@ public enum AVX512Kernels {
     public static func weightGradient(rows: Int, n: Int, k: Int, x: UnsafePointer<Float>, ldx: Int,
                                       g: UnsafePointer<Float>, d: UnsafeMutablePointer<Float>) {
         precondition(supports(columns: n), "AVX512Kernels.weightGradient: \(n) columns")
-        weightProduct(rows: rows, nv: n / 16, k: k, x: x, ldx: ldx, g: g, d: d)
+        weightProduct(rows: rows, width: n, k: k, x: x, ldx: ldx, g: g, d: d)
     }
 }
 
@@ -114,7 +114,7 @@ extension AVX512Kernels {
     public static func convolutionWeightGradient(rows: Int, rowStride: Int, cols: Int, n: Int, x: UnsafePointer<Float>,
                                                  field: ReceptiveField, g: UnsafePointer<Float>, d: UnsafeMutablePointer<Float>) {
         precondition(supports(columns: n), "AVX512Kernels.convolutionWeightGradient: \(n) columns")
-        implicitWeightsImage(rows: rows, rowStride: rowStride, cols: cols, pixStride: field.pixelStride, nv: n / 16, x: x,
+        implicitWeightsImage(rows: rows, rowStride: rowStride, cols: cols, pixStride: field.pixelStride, width: n, x: x,
                              segStride: field.segmentStride, segments: field.segments, segLen: field.segmentLength, g: g, d: d)
     }
 }

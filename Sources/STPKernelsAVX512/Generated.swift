@@ -2,7 +2,7 @@
 //
 // forward:  C[m, width] (=|+=) A[m, k] * B[k, width]     A rows lda apart, B dense, C rows ldc apart;
 //           width a multiple of 8 up to 64 (full 16-float vectors, then one 8-float half vector)
-// weights:  D[k, 16*nv] += sum_p X[p, k] * G[p, 16*nv]     X rows ldx apart, G dense, D dense
+// weights:  D[k, width] += sum_p X[p, k] * G[p, width]     X rows ldx apart, G dense, D dense
 
 typealias V = SIMD16<Float>
 
@@ -814,8 +814,66 @@ typealias H = SIMD8<Float>
     }
 }
 
+/// 8 rows of D (k values), 8 columns, reduced over p.
+@inline(__always) func weightsBlock_8x8(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+                           _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = H()
+    var d1_0 = H()
+    var d2_0 = H()
+    var d3_0 = H()
+    var d4_0 = H()
+    var d5_0 = H()
+    var d6_0 = H()
+    var d7_0 = H()
+    var xp = x, gp = g
+    for _ in 0..<rows {
+        let g0 = ld8(gp + 0)
+        let s0 = H(repeating: xp[0])
+        d0_0.addProduct(s0, g0)
+        let s1 = H(repeating: xp[1])
+        d1_0.addProduct(s1, g0)
+        let s2 = H(repeating: xp[2])
+        d2_0.addProduct(s2, g0)
+        let s3 = H(repeating: xp[3])
+        d3_0.addProduct(s3, g0)
+        let s4 = H(repeating: xp[4])
+        d4_0.addProduct(s4, g0)
+        let s5 = H(repeating: xp[5])
+        d5_0.addProduct(s5, g0)
+        let s6 = H(repeating: xp[6])
+        d6_0.addProduct(s6, g0)
+        let s7 = H(repeating: xp[7])
+        d7_0.addProduct(s7, g0)
+        xp += ldx
+        gp += 8
+    }
+    st8(d0_0 + ld8(d + 0), d + 0)
+    st8(d1_0 + ld8(d + 8), d + 8)
+    st8(d2_0 + ld8(d + 16), d + 16)
+    st8(d3_0 + ld8(d + 24), d + 24)
+    st8(d4_0 + ld8(d + 32), d + 32)
+    st8(d5_0 + ld8(d + 40), d + 40)
+    st8(d6_0 + ld8(d + 48), d + 48)
+    st8(d7_0 + ld8(d + 56), d + 56)
+}
+
+/// 1 rows of D (k values), 8 columns, reduced over p.
+@inline(__always) func weightsBlock_1x8(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+                           _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = H()
+    var xp = x, gp = g
+    for _ in 0..<rows {
+        let g0 = ld8(gp + 0)
+        let s0 = H(repeating: xp[0])
+        d0_0.addProduct(s0, g0)
+        xp += ldx
+        gp += 8
+    }
+    st8(d0_0 + ld8(d + 0), d + 0)
+}
+
 /// 8 rows of D (k values), 16 columns, reduced over p.
-@inline(__always) func weightsBlock_8x1(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+@inline(__always) func weightsBlock_8x16(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
                            _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d1_0 = V()
@@ -858,7 +916,7 @@ typealias H = SIMD8<Float>
 }
 
 /// 1 rows of D (k values), 16 columns, reduced over p.
-@inline(__always) func weightsBlock_1x1(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+@inline(__always) func weightsBlock_1x16(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
                            _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var xp = x, gp = g
@@ -872,8 +930,81 @@ typealias H = SIMD8<Float>
     st(d0_0 + ld(d + 0), d + 0)
 }
 
+/// 6 rows of D (k values), 24 columns, reduced over p.
+@inline(__always) func weightsBlock_6x24(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+                           _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = H()
+    var d1_0 = V()
+    var d1_1 = H()
+    var d2_0 = V()
+    var d2_1 = H()
+    var d3_0 = V()
+    var d3_1 = H()
+    var d4_0 = V()
+    var d4_1 = H()
+    var d5_0 = V()
+    var d5_1 = H()
+    var xp = x, gp = g
+    for _ in 0..<rows {
+        let g0 = ld(gp + 0)
+        let g1 = ld8(gp + 16)
+        let s0 = V(repeating: xp[0])
+        d0_0.addProduct(s0, g0)
+        d0_1.addProduct(s0.lowHalf, g1)
+        let s1 = V(repeating: xp[1])
+        d1_0.addProduct(s1, g0)
+        d1_1.addProduct(s1.lowHalf, g1)
+        let s2 = V(repeating: xp[2])
+        d2_0.addProduct(s2, g0)
+        d2_1.addProduct(s2.lowHalf, g1)
+        let s3 = V(repeating: xp[3])
+        d3_0.addProduct(s3, g0)
+        d3_1.addProduct(s3.lowHalf, g1)
+        let s4 = V(repeating: xp[4])
+        d4_0.addProduct(s4, g0)
+        d4_1.addProduct(s4.lowHalf, g1)
+        let s5 = V(repeating: xp[5])
+        d5_0.addProduct(s5, g0)
+        d5_1.addProduct(s5.lowHalf, g1)
+        xp += ldx
+        gp += 24
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st8(d0_1 + ld8(d + 16), d + 16)
+    st(d1_0 + ld(d + 24), d + 24)
+    st8(d1_1 + ld8(d + 40), d + 40)
+    st(d2_0 + ld(d + 48), d + 48)
+    st8(d2_1 + ld8(d + 64), d + 64)
+    st(d3_0 + ld(d + 72), d + 72)
+    st8(d3_1 + ld8(d + 88), d + 88)
+    st(d4_0 + ld(d + 96), d + 96)
+    st8(d4_1 + ld8(d + 112), d + 112)
+    st(d5_0 + ld(d + 120), d + 120)
+    st8(d5_1 + ld8(d + 136), d + 136)
+}
+
+/// 1 rows of D (k values), 24 columns, reduced over p.
+@inline(__always) func weightsBlock_1x24(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+                           _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = H()
+    var xp = x, gp = g
+    for _ in 0..<rows {
+        let g0 = ld(gp + 0)
+        let g1 = ld8(gp + 16)
+        let s0 = V(repeating: xp[0])
+        d0_0.addProduct(s0, g0)
+        d0_1.addProduct(s0.lowHalf, g1)
+        xp += ldx
+        gp += 24
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st8(d0_1 + ld8(d + 16), d + 16)
+}
+
 /// 6 rows of D (k values), 32 columns, reduced over p.
-@inline(__always) func weightsBlock_6x2(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+@inline(__always) func weightsBlock_6x32(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
                            _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -927,7 +1058,7 @@ typealias H = SIMD8<Float>
 }
 
 /// 1 rows of D (k values), 32 columns, reduced over p.
-@inline(__always) func weightsBlock_1x2(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+@inline(__always) func weightsBlock_1x32(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
                            _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -945,8 +1076,84 @@ typealias H = SIMD8<Float>
     st(d0_1 + ld(d + 16), d + 16)
 }
 
+/// 4 rows of D (k values), 40 columns, reduced over p.
+@inline(__always) func weightsBlock_4x40(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+                           _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = V()
+    var d0_2 = H()
+    var d1_0 = V()
+    var d1_1 = V()
+    var d1_2 = H()
+    var d2_0 = V()
+    var d2_1 = V()
+    var d2_2 = H()
+    var d3_0 = V()
+    var d3_1 = V()
+    var d3_2 = H()
+    var xp = x, gp = g
+    for _ in 0..<rows {
+        let g0 = ld(gp + 0)
+        let g1 = ld(gp + 16)
+        let g2 = ld8(gp + 32)
+        let s0 = V(repeating: xp[0])
+        d0_0.addProduct(s0, g0)
+        d0_1.addProduct(s0, g1)
+        d0_2.addProduct(s0.lowHalf, g2)
+        let s1 = V(repeating: xp[1])
+        d1_0.addProduct(s1, g0)
+        d1_1.addProduct(s1, g1)
+        d1_2.addProduct(s1.lowHalf, g2)
+        let s2 = V(repeating: xp[2])
+        d2_0.addProduct(s2, g0)
+        d2_1.addProduct(s2, g1)
+        d2_2.addProduct(s2.lowHalf, g2)
+        let s3 = V(repeating: xp[3])
+        d3_0.addProduct(s3, g0)
+        d3_1.addProduct(s3, g1)
+        d3_2.addProduct(s3.lowHalf, g2)
+        xp += ldx
+        gp += 40
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st(d0_1 + ld(d + 16), d + 16)
+    st8(d0_2 + ld8(d + 32), d + 32)
+    st(d1_0 + ld(d + 40), d + 40)
+    st(d1_1 + ld(d + 56), d + 56)
+    st8(d1_2 + ld8(d + 72), d + 72)
+    st(d2_0 + ld(d + 80), d + 80)
+    st(d2_1 + ld(d + 96), d + 96)
+    st8(d2_2 + ld8(d + 112), d + 112)
+    st(d3_0 + ld(d + 120), d + 120)
+    st(d3_1 + ld(d + 136), d + 136)
+    st8(d3_2 + ld8(d + 152), d + 152)
+}
+
+/// 1 rows of D (k values), 40 columns, reduced over p.
+@inline(__always) func weightsBlock_1x40(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+                           _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = V()
+    var d0_2 = H()
+    var xp = x, gp = g
+    for _ in 0..<rows {
+        let g0 = ld(gp + 0)
+        let g1 = ld(gp + 16)
+        let g2 = ld8(gp + 32)
+        let s0 = V(repeating: xp[0])
+        d0_0.addProduct(s0, g0)
+        d0_1.addProduct(s0, g1)
+        d0_2.addProduct(s0.lowHalf, g2)
+        xp += ldx
+        gp += 40
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st(d0_1 + ld(d + 16), d + 16)
+    st8(d0_2 + ld8(d + 32), d + 32)
+}
+
 /// 4 rows of D (k values), 48 columns, reduced over p.
-@inline(__always) func weightsBlock_4x3(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+@inline(__always) func weightsBlock_4x48(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
                            _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -999,7 +1206,7 @@ typealias H = SIMD8<Float>
 }
 
 /// 1 rows of D (k values), 48 columns, reduced over p.
-@inline(__always) func weightsBlock_1x3(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+@inline(__always) func weightsBlock_1x48(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
                            _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -1021,8 +1228,101 @@ typealias H = SIMD8<Float>
     st(d0_2 + ld(d + 32), d + 32)
 }
 
+/// 4 rows of D (k values), 56 columns, reduced over p.
+@inline(__always) func weightsBlock_4x56(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+                           _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = V()
+    var d0_2 = V()
+    var d0_3 = H()
+    var d1_0 = V()
+    var d1_1 = V()
+    var d1_2 = V()
+    var d1_3 = H()
+    var d2_0 = V()
+    var d2_1 = V()
+    var d2_2 = V()
+    var d2_3 = H()
+    var d3_0 = V()
+    var d3_1 = V()
+    var d3_2 = V()
+    var d3_3 = H()
+    var xp = x, gp = g
+    for _ in 0..<rows {
+        let g0 = ld(gp + 0)
+        let g1 = ld(gp + 16)
+        let g2 = ld(gp + 32)
+        let g3 = ld8(gp + 48)
+        let s0 = V(repeating: xp[0])
+        d0_0.addProduct(s0, g0)
+        d0_1.addProduct(s0, g1)
+        d0_2.addProduct(s0, g2)
+        d0_3.addProduct(s0.lowHalf, g3)
+        let s1 = V(repeating: xp[1])
+        d1_0.addProduct(s1, g0)
+        d1_1.addProduct(s1, g1)
+        d1_2.addProduct(s1, g2)
+        d1_3.addProduct(s1.lowHalf, g3)
+        let s2 = V(repeating: xp[2])
+        d2_0.addProduct(s2, g0)
+        d2_1.addProduct(s2, g1)
+        d2_2.addProduct(s2, g2)
+        d2_3.addProduct(s2.lowHalf, g3)
+        let s3 = V(repeating: xp[3])
+        d3_0.addProduct(s3, g0)
+        d3_1.addProduct(s3, g1)
+        d3_2.addProduct(s3, g2)
+        d3_3.addProduct(s3.lowHalf, g3)
+        xp += ldx
+        gp += 56
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st(d0_1 + ld(d + 16), d + 16)
+    st(d0_2 + ld(d + 32), d + 32)
+    st8(d0_3 + ld8(d + 48), d + 48)
+    st(d1_0 + ld(d + 56), d + 56)
+    st(d1_1 + ld(d + 72), d + 72)
+    st(d1_2 + ld(d + 88), d + 88)
+    st8(d1_3 + ld8(d + 104), d + 104)
+    st(d2_0 + ld(d + 112), d + 112)
+    st(d2_1 + ld(d + 128), d + 128)
+    st(d2_2 + ld(d + 144), d + 144)
+    st8(d2_3 + ld8(d + 160), d + 160)
+    st(d3_0 + ld(d + 168), d + 168)
+    st(d3_1 + ld(d + 184), d + 184)
+    st(d3_2 + ld(d + 200), d + 200)
+    st8(d3_3 + ld8(d + 216), d + 216)
+}
+
+/// 1 rows of D (k values), 56 columns, reduced over p.
+@inline(__always) func weightsBlock_1x56(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+                           _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = V()
+    var d0_2 = V()
+    var d0_3 = H()
+    var xp = x, gp = g
+    for _ in 0..<rows {
+        let g0 = ld(gp + 0)
+        let g1 = ld(gp + 16)
+        let g2 = ld(gp + 32)
+        let g3 = ld8(gp + 48)
+        let s0 = V(repeating: xp[0])
+        d0_0.addProduct(s0, g0)
+        d0_1.addProduct(s0, g1)
+        d0_2.addProduct(s0, g2)
+        d0_3.addProduct(s0.lowHalf, g3)
+        xp += ldx
+        gp += 56
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st(d0_1 + ld(d + 16), d + 16)
+    st(d0_2 + ld(d + 32), d + 32)
+    st8(d0_3 + ld8(d + 48), d + 48)
+}
+
 /// 4 rows of D (k values), 64 columns, reduced over p.
-@inline(__always) func weightsBlock_4x4(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+@inline(__always) func weightsBlock_4x64(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
                            _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -1088,7 +1388,7 @@ typealias H = SIMD8<Float>
 }
 
 /// 1 rows of D (k values), 64 columns, reduced over p.
-@inline(__always) func weightsBlock_1x4(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
+@inline(__always) func weightsBlock_1x64(_ x: UnsafePointer<Float>, _ ldx: Int, _ g: UnsafePointer<Float>, _ rows: Int,
                            _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -2866,8 +3166,150 @@ typealias H = SIMD8<Float>
     }
 }
 
+/// 16 consecutive k values of one segment, 8 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_16x8(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = H()
+    var d1_0 = H()
+    var d2_0 = H()
+    var d3_0 = H()
+    var d4_0 = H()
+    var d5_0 = H()
+    var d6_0 = H()
+    var d7_0 = H()
+    var d8_0 = H()
+    var d9_0 = H()
+    var d10_0 = H()
+    var d11_0 = H()
+    var d12_0 = H()
+    var d13_0 = H()
+    var d14_0 = H()
+    var d15_0 = H()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld8(gp + 0)
+            let s0 = H(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            let s1 = H(repeating: xp[1])
+            d1_0.addProduct(s1, g0)
+            let s2 = H(repeating: xp[2])
+            d2_0.addProduct(s2, g0)
+            let s3 = H(repeating: xp[3])
+            d3_0.addProduct(s3, g0)
+            let s4 = H(repeating: xp[4])
+            d4_0.addProduct(s4, g0)
+            let s5 = H(repeating: xp[5])
+            d5_0.addProduct(s5, g0)
+            let s6 = H(repeating: xp[6])
+            d6_0.addProduct(s6, g0)
+            let s7 = H(repeating: xp[7])
+            d7_0.addProduct(s7, g0)
+            let s8 = H(repeating: xp[8])
+            d8_0.addProduct(s8, g0)
+            let s9 = H(repeating: xp[9])
+            d9_0.addProduct(s9, g0)
+            let s10 = H(repeating: xp[10])
+            d10_0.addProduct(s10, g0)
+            let s11 = H(repeating: xp[11])
+            d11_0.addProduct(s11, g0)
+            let s12 = H(repeating: xp[12])
+            d12_0.addProduct(s12, g0)
+            let s13 = H(repeating: xp[13])
+            d13_0.addProduct(s13, g0)
+            let s14 = H(repeating: xp[14])
+            d14_0.addProduct(s14, g0)
+            let s15 = H(repeating: xp[15])
+            d15_0.addProduct(s15, g0)
+            xp += pixStride
+            gp += 8
+        }
+    }
+    st8(d0_0 + ld8(d + 0), d + 0)
+    st8(d1_0 + ld8(d + 8), d + 8)
+    st8(d2_0 + ld8(d + 16), d + 16)
+    st8(d3_0 + ld8(d + 24), d + 24)
+    st8(d4_0 + ld8(d + 32), d + 32)
+    st8(d5_0 + ld8(d + 40), d + 40)
+    st8(d6_0 + ld8(d + 48), d + 48)
+    st8(d7_0 + ld8(d + 56), d + 56)
+    st8(d8_0 + ld8(d + 64), d + 64)
+    st8(d9_0 + ld8(d + 72), d + 72)
+    st8(d10_0 + ld8(d + 80), d + 80)
+    st8(d11_0 + ld8(d + 88), d + 88)
+    st8(d12_0 + ld8(d + 96), d + 96)
+    st8(d13_0 + ld8(d + 104), d + 104)
+    st8(d14_0 + ld8(d + 112), d + 112)
+    st8(d15_0 + ld8(d + 120), d + 120)
+}
+
+/// 8 consecutive k values of one segment, 8 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_8x8(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = H()
+    var d1_0 = H()
+    var d2_0 = H()
+    var d3_0 = H()
+    var d4_0 = H()
+    var d5_0 = H()
+    var d6_0 = H()
+    var d7_0 = H()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld8(gp + 0)
+            let s0 = H(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            let s1 = H(repeating: xp[1])
+            d1_0.addProduct(s1, g0)
+            let s2 = H(repeating: xp[2])
+            d2_0.addProduct(s2, g0)
+            let s3 = H(repeating: xp[3])
+            d3_0.addProduct(s3, g0)
+            let s4 = H(repeating: xp[4])
+            d4_0.addProduct(s4, g0)
+            let s5 = H(repeating: xp[5])
+            d5_0.addProduct(s5, g0)
+            let s6 = H(repeating: xp[6])
+            d6_0.addProduct(s6, g0)
+            let s7 = H(repeating: xp[7])
+            d7_0.addProduct(s7, g0)
+            xp += pixStride
+            gp += 8
+        }
+    }
+    st8(d0_0 + ld8(d + 0), d + 0)
+    st8(d1_0 + ld8(d + 8), d + 8)
+    st8(d2_0 + ld8(d + 16), d + 16)
+    st8(d3_0 + ld8(d + 24), d + 24)
+    st8(d4_0 + ld8(d + 32), d + 32)
+    st8(d5_0 + ld8(d + 40), d + 40)
+    st8(d6_0 + ld8(d + 48), d + 48)
+    st8(d7_0 + ld8(d + 56), d + 56)
+}
+
+/// 1 consecutive k values of one segment, 8 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_1x8(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = H()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld8(gp + 0)
+            let s0 = H(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            xp += pixStride
+            gp += 8
+        }
+    }
+    st8(d0_0 + ld8(d + 0), d + 0)
+}
+
 /// 16 consecutive k values of one segment, 16 channels, reduced over a whole image.
-@inline(__always) func implicitWeightsBlock_16x1(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+@inline(__always) func implicitWeightsBlock_16x16(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d1_0 = V()
@@ -2945,7 +3387,7 @@ typealias H = SIMD8<Float>
 }
 
 /// 8 consecutive k values of one segment, 16 channels, reduced over a whole image.
-@inline(__always) func implicitWeightsBlock_8x1(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+@inline(__always) func implicitWeightsBlock_8x16(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d1_0 = V()
@@ -2991,7 +3433,7 @@ typealias H = SIMD8<Float>
 }
 
 /// 1 consecutive k values of one segment, 16 channels, reduced over a whole image.
-@inline(__always) func implicitWeightsBlock_1x1(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+@inline(__always) func implicitWeightsBlock_1x16(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var gp = g
@@ -3008,8 +3450,144 @@ typealias H = SIMD8<Float>
     st(d0_0 + ld(d + 0), d + 0)
 }
 
+/// 8 consecutive k values of one segment, 24 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_8x24(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = H()
+    var d1_0 = V()
+    var d1_1 = H()
+    var d2_0 = V()
+    var d2_1 = H()
+    var d3_0 = V()
+    var d3_1 = H()
+    var d4_0 = V()
+    var d4_1 = H()
+    var d5_0 = V()
+    var d5_1 = H()
+    var d6_0 = V()
+    var d6_1 = H()
+    var d7_0 = V()
+    var d7_1 = H()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld(gp + 0)
+            let g1 = ld8(gp + 16)
+            let s0 = V(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            d0_1.addProduct(s0.lowHalf, g1)
+            let s1 = V(repeating: xp[1])
+            d1_0.addProduct(s1, g0)
+            d1_1.addProduct(s1.lowHalf, g1)
+            let s2 = V(repeating: xp[2])
+            d2_0.addProduct(s2, g0)
+            d2_1.addProduct(s2.lowHalf, g1)
+            let s3 = V(repeating: xp[3])
+            d3_0.addProduct(s3, g0)
+            d3_1.addProduct(s3.lowHalf, g1)
+            let s4 = V(repeating: xp[4])
+            d4_0.addProduct(s4, g0)
+            d4_1.addProduct(s4.lowHalf, g1)
+            let s5 = V(repeating: xp[5])
+            d5_0.addProduct(s5, g0)
+            d5_1.addProduct(s5.lowHalf, g1)
+            let s6 = V(repeating: xp[6])
+            d6_0.addProduct(s6, g0)
+            d6_1.addProduct(s6.lowHalf, g1)
+            let s7 = V(repeating: xp[7])
+            d7_0.addProduct(s7, g0)
+            d7_1.addProduct(s7.lowHalf, g1)
+            xp += pixStride
+            gp += 24
+        }
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st8(d0_1 + ld8(d + 16), d + 16)
+    st(d1_0 + ld(d + 24), d + 24)
+    st8(d1_1 + ld8(d + 40), d + 40)
+    st(d2_0 + ld(d + 48), d + 48)
+    st8(d2_1 + ld8(d + 64), d + 64)
+    st(d3_0 + ld(d + 72), d + 72)
+    st8(d3_1 + ld8(d + 88), d + 88)
+    st(d4_0 + ld(d + 96), d + 96)
+    st8(d4_1 + ld8(d + 112), d + 112)
+    st(d5_0 + ld(d + 120), d + 120)
+    st8(d5_1 + ld8(d + 136), d + 136)
+    st(d6_0 + ld(d + 144), d + 144)
+    st8(d6_1 + ld8(d + 160), d + 160)
+    st(d7_0 + ld(d + 168), d + 168)
+    st8(d7_1 + ld8(d + 184), d + 184)
+}
+
+/// 4 consecutive k values of one segment, 24 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_4x24(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = H()
+    var d1_0 = V()
+    var d1_1 = H()
+    var d2_0 = V()
+    var d2_1 = H()
+    var d3_0 = V()
+    var d3_1 = H()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld(gp + 0)
+            let g1 = ld8(gp + 16)
+            let s0 = V(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            d0_1.addProduct(s0.lowHalf, g1)
+            let s1 = V(repeating: xp[1])
+            d1_0.addProduct(s1, g0)
+            d1_1.addProduct(s1.lowHalf, g1)
+            let s2 = V(repeating: xp[2])
+            d2_0.addProduct(s2, g0)
+            d2_1.addProduct(s2.lowHalf, g1)
+            let s3 = V(repeating: xp[3])
+            d3_0.addProduct(s3, g0)
+            d3_1.addProduct(s3.lowHalf, g1)
+            xp += pixStride
+            gp += 24
+        }
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st8(d0_1 + ld8(d + 16), d + 16)
+    st(d1_0 + ld(d + 24), d + 24)
+    st8(d1_1 + ld8(d + 40), d + 40)
+    st(d2_0 + ld(d + 48), d + 48)
+    st8(d2_1 + ld8(d + 64), d + 64)
+    st(d3_0 + ld(d + 72), d + 72)
+    st8(d3_1 + ld8(d + 88), d + 88)
+}
+
+/// 1 consecutive k values of one segment, 24 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_1x24(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = H()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld(gp + 0)
+            let g1 = ld8(gp + 16)
+            let s0 = V(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            d0_1.addProduct(s0.lowHalf, g1)
+            xp += pixStride
+            gp += 24
+        }
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st8(d0_1 + ld8(d + 16), d + 16)
+}
+
 /// 8 consecutive k values of one segment, 32 channels, reduced over a whole image.
-@inline(__always) func implicitWeightsBlock_8x2(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+@inline(__always) func implicitWeightsBlock_8x32(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -3080,7 +3658,7 @@ typealias H = SIMD8<Float>
 }
 
 /// 4 consecutive k values of one segment, 32 channels, reduced over a whole image.
-@inline(__always) func implicitWeightsBlock_4x2(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+@inline(__always) func implicitWeightsBlock_4x32(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -3123,7 +3701,7 @@ typealias H = SIMD8<Float>
 }
 
 /// 1 consecutive k values of one segment, 32 channels, reduced over a whole image.
-@inline(__always) func implicitWeightsBlock_1x2(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+@inline(__always) func implicitWeightsBlock_1x32(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -3144,8 +3722,90 @@ typealias H = SIMD8<Float>
     st(d0_1 + ld(d + 16), d + 16)
 }
 
+/// 4 consecutive k values of one segment, 40 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_4x40(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = V()
+    var d0_2 = H()
+    var d1_0 = V()
+    var d1_1 = V()
+    var d1_2 = H()
+    var d2_0 = V()
+    var d2_1 = V()
+    var d2_2 = H()
+    var d3_0 = V()
+    var d3_1 = V()
+    var d3_2 = H()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld(gp + 0)
+            let g1 = ld(gp + 16)
+            let g2 = ld8(gp + 32)
+            let s0 = V(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            d0_1.addProduct(s0, g1)
+            d0_2.addProduct(s0.lowHalf, g2)
+            let s1 = V(repeating: xp[1])
+            d1_0.addProduct(s1, g0)
+            d1_1.addProduct(s1, g1)
+            d1_2.addProduct(s1.lowHalf, g2)
+            let s2 = V(repeating: xp[2])
+            d2_0.addProduct(s2, g0)
+            d2_1.addProduct(s2, g1)
+            d2_2.addProduct(s2.lowHalf, g2)
+            let s3 = V(repeating: xp[3])
+            d3_0.addProduct(s3, g0)
+            d3_1.addProduct(s3, g1)
+            d3_2.addProduct(s3.lowHalf, g2)
+            xp += pixStride
+            gp += 40
+        }
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st(d0_1 + ld(d + 16), d + 16)
+    st8(d0_2 + ld8(d + 32), d + 32)
+    st(d1_0 + ld(d + 40), d + 40)
+    st(d1_1 + ld(d + 56), d + 56)
+    st8(d1_2 + ld8(d + 72), d + 72)
+    st(d2_0 + ld(d + 80), d + 80)
+    st(d2_1 + ld(d + 96), d + 96)
+    st8(d2_2 + ld8(d + 112), d + 112)
+    st(d3_0 + ld(d + 120), d + 120)
+    st(d3_1 + ld(d + 136), d + 136)
+    st8(d3_2 + ld8(d + 152), d + 152)
+}
+
+/// 1 consecutive k values of one segment, 40 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_1x40(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = V()
+    var d0_2 = H()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld(gp + 0)
+            let g1 = ld(gp + 16)
+            let g2 = ld8(gp + 32)
+            let s0 = V(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            d0_1.addProduct(s0, g1)
+            d0_2.addProduct(s0.lowHalf, g2)
+            xp += pixStride
+            gp += 40
+        }
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st(d0_1 + ld(d + 16), d + 16)
+    st8(d0_2 + ld8(d + 32), d + 32)
+}
+
 /// 4 consecutive k values of one segment, 48 channels, reduced over a whole image.
-@inline(__always) func implicitWeightsBlock_4x3(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+@inline(__always) func implicitWeightsBlock_4x48(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -3201,7 +3861,7 @@ typealias H = SIMD8<Float>
 }
 
 /// 1 consecutive k values of one segment, 48 channels, reduced over a whole image.
-@inline(__always) func implicitWeightsBlock_1x3(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+@inline(__always) func implicitWeightsBlock_1x48(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -3226,8 +3886,107 @@ typealias H = SIMD8<Float>
     st(d0_2 + ld(d + 32), d + 32)
 }
 
+/// 4 consecutive k values of one segment, 56 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_4x56(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = V()
+    var d0_2 = V()
+    var d0_3 = H()
+    var d1_0 = V()
+    var d1_1 = V()
+    var d1_2 = V()
+    var d1_3 = H()
+    var d2_0 = V()
+    var d2_1 = V()
+    var d2_2 = V()
+    var d2_3 = H()
+    var d3_0 = V()
+    var d3_1 = V()
+    var d3_2 = V()
+    var d3_3 = H()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld(gp + 0)
+            let g1 = ld(gp + 16)
+            let g2 = ld(gp + 32)
+            let g3 = ld8(gp + 48)
+            let s0 = V(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            d0_1.addProduct(s0, g1)
+            d0_2.addProduct(s0, g2)
+            d0_3.addProduct(s0.lowHalf, g3)
+            let s1 = V(repeating: xp[1])
+            d1_0.addProduct(s1, g0)
+            d1_1.addProduct(s1, g1)
+            d1_2.addProduct(s1, g2)
+            d1_3.addProduct(s1.lowHalf, g3)
+            let s2 = V(repeating: xp[2])
+            d2_0.addProduct(s2, g0)
+            d2_1.addProduct(s2, g1)
+            d2_2.addProduct(s2, g2)
+            d2_3.addProduct(s2.lowHalf, g3)
+            let s3 = V(repeating: xp[3])
+            d3_0.addProduct(s3, g0)
+            d3_1.addProduct(s3, g1)
+            d3_2.addProduct(s3, g2)
+            d3_3.addProduct(s3.lowHalf, g3)
+            xp += pixStride
+            gp += 56
+        }
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st(d0_1 + ld(d + 16), d + 16)
+    st(d0_2 + ld(d + 32), d + 32)
+    st8(d0_3 + ld8(d + 48), d + 48)
+    st(d1_0 + ld(d + 56), d + 56)
+    st(d1_1 + ld(d + 72), d + 72)
+    st(d1_2 + ld(d + 88), d + 88)
+    st8(d1_3 + ld8(d + 104), d + 104)
+    st(d2_0 + ld(d + 112), d + 112)
+    st(d2_1 + ld(d + 128), d + 128)
+    st(d2_2 + ld(d + 144), d + 144)
+    st8(d2_3 + ld8(d + 160), d + 160)
+    st(d3_0 + ld(d + 168), d + 168)
+    st(d3_1 + ld(d + 184), d + 184)
+    st(d3_2 + ld(d + 200), d + 200)
+    st8(d3_3 + ld8(d + 216), d + 216)
+}
+
+/// 1 consecutive k values of one segment, 56 channels, reduced over a whole image.
+@inline(__always) func implicitWeightsBlock_1x56(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+                           _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
+    var d0_0 = V()
+    var d0_1 = V()
+    var d0_2 = V()
+    var d0_3 = H()
+    var gp = g
+    for row in 0..<rows {
+        var xp = x + row * rowStride
+        for _ in 0..<cols {
+            let g0 = ld(gp + 0)
+            let g1 = ld(gp + 16)
+            let g2 = ld(gp + 32)
+            let g3 = ld8(gp + 48)
+            let s0 = V(repeating: xp[0])
+            d0_0.addProduct(s0, g0)
+            d0_1.addProduct(s0, g1)
+            d0_2.addProduct(s0, g2)
+            d0_3.addProduct(s0.lowHalf, g3)
+            xp += pixStride
+            gp += 56
+        }
+    }
+    st(d0_0 + ld(d + 0), d + 0)
+    st(d0_1 + ld(d + 16), d + 16)
+    st(d0_2 + ld(d + 32), d + 32)
+    st8(d0_3 + ld8(d + 48), d + 48)
+}
+
 /// 4 consecutive k values of one segment, 64 channels, reduced over a whole image.
-@inline(__always) func implicitWeightsBlock_4x4(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+@inline(__always) func implicitWeightsBlock_4x64(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -3296,7 +4055,7 @@ typealias H = SIMD8<Float>
 }
 
 /// 1 consecutive k values of one segment, 64 channels, reduced over a whole image.
-@inline(__always) func implicitWeightsBlock_1x4(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
+@inline(__always) func implicitWeightsBlock_1x64(_ x: UnsafePointer<Float>, _ rows: Int, _ rowStride: Int, _ cols: Int, _ pixStride: Int,
                            _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>) {
     var d0_0 = V()
     var d0_1 = V()
@@ -3438,43 +4197,72 @@ func implicitForwardRow(cols: Int, width: Int, a: UnsafePointer<Float>, pixStrid
     }
 }
 
-/// D[segments*segLen, 16*nv] += sum over the rows x cols output pixels of an image of their
-/// receptive field (outer) their gradient row G[pixel, 16*nv].
-func implicitWeightsImage(rows: Int, rowStride: Int, cols: Int, pixStride: Int, nv: Int, x: UnsafePointer<Float>,
+/// D[segments*segLen, width] += sum over the rows x cols output pixels of an image of their
+/// receptive field (outer) their gradient row G[pixel, width]; width a multiple of 8 up to 64.
+func implicitWeightsImage(rows: Int, rowStride: Int, cols: Int, pixStride: Int, width: Int, x: UnsafePointer<Float>,
                           segStride: Int, segments: Int, segLen: Int, g: UnsafePointer<Float>, d: UnsafeMutablePointer<Float>) {
-    let n = 16 * nv
-    switch nv {
-    case 1:
+    switch width {
+    case 8:
         for seg in 0..<segments {
-            let xs = x + seg * segStride, ds = d + seg * segLen * n
+            let xs = x + seg * segStride, ds = d + seg * segLen * 8
             var j = 0
-            while j + 16 <= segLen { implicitWeightsBlock_16x1(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 16 }
-            while j + 8 <= segLen { implicitWeightsBlock_8x1(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 8 }
-            while j + 1 <= segLen { implicitWeightsBlock_1x1(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
+            while j + 16 <= segLen { implicitWeightsBlock_16x8(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 8); j += 16 }
+            while j + 8 <= segLen { implicitWeightsBlock_8x8(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 8); j += 8 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x8(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 8); j += 1 }
         }
-    case 2:
+    case 16:
         for seg in 0..<segments {
-            let xs = x + seg * segStride, ds = d + seg * segLen * n
+            let xs = x + seg * segStride, ds = d + seg * segLen * 16
             var j = 0
-            while j + 8 <= segLen { implicitWeightsBlock_8x2(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 8 }
-            while j + 4 <= segLen { implicitWeightsBlock_4x2(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 4 }
-            while j + 1 <= segLen { implicitWeightsBlock_1x2(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
+            while j + 16 <= segLen { implicitWeightsBlock_16x16(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 16); j += 16 }
+            while j + 8 <= segLen { implicitWeightsBlock_8x16(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 16); j += 8 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x16(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 16); j += 1 }
         }
-    case 3:
+    case 24:
         for seg in 0..<segments {
-            let xs = x + seg * segStride, ds = d + seg * segLen * n
+            let xs = x + seg * segStride, ds = d + seg * segLen * 24
             var j = 0
-            while j + 4 <= segLen { implicitWeightsBlock_4x3(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 4 }
-            while j + 1 <= segLen { implicitWeightsBlock_1x3(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
+            while j + 8 <= segLen { implicitWeightsBlock_8x24(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 24); j += 8 }
+            while j + 4 <= segLen { implicitWeightsBlock_4x24(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 24); j += 4 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x24(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 24); j += 1 }
         }
-    case 4:
+    case 32:
         for seg in 0..<segments {
-            let xs = x + seg * segStride, ds = d + seg * segLen * n
+            let xs = x + seg * segStride, ds = d + seg * segLen * 32
             var j = 0
-            while j + 4 <= segLen { implicitWeightsBlock_4x4(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 4 }
-            while j + 1 <= segLen { implicitWeightsBlock_1x4(xs + j, rows, rowStride, cols, pixStride, g, ds + j * n); j += 1 }
+            while j + 8 <= segLen { implicitWeightsBlock_8x32(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 32); j += 8 }
+            while j + 4 <= segLen { implicitWeightsBlock_4x32(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 32); j += 4 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x32(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 32); j += 1 }
         }
-    default: preconditionFailure("implicitWeightsImage: nv \(nv) not generated")
+    case 40:
+        for seg in 0..<segments {
+            let xs = x + seg * segStride, ds = d + seg * segLen * 40
+            var j = 0
+            while j + 4 <= segLen { implicitWeightsBlock_4x40(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 40); j += 4 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x40(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 40); j += 1 }
+        }
+    case 48:
+        for seg in 0..<segments {
+            let xs = x + seg * segStride, ds = d + seg * segLen * 48
+            var j = 0
+            while j + 4 <= segLen { implicitWeightsBlock_4x48(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 48); j += 4 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x48(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 48); j += 1 }
+        }
+    case 56:
+        for seg in 0..<segments {
+            let xs = x + seg * segStride, ds = d + seg * segLen * 56
+            var j = 0
+            while j + 4 <= segLen { implicitWeightsBlock_4x56(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 56); j += 4 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x56(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 56); j += 1 }
+        }
+    case 64:
+        for seg in 0..<segments {
+            let xs = x + seg * segStride, ds = d + seg * segLen * 64
+            var j = 0
+            while j + 4 <= segLen { implicitWeightsBlock_4x64(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 64); j += 4 }
+            while j + 1 <= segLen { implicitWeightsBlock_1x64(xs + j, rows, rowStride, cols, pixStride, g, ds + j * 64); j += 1 }
+        }
+    default: preconditionFailure("implicitWeightsImage: width \(width) not generated")
     }
 }
 
@@ -3518,27 +4306,42 @@ func forwardProduct(m: Int, width: Int, k: Int, a: UnsafePointer<Float>, lda: In
     }
 }
 
-/// D[k, 16*nv] += sum over rows p of X[p, k] * G[p, 16*nv].
-func weightProduct(rows: Int, nv: Int, k: Int, x: UnsafePointer<Float>, ldx: Int, g: UnsafePointer<Float>,
+/// D[k, width] += sum over rows p of X[p, k] * G[p, width], width a multiple of 8 up to 64.
+func weightProduct(rows: Int, width: Int, k: Int, x: UnsafePointer<Float>, ldx: Int, g: UnsafePointer<Float>,
                    d: UnsafeMutablePointer<Float>) {
-    let n = 16 * nv
-    switch nv {
-    case 1:
+    switch width {
+    case 8:
         var j = 0
-        while j + 8 <= k { weightsBlock_8x1(x + j, ldx, g, rows, d + j * n); j += 8 }
-        while j < k { weightsBlock_1x1(x + j, ldx, g, rows, d + j * n); j += 1 }
-    case 2:
+        while j + 8 <= k { weightsBlock_8x8(x + j, ldx, g, rows, d + j * 8); j += 8 }
+        while j < k { weightsBlock_1x8(x + j, ldx, g, rows, d + j * 8); j += 1 }
+    case 16:
         var j = 0
-        while j + 6 <= k { weightsBlock_6x2(x + j, ldx, g, rows, d + j * n); j += 6 }
-        while j < k { weightsBlock_1x2(x + j, ldx, g, rows, d + j * n); j += 1 }
-    case 3:
+        while j + 8 <= k { weightsBlock_8x16(x + j, ldx, g, rows, d + j * 16); j += 8 }
+        while j < k { weightsBlock_1x16(x + j, ldx, g, rows, d + j * 16); j += 1 }
+    case 24:
         var j = 0
-        while j + 4 <= k { weightsBlock_4x3(x + j, ldx, g, rows, d + j * n); j += 4 }
-        while j < k { weightsBlock_1x3(x + j, ldx, g, rows, d + j * n); j += 1 }
-    case 4:
+        while j + 6 <= k { weightsBlock_6x24(x + j, ldx, g, rows, d + j * 24); j += 6 }
+        while j < k { weightsBlock_1x24(x + j, ldx, g, rows, d + j * 24); j += 1 }
+    case 32:
         var j = 0
-        while j + 4 <= k { weightsBlock_4x4(x + j, ldx, g, rows, d + j * n); j += 4 }
-        while j < k { weightsBlock_1x4(x + j, ldx, g, rows, d + j * n); j += 1 }
-    default: preconditionFailure("weightProduct: nv \(nv) not generated")
+        while j + 6 <= k { weightsBlock_6x32(x + j, ldx, g, rows, d + j * 32); j += 6 }
+        while j < k { weightsBlock_1x32(x + j, ldx, g, rows, d + j * 32); j += 1 }
+    case 40:
+        var j = 0
+        while j + 4 <= k { weightsBlock_4x40(x + j, ldx, g, rows, d + j * 40); j += 4 }
+        while j < k { weightsBlock_1x40(x + j, ldx, g, rows, d + j * 40); j += 1 }
+    case 48:
+        var j = 0
+        while j + 4 <= k { weightsBlock_4x48(x + j, ldx, g, rows, d + j * 48); j += 4 }
+        while j < k { weightsBlock_1x48(x + j, ldx, g, rows, d + j * 48); j += 1 }
+    case 56:
+        var j = 0
+        while j + 4 <= k { weightsBlock_4x56(x + j, ldx, g, rows, d + j * 56); j += 4 }
+        while j < k { weightsBlock_1x56(x + j, ldx, g, rows, d + j * 56); j += 1 }
+    case 64:
+        var j = 0
+        while j + 4 <= k { weightsBlock_4x64(x + j, ldx, g, rows, d + j * 64); j += 4 }
+        while j < k { weightsBlock_1x64(x + j, ldx, g, rows, d + j * 64); j += 1 }
+    default: preconditionFailure("weightProduct: width \(width) not generated")
     }
 }

@@ -198,12 +198,16 @@ extension AVX512Kernels {
                 let dst = dm + t * n
                 var c0 = 0
                 while c0 < n {
-                    let y00 = ld(p0 + c0), y01 = ld(p0 + n + c0), y10 = ld(p1 + c0), y11 = ld(p1 + n + c0)
+                    // A width of 8 more than a multiple of 16 ends in a half vector, through masks.
+                    let count = min(16, n - c0)
+                    func load(_ p: UnsafePointer<Float>) -> V { count == 16 ? ld(p) : ldFirst(p, count) }
+                    func put(_ v: V, _ p: UnsafeMutablePointer<Float>) { if count == 16 { st(v, p) } else { stFirst(v, p, count) } }
+                    let y00 = load(p0 + c0), y01 = load(p0 + n + c0), y10 = load(p1 + c0), y11 = load(p1 + n + c0)
                     // Rows of A dY: r0 = y0, r1 = y0 + y1, r2 = y0 - y1, r3 = -y1 (per column).
                     /// Row i of (A dY) A^T from row i (a, b) of A dY.
                     func store(_ i: Int, _ a: V, _ b: V) {
                         let o = dst + c0 + 4 * i * xiStride
-                        st(a, o); st(a + b, o + xiStride); st(a - b, o + 2 * xiStride); st(-b, o + 3 * xiStride)
+                        put(a, o); put(a + b, o + xiStride); put(a - b, o + 2 * xiStride); put(-b, o + 3 * xiStride)
                     }
                     store(0, y00, y01)
                     store(1, y00 + y10, y01 + y11)
@@ -216,7 +220,8 @@ extension AVX512Kernels {
         }
     }
 
-    /// dwt [(ky, kx, ci), n] += G^T du G for every input channel and 16 output channels.
+    /// dwt [(ky, kx, ci), n] += G^T du G for every input channel and 16 output channels (8 for
+    /// the last of a width of 8 more than a multiple of 16).
     public static func winogradWeightsGradient(cin: Int, n: Int, du: UnsafePointer<Float>, dwt: UnsafeMutablePointer<Float>) {
         precondition(supports(columns: n), "AVX512Kernels.winogradWeightsGradient: \(n) columns")
         let half = V(repeating: 0.5)
@@ -224,8 +229,11 @@ extension AVX512Kernels {
         for ci in 0..<cin {
             var co = 0
             while co < n {
+                let count = min(16, n - co)
+                func load(_ p: UnsafePointer<Float>) -> V { count == 16 ? ld(p) : ldFirst(p, count) }
+                func put(_ v: V, _ p: UnsafeMutablePointer<Float>) { if count == 16 { st(v, p) } else { stFirst(v, p, count) } }
                 let src = du + ci * n + co
-                func d(_ i: Int, _ j: Int) -> V { ld(src + (4 * i + j) * xiStride) }
+                func d(_ i: Int, _ j: Int) -> V { load(src + (4 * i + j) * xiStride) }
                 /// Row ky of G^T du, column j.
                 func t(_ ky: Int, _ j: Int) -> V {
                     switch ky {
@@ -237,9 +245,9 @@ extension AVX512Kernels {
                 for ky in 0..<3 {
                     let t0 = t(ky, 0), t1 = t(ky, 1), t2 = t(ky, 2), t3 = t(ky, 3)
                     let out = dwt + (ky * 3 * cin + ci) * n + co
-                    st(ld(out) + t0 + (t1 + t2) * half, out)
-                    st(ld(out + cin * n) + (t1 - t2) * half, out + cin * n)
-                    st(ld(out + 2 * cin * n) + (t1 + t2) * half + t3, out + 2 * cin * n)
+                    put(load(out) + t0 + (t1 + t2) * half, out)
+                    put(load(out + cin * n) + (t1 - t2) * half, out + cin * n)
+                    put(load(out + 2 * cin * n) + (t1 + t2) * half + t3, out + 2 * cin * n)
                 }
                 co += 16
             }

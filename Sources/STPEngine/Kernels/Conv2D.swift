@@ -17,7 +17,7 @@ import STPKernelsAVX512
 //
 // On the AVX-512 path a 3x3 stride-1 convolution runs by Winograd F(2x2, 3x3) (WinogradConv.swift).
 // A 1x1, stride-1, unpadded convolution needs no im2col: the input already is the col matrix.
-// On the AVX-512 path an output channel count that is not a multiple of 16 runs on zero-padded
+// On the AVX-512 path an output channel count that is not a multiple of 8 runs on zero-padded
 // weights (see FastKernels).
 // Images are split across workers and processed in chunks so that the col buffer stays bounded;
 // with fewer images than workers, the OpenBLAS path shares each image (SharedImageConv.swift).
@@ -193,7 +193,7 @@ func addTransposedPartials(_ partials: UnsafePointer<Float>, workers: Int, k: In
 /// `g.colScratchFloats(workers:)` floats.
 /// With an `epilogue` (eval mode, not with `accumulate`), each block of output pixels gets it
 /// right after it is computed.
-/// `transposedWeight` (optional, AVX-512 path only): w already transposed and padded, [K, Cout16]
+/// `transposedWeight` (optional, AVX-512 path only): w already transposed and padded, [K, Cout8]
 /// (see packTransposedConvWeight), which saves the transposition when the caller has it.
 /// `winogradWeight` (optional, with `transposedWeight`): its Winograd transform
 /// (winogradTransformWeight), which saves that too when the convolution runs by Winograd.
@@ -208,7 +208,7 @@ public func conv2dForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafeP
     let workers = g.activeWorkers(requested)
     let useFast = FastKernels.usableForward(fast, columns: g.outChannels)
     precondition(transposedWeight == nil || useFast, "conv2dForward: a transposed weight is for the AVX-512 path")
-    let nPadded = FastKernels.forwardColumns(g.outChannels)
+    let nPadded = FastKernels.paddedColumns(g.outChannels)
     let ownWeight = useFast && transposedWeight == nil
         ? transposeWeight(w, rows: g.outChannels, columns: g.patchSize, paddedRows: nPadded) : nil
     defer { ownWeight?.deallocate() }
@@ -342,30 +342,30 @@ public func conv2dBackwardWeights(_ g: ConvGeometry, x: UnsafePointer<Float>, dy
 private func pointwiseWeightsAVX512(_ g: ConvGeometry, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                     dw: UnsafeMutablePointer<Float>, workers: Int) {
     let n = g.outChannels, k = g.patchSize, rows = g.batch * g.outHeight * g.outWidth
-    let n16 = FastKernels.paddedColumns(n)
-    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * n16)
-    partials.initialize(repeating: 0, count: workers * k * n16)
+    let nPadded = FastKernels.paddedColumns(n)
+    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * nPadded)
+    partials.initialize(repeating: 0, count: workers * k * nPadded)
     defer { partials.deallocate() }
     parallelWorkers(workers) { wk in
         let r = splitRange(rows, parts: workers, wk)
-        if n16 == n {
+        if nPadded == n {
             AVX512Kernels.weightGradient(rows: r.count, n: n, k: k, x: x + r.lowerBound * k, ldx: k,
                                          g: dy + r.lowerBound * n, d: partials + wk * k * n)
             return
         }
         // Odd widths: the output gradient goes through a small zero-padded buffer.
         let chunk = 256
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * n16)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * nPadded)
         defer { buffer.deallocate() }
         var r0 = r.lowerBound
         while r0 < r.upperBound {
             let m = min(chunk, r.upperBound - r0)
-            padColumns(dy + r0 * n, rows: m, columns: n, paddedColumns: n16, into: buffer)
-            AVX512Kernels.weightGradient(rows: m, n: n16, k: k, x: x + r0 * k, ldx: k, g: buffer, d: partials + wk * k * n16)
+            padColumns(dy + r0 * n, rows: m, columns: n, paddedColumns: nPadded, into: buffer)
+            AVX512Kernels.weightGradient(rows: m, n: nPadded, k: k, x: x + r0 * k, ldx: k, g: buffer, d: partials + wk * k * nPadded)
             r0 += m
         }
     }
-    addTransposedPartials(partials, workers: workers, k: k, n: n, ld: n16, into: dw)
+    addTransposedPartials(partials, workers: workers, k: k, n: n, ld: nPadded, into: dw)
 }
 
 /// The geometry of the input-gradient convolution of a stride-1 convolution: dy convolved with

@@ -5,11 +5,10 @@ import STPKernelsAVX512
 // their main GEMMs: when the CPU has AVX-512F; the weight gradients only for at most 64 output
 // channels, which covers every CIFAR ResNet layer, the forward pass for any (wider layers in
 // 64-column panels). They skip OpenBLAS's packing copies, which took a fifth of a training
-// step. The kernels compute 16 output channels per vector (the forward ones 8 in a last half
-// vector); a layer with another count (a pruned network's or a sampled subnet's odd width) runs
-// on weights padded with zero columns up to the next multiple of 8 forward (forwardColumns) and
-// of 16 for the weight gradient (paddedColumns), and its results are stored compact, the last
-// vector of each row through a mask (AVX512Kernels.finishRows, winogradOutput's `columns`): the
+// step. The kernels compute 16 output channels per vector, and 8 in a last half vector; a layer
+// with another count (a pruned network's or a sampled subnet's odd width) runs on weights (and
+// output gradients) padded with zero columns up to the next multiple of 8 (paddedColumns), and
+// its results are stored compact, the last vector of each row through a mask (AVX512Kernels.finishRows, winogradOutput's `columns`): the
 // wasted columns cost far less than OpenBLAS's generic path on such narrow GEMMs (measured in
 // docs/PERFORMANCE.md). STP_NO_AVX512=1 turns them off (to compare, or on a CPU that
 // misreports its features).
@@ -26,16 +25,12 @@ public enum FastKernels {
     /// Whether the forward pass runs on the AVX-512 products: any width, a wide layer's in
     /// 64-column panels (ImageNet-size layers; their weight gradients stay on OpenBLAS).
     static func usableForward(_ requested: Bool, columns: Int) -> Bool {
-        requested && AVX512Kernels.supportsForward(columns: forwardColumns(columns))
+        requested && AVX512Kernels.supportsForward(columns: paddedColumns(columns))
     }
 
-    /// `columns` rounded up to the weight-gradient kernels' vector width (16).
-    static func paddedColumns(_ columns: Int) -> Int { (columns + 15) / 16 * 16 }
-
-    /// `columns` rounded up to a multiple of 8: the width of the forward operand, whose kernels
-    /// end a row in an 8-float half vector when that is enough (a pruned layer of 7 channels
-    /// computes 8 columns, not 16).
-    static func forwardColumns(_ columns: Int) -> Int { (columns + 7) / 8 * 8 }
+    /// `columns` rounded up to a multiple of 8: the kernels end a row in an 8-float half vector
+    /// when that is enough (a pruned layer of 7 channels computes 8 columns, not 16).
+    static func paddedColumns(_ columns: Int) -> Int { (columns + 7) / 8 * 8 }
 }
 
 /// wt [K, paddedRows] = w [N, K] transposed, in the products' panel layout

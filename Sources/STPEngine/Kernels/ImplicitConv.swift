@@ -12,9 +12,8 @@ import STPKernelsAVX512
 // Used when FastKernels allows (forward: any Cout; weight gradient: up to 64), for every kernel
 // size and stride; 1x1 stride-1
 // convolutions need no padding and use the plain products. When Cout8 > Cout, each output row
-// is computed into a padded row buffer and compacted into y. The weight gradient computes
-// Cout16 = Cout rounded up to 16 columns, reading dy through a padded copy of each image's
-// gradient when Cout16 > Cout.
+// is computed into a padded row buffer and compacted into y (and the weight gradient reads dy
+// through a padded copy of each image's gradient).
 
 extension ConvGeometry {
     var paddedHeight: Int { height + 2 * padding }
@@ -66,7 +65,7 @@ func conv2dForwardImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
     let field = g.receptiveField
     let imageIn = g.height * g.width * g.inChannels
     /// Output rows `rows` of `image` from its padded copy `pad`; `row` is a padded row buffer
-    /// when Cout is not a multiple of 16.
+    /// when Cout is not a multiple of 8.
     func outputRows(image: Int, rows: Range<Int>, pad: UnsafePointer<Float>, row: UnsafeMutablePointer<Float>?) {
         for oy in rows {
             let first = (image * oh + oy) * ow
@@ -120,26 +119,26 @@ func conv2dBackwardWeightsImplicit(_ g: ConvGeometry, x: UnsafePointer<Float>, d
                                    workers requested: Int) {
     let workers = g.activeWorkers(requested)
     let oh = g.outHeight, ow = g.outWidth, n = g.outChannels, k = g.patchSize
-    let n16 = FastKernels.paddedColumns(n)
+    let nPadded = FastKernels.paddedColumns(n)
     let field = g.receptiveField
     let imageIn = g.height * g.width * g.inChannels
-    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * n16)
-    partials.initialize(repeating: 0, count: workers * k * n16)
+    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * nPadded)
+    partials.initialize(repeating: 0, count: workers * k * nPadded)
     defer { partials.deallocate() }
     parallelWorkers(workers) { wk in
         let pad = scratch + wk * g.paddedImageFloats
-        let paddedDy: UnsafeMutablePointer<Float>? = n16 == n ? nil : .allocate(capacity: oh * ow * n16)
+        let paddedDy: UnsafeMutablePointer<Float>? = nPadded == n ? nil : .allocate(capacity: oh * ow * nPadded)
         defer { paddedDy?.deallocate() }
         for image in splitRange(g.batch, parts: workers, wk) {
             padImage(x + image * imageIn, g, into: pad)
             var grad = dy + image * oh * ow * n
             if let paddedDy {
-                padColumns(grad, rows: oh * ow, columns: n, paddedColumns: n16, into: paddedDy)
+                padColumns(grad, rows: oh * ow, columns: n, paddedColumns: nPadded, into: paddedDy)
                 grad = UnsafePointer(paddedDy)
             }
-            AVX512Kernels.convolutionWeightGradient(rows: oh, rowStride: g.stride * field.segmentStride, cols: ow, n: n16,
-                                                    x: pad, field: field, g: grad, d: partials + wk * k * n16)
+            AVX512Kernels.convolutionWeightGradient(rows: oh, rowStride: g.stride * field.segmentStride, cols: ow, n: nPadded,
+                                                    x: pad, field: field, g: grad, d: partials + wk * k * nPadded)
         }
     }
-    addTransposedPartials(partials, workers: workers, k: k, n: n, ld: n16, into: dw)
+    addTransposedPartials(partials, workers: workers, k: k, n: n, ld: nPadded, into: dw)
 }

@@ -12,7 +12,6 @@ import STPKernelsAVX512
 //   x   [N, H, W, Cin] -> padded image [H + 2, W + 2, Cin] (one at a time, per worker)
 //   wt  [9 * Cin, Cout8]  (the transposed weight of the implicit path) -> u [16, Cin, Cout8]
 //   per chunk of tile rows: v [16, tiles, Cin16] -> m [16, tiles, Cout8] (16 products) -> y
-//   (Cout8: Cout rounded up to 8 forward; the weight gradient works on Cout16, rounded to 16)
 //   y   [N, H, W, Cout]
 //
 // Used when the input has at least Winograd.minimumInputChannels (8) channels, for any output
@@ -63,13 +62,12 @@ extension ConvGeometry {
 
     /// Floats of one worker's scratch: its padded image (with 16 floats of slack for the
     /// transform's last vector), v and m for one chunk, and the chunk's padded output rows when
-    /// Cout is not a multiple of 16. Sized for the weight gradient's Cout16 columns, which is
-    /// also enough for the forward pass's Cout8.
+    /// Cout is not a multiple of 8.
     var winogradScratchFloatsPerWorker: Int {
-        let n16 = FastKernels.paddedColumns(outChannels)
+        let nPadded = FastKernels.paddedColumns(outChannels)
         let tiles = winogradChunkTileRows * winogradTilesPerRow
-        let rows = n16 == outChannels ? 0 : 4 * tiles * n16
-        return winogradPaddedImageFloats + 16 + 16 * (winogradXiStride(winogradInputStride) + winogradXiStride(n16)) + rows
+        let rows = nPadded == outChannels ? 0 : 4 * tiles * nPadded
+        return winogradPaddedImageFloats + 16 + 16 * (winogradXiStride(winogradInputStride) + winogradXiStride(nPadded)) + rows
     }
 
     /// Floats between the 16 matrices of v or m (`columns` wide) in one chunk: a cache line more
@@ -172,7 +170,7 @@ func conv2dForwardWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, wt: Unsaf
 
 /// dw [Cout, 9 * Cin] += the weight gradient of a 3x3, stride-1, padding-1 convolution
 /// (g.usesWinogradWeightGradient) by Winograd F(2x2, 3x3): each worker reduces its images into its own du
-/// [16, Cin, Cout16], transformed back into a transposed partial [9 * Cin, Cout16] at the end.
+/// [16, Cin, Cout8], transformed back into a transposed partial [9 * Cin, Cout8] at the end.
 /// `scratch` holds g.winogradScratchFloats.
 func conv2dBackwardWeightsWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                    dw: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
@@ -180,24 +178,24 @@ func conv2dBackwardWeightsWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, d
     precondition(g.usesWinogradWeightGradient, "conv2dBackwardWeightsWinograd: odd output size \(g.outHeight)x\(g.outWidth)")
     let workers = g.activeWorkers(requested)
     let cin = g.inChannels, n = g.outChannels, oh = g.outHeight, ow = g.outWidth, k = g.patchSize
-    let n16 = FastKernels.paddedColumns(n)
+    let nPadded = FastKernels.paddedColumns(n)
     let perWorker = g.winogradScratchFloatsPerWorker
-    let workerScratch = scratch + 16 * cin * n16
+    let workerScratch = scratch + 16 * cin * nPadded
     let tilesPerRow = g.winogradTilesPerRow, chunkRows = g.winogradChunkTileRows
-    let ldv = g.winogradInputStride, vStride = g.winogradXiStride(ldv), mStride = g.winogradXiStride(n16)
+    let ldv = g.winogradInputStride, vStride = g.winogradXiStride(ldv), mStride = g.winogradXiStride(nPadded)
     let imageIn = g.height * g.width * cin
     let padRowStride = g.paddedWidth * cin
-    let du = UnsafeMutablePointer<Float>.allocate(capacity: workers * 16 * cin * n16)
-    du.initialize(repeating: 0, count: workers * 16 * cin * n16)
-    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * n16)
-    partials.initialize(repeating: 0, count: workers * k * n16)
+    let du = UnsafeMutablePointer<Float>.allocate(capacity: workers * 16 * cin * nPadded)
+    du.initialize(repeating: 0, count: workers * 16 * cin * nPadded)
+    let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * k * nPadded)
+    partials.initialize(repeating: 0, count: workers * k * nPadded)
     defer { du.deallocate(); partials.deallocate() }
     parallelWorkers(workers) { wk in
         let pad = workerScratch + wk * perWorker
         let v = pad + g.winogradPaddedImageFloats + 16
         let dm = v + 16 * vStride
-        let rows: UnsafeMutablePointer<Float>? = n16 == n ? nil : dm + 16 * mStride
-        let myDu = du + wk * 16 * cin * n16
+        let rows: UnsafeMutablePointer<Float>? = nPadded == n ? nil : dm + 16 * mStride
+        let myDu = du + wk * 16 * cin * nPadded
         for image in splitRange(g.batch, parts: workers, wk) {
             padImage(x + image * imageIn, g, into: pad)
             var ty0 = 0
@@ -208,19 +206,19 @@ func conv2dBackwardWeightsWinograd(_ g: ConvGeometry, x: UnsafePointer<Float>, d
                                             tileRows: tileRows, tilesPerRow: tilesPerRow, v: v, ldv: ldv, xiStride: vStride)
                 var grad = dy + (image * oh + 2 * ty0) * ow * n
                 if let rows {
-                    padColumns(grad, rows: 2 * tileRows * ow, columns: n, paddedColumns: n16, into: rows)
+                    padColumns(grad, rows: 2 * tileRows * ow, columns: n, paddedColumns: nPadded, into: rows)
                     grad = UnsafePointer(rows)
                 }
-                AVX512Kernels.winogradOutputGradient(dy: grad, rowStride: ow * n16, n: n16, tileRows: tileRows,
+                AVX512Kernels.winogradOutputGradient(dy: grad, rowStride: ow * nPadded, n: nPadded, tileRows: tileRows,
                                                      tilesPerRow: tilesPerRow, dm: dm, xiStride: mStride)
                 for xi in 0..<16 {
-                    AVX512Kernels.weightGradient(rows: tiles, n: n16, k: cin, x: v + xi * vStride, ldx: ldv,
-                                                 g: dm + xi * mStride, d: myDu + xi * cin * n16)
+                    AVX512Kernels.weightGradient(rows: tiles, n: nPadded, k: cin, x: v + xi * vStride, ldx: ldv,
+                                                 g: dm + xi * mStride, d: myDu + xi * cin * nPadded)
                 }
                 ty0 += tileRows
             }
         }
-        AVX512Kernels.winogradWeightsGradient(cin: cin, n: n16, du: myDu, dwt: partials + wk * k * n16)
+        AVX512Kernels.winogradWeightsGradient(cin: cin, n: nPadded, du: myDu, dwt: partials + wk * k * nPadded)
     }
-    addTransposedPartials(partials, workers: workers, k: k, n: n, ld: n16, into: dw)
+    addTransposedPartials(partials, workers: workers, k: k, n: n, ld: nPadded, into: dw)
 }

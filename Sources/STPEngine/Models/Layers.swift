@@ -63,7 +63,7 @@ public final class ConvLayer: @unchecked Sendable {
         let workers = ComputeThreads.workers
         if epilogue != nil && FastKernels.usableForward(FastKernels.available, columns: g.outChannels) {
             // Eval: no backward will need the OHWI copy, so the AVX-512 operand is built directly.
-            let nPadded = FastKernels.forwardColumns(g.outChannels)
+            let nPadded = FastKernels.paddedColumns(g.outChannels)
             let key = (version: weight.version, inChannels: g.inChannels, outChannels: g.outChannels)
             if let cached = evalOperand, cached == key {
                 verifyCachedEvalOperand(g, paddedColumns: nPadded)
