@@ -123,6 +123,13 @@ extension AVX512Kernels {
 @inline(__always) func ldFirst(_ p: UnsafePointer<Float>, _ count: Int) -> V { stp_load_first(p, Int32(count)) }
 /// Stores the first `count` (0...16) lanes of `v` at `p`.
 @inline(__always) func stFirst(_ v: V, _ p: UnsafeMutablePointer<Float>, _ count: Int) { stp_store_first(p, v, Int32(count)) }
+/// The first `count` (1...16) floats at `p`: a plain load for a whole vector, masked for the
+/// last, shorter vector of a row (an odd width, or 8 columns past a multiple of 16).
+@inline(__always) func ldUpTo(_ p: UnsafePointer<Float>, _ count: Int) -> V { count == 16 ? ld(p) : ldFirst(p, count) }
+/// Stores the first `count` (1...16) lanes of `v` at `p`, as ldUpTo reads them.
+@inline(__always) func stUpTo(_ v: V, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    if count == 16 { st(v, p) } else { stFirst(v, p, count) }
+}
 
 extension AVX512Kernels {
     /// dst[p, 0..<columns] = epilogue(src[p, 0..<columns] (+ dst[p, ...] when `accumulate`)) for
@@ -141,15 +148,14 @@ extension AVX512Kernels {
             var c0 = 0
             while c0 < columns {
                 let count = min(16, columns - c0)
-                var v = count == 16 ? ld(s + c0) : ldFirst(s + c0, count)
-                if accumulate { v += count == 16 ? ld(d + c0) : ldFirst(d + c0, count) }
+                var v = ldUpTo(s + c0, count)
+                if accumulate { v += ldUpTo(d + c0, count) }
                 if let scale, let shift {
-                    v = v * (count == 16 ? ld(scale + c0) : ldFirst(scale + c0, count))
-                        + (count == 16 ? ld(shift + c0) : ldFirst(shift + c0, count))
-                    if let r { v += count == 16 ? ld(r + c0) : ldFirst(r + c0, count) }
+                    v = v * ldUpTo(scale + c0, count) + ldUpTo(shift + c0, count)
+                    if let r { v += ldUpTo(r + c0, count) }
                     if relu { v = v.replacing(with: zero, where: v .< zero) }
                 }
-                if count == 16 { st(v, d + c0) } else { stFirst(v, d + c0, count) }
+                stUpTo(v, d + c0, count)
                 c0 += 16
             }
         }

@@ -37,8 +37,7 @@ extension AVX512Kernels {
             while co < n {
                 let count = min(16, n - co)
                 func g(_ ky: Int, _ kx: Int) -> V {
-                    let p = wt + panelIndex(row: (ky * 3 + kx) * cin + ci, column: co, rows: 9 * cin, columns: n)
-                    return count == 16 ? ld(p) : ldFirst(p, count)
+                    ldUpTo(wt + panelIndex(row: (ky * 3 + kx) * cin + ci, column: co, rows: 9 * cin, columns: n), count)
                 }
                 // Rows of G g, one kernel column at a time.
                 let g00 = g(0, 0), g10 = g(1, 0), g20 = g(2, 0)
@@ -47,7 +46,7 @@ extension AVX512Kernels {
                 let t1 = ((g00 + g10 + g20) * half, (g01 + g11 + g21) * half, (g02 + g12 + g22) * half)
                 let t2 = ((g00 - g10 + g20) * half, (g01 - g11 + g21) * half, (g02 - g12 + g22) * half)
                 let out = u + panelIndex(row: ci, column: co, rows: cin, columns: n)
-                func put(_ v: V, _ p: UnsafeMutablePointer<Float>) { if count == 16 { st(v, p) } else { stFirst(v, p, count) } }
+                func put(_ v: V, _ p: UnsafeMutablePointer<Float>) { stUpTo(v, p, count) }
                 /// Row i of (G g) G^T from row i of G g.
                 func store(_ i: Int, _ a: V, _ b: V, _ c: V) {
                     put(a, out + (4 * i + 0) * xiStride)
@@ -132,7 +131,6 @@ extension AVX512Kernels {
                      "AVX512Kernels.winogradOutput: \(outputRows)x\(outputColumns) outputs of \(tileRows)x\(tilesPerRow) tiles")
         // The last vector of each tile's row of m is read through a mask too: with n a multiple
         // of 8, a full vector there would reach past the row.
-        @inline(__always) func load(_ p: UnsafePointer<Float>, _ count: Int) -> V { count == 16 ? ld(p) : ldFirst(p, count) }
         let zero = V()
         var t = 0
         for ty in 0..<tileRows {
@@ -144,23 +142,23 @@ extension AVX512Kernels {
                 var c0 = 0
                 while c0 < columns {
                     let count = min(16, columns - c0)
-                    func mm(_ xi: Int) -> V { load(src + xi * xiStride + c0, count) }
+                    func mm(_ xi: Int) -> V { ldUpTo(src + xi * xiStride + c0, count) }
                     // Columns: s[k][j] = (A^T m)[k][j].
                     let s00 = mm(0) + mm(4) + mm(8), s01 = mm(1) + mm(5) + mm(9)
                     let s02 = mm(2) + mm(6) + mm(10), s03 = mm(3) + mm(7) + mm(11)
                     let s10 = mm(4) - mm(8) - mm(12), s11 = mm(5) - mm(9) - mm(13)
                     let s12 = mm(6) - mm(10) - mm(14), s13 = mm(7) - mm(11) - mm(15)
-                    let sc = scale.map { load($0 + c0, count) } ?? zero, sh = shift.map { load($0 + c0, count) } ?? zero
+                    let sc = scale.map { ldUpTo($0 + c0, count) } ?? zero, sh = shift.map { ldUpTo($0 + c0, count) } ?? zero
                     /// One output pixel at `o`: accumulated, finished by the epilogue, stored.
                     @inline(__always) func finish(_ y: V, _ o: UnsafeMutablePointer<Float>) {
                         var y = y
-                        if accumulate { y += load(o + c0, count) }
+                        if accumulate { y += ldUpTo(o + c0, count) }
                         if scale != nil {
                             y = y * sc + sh
-                            if let residual { y += load(residual + (o - out) + c0, count) }
+                            if let residual { y += ldUpTo(residual + (o - out) + c0, count) }
                             if relu { y = y.replacing(with: zero, where: y .< zero) }
                         }
-                        if count == 16 { st(y, o + c0) } else { stFirst(y, o + c0, count) }
+                        stUpTo(y, o + c0, count)
                     }
                     // Rows: (s A)[k][j].
                     finish(s00 + s01 + s02, o0)
@@ -200,8 +198,8 @@ extension AVX512Kernels {
                 while c0 < n {
                     // A width of 8 more than a multiple of 16 ends in a half vector, through masks.
                     let count = min(16, n - c0)
-                    func load(_ p: UnsafePointer<Float>) -> V { count == 16 ? ld(p) : ldFirst(p, count) }
-                    func put(_ v: V, _ p: UnsafeMutablePointer<Float>) { if count == 16 { st(v, p) } else { stFirst(v, p, count) } }
+                    func load(_ p: UnsafePointer<Float>) -> V { ldUpTo(p, count) }
+                    func put(_ v: V, _ p: UnsafeMutablePointer<Float>) { stUpTo(v, p, count) }
                     let y00 = load(p0 + c0), y01 = load(p0 + n + c0), y10 = load(p1 + c0), y11 = load(p1 + n + c0)
                     // Rows of A dY: r0 = y0, r1 = y0 + y1, r2 = y0 - y1, r3 = -y1 (per column).
                     /// Row i of (A dY) A^T from row i (a, b) of A dY.
@@ -230,8 +228,8 @@ extension AVX512Kernels {
             var co = 0
             while co < n {
                 let count = min(16, n - co)
-                func load(_ p: UnsafePointer<Float>) -> V { count == 16 ? ld(p) : ldFirst(p, count) }
-                func put(_ v: V, _ p: UnsafeMutablePointer<Float>) { if count == 16 { st(v, p) } else { stFirst(v, p, count) } }
+                func load(_ p: UnsafePointer<Float>) -> V { ldUpTo(p, count) }
+                func put(_ v: V, _ p: UnsafeMutablePointer<Float>) { stUpTo(v, p, count) }
                 let src = du + ci * n + co
                 func d(_ i: Int, _ j: Int) -> V { load(src + (4 * i + j) * xiStride) }
                 /// Row ky of G^T du, column j.

@@ -9,7 +9,8 @@ import STPKernelsAVX512
 // (implicit-GEMM) convolution, which on a CPU whose products already run near its FMA peak is
 // the only way left to make them much faster (docs/PERFORMANCE.md).
 //
-//   x   [N, H, W, Cin] -> padded image [H + 2, W + 2, Cin] (one at a time, per worker)
+//   x   [N, H, W, Cin] -> padded image [H + 2, W + 2, Cin] (one at a time, per worker; one
+//                          more zero row or column for an odd output height or width)
 //   wt  [9 * Cin, Cout8]  (the transposed weight of the implicit path) -> u [16, Cin, Cout8]
 //   per chunk of tile rows: v [16, tiles, Cin16] -> m [16, tiles, Cout8] (16 products) -> y
 //   y   [N, H, W, Cout]
