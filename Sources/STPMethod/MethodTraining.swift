@@ -26,11 +26,23 @@ public enum MethodTraining {
         case .stimulative:
             let objective = try StimulativeObjective(spec: trainer.spec, options: method.stimulative, seed: trainer.config.seed)
             objective.expansion = method.expansion
+            if method.stimulative.teacher == .frozen { objective.teacherNetwork = try frozenTeacher(for: trainer) }
             trainer.objective = objective
         case .slimming:
             trainer.objective = try SlimmingObjective(strength: method.slimmingStrength)
         }
         record(trainer, method: method)
+    }
+
+    /// The --init network as it was given, for `--teacher frozen`: read again from its file, so
+    /// a resumed run (whose own weights have moved) distils from the same teacher.
+    static func frozenTeacher(for trainer: Trainer) throws -> ResNet {
+        guard let path = trainer.config.initialWeights else {
+            throw STPError(.argument, "--teacher frozen distils from the trained network the run starts from: it needs --init")
+        }
+        let teacher = ResNet(spec: trainer.spec, seed: trainer.config.seed)
+        try InitialNetwork.load(path).apply(to: teacher)
+        return teacher
     }
 
     /// Records `method` in the trainer's run record (saved with its next checkpoint), so that a

@@ -47,6 +47,9 @@ public struct PruneOptions: Sendable {
     /// Once-for-All sorts channels by importance before it trains elastic widths.
     public enum ChannelOrder: String, Codable, Sendable, CaseIterable {
         case given, l1
+        /// Each block's channels of largest BN |gamma| first (conv1's BN: the scale the block's
+        /// inner channel is multiplied by), as network slimming ranks them.
+        case gamma
         /// The run record's key for it (absent in runs started before it existed: given).
         static let recordKey = "channel_order"
     }
@@ -229,6 +232,8 @@ private final class PruneContext {
     let latencyModel: LatencyModel
     let splits: DataSplits
     let heldOut: ImageDataset
+    /// The stimulative options, with `--sampling budget`'s windows filled from the budgets.
+    let stimulative: StimulativeOptions
     /// The full network's test result per trainer: the results chosen from one trained network
     /// (every budget of a baseline) evaluate it once, not once per result. l1-filter and slimming
     /// read their channels from a permuted copy of the trainer's network with the same function,
@@ -275,6 +280,7 @@ private final class PruneContext {
         guard Set(budgets.map { "\($0.measure) \($0.target)" }).count == budgets.count else {
             throw STPError(.argument, "--budget lists the same budget twice (\(o.budgets.joined(separator: ", ")))")
         }
+        stimulative = try PruneContext.focused(o.stimulative, budgets: resolved, space: space)
         guard o.fitnessImages >= 1, o.fitnessImages < data.train.count / 2 else {
             throw STPError(.argument, "--fitness-images must be between 1 and half the training set (\(data.train.count / 2))")
         }
@@ -285,6 +291,25 @@ private final class PruneContext {
         let budgetText = budgets.map { "\($0) (\($0.costMeasure(in: space).format($0.target)))" }.joined(separator: ", ")
         console.writeLine("prune: \(o.methods.map(\.rawValue).joined(separator: ", ")), \(spec.name) on \(config.data), "
                           + "budget \(budgetText) of \(CountFormat.string(space.cost.full.macs)) MACs, \(trainingEpochs) epochs")
+    }
+
+    /// `options` with `.budget` sampling's windows: [t (1 - s), t (1 + s)] around each budget's
+    /// target MACs t (s = --focus-spread), clipped to the space, smallest first. Only FLOPs
+    /// budgets: a latency budget's window depends on the latency table measured when the run
+    /// starts, and a resumed run must sample what the first invocation sampled.
+    static func focused(_ options: StimulativeOptions, budgets: [ResolvedBudget], space: ArchitectureSpace) throws -> StimulativeOptions {
+        guard options.sampling == .budget else { return options }
+        var options = options
+        let lo = space.cost.macs(of: space.smallest), hi = space.cost.macs(of: space.largest)
+        options.focusWindows = try budgets.map { budget in
+            guard let t = budget.targetMACs else {
+                throw STPError(.argument, "--sampling budget draws subnets around FLOPs budgets; \(budget.budget) is a latency budget (use uniform or flops sampling with it)")
+            }
+            let lower = max(lo, Int((Double(t) * (1 - options.focusSpread)).rounded()))
+            let upper = min(hi, Int((Double(t) * (1 + options.focusSpread)).rounded()))
+            return StimulativeOptions.Window(lower: lower, upper: max(lower, upper))
+        }.sorted { $0.lower < $1.lower }
+        return options
     }
 
     /// "50%" -> "50pct", "keep 30%" -> "keep-30pct": a directory name for a budget.
@@ -306,7 +331,7 @@ private final class PruneContext {
 
     func methodConfig(_ kind: MethodConfig.Kind) -> MethodConfig {
         var method = MethodConfig(kind: kind)
-        method.stimulative = o.stimulative
+        method.stimulative = stimulative
         method.slimmingStrength = o.slimmingStrength
         return method
     }
@@ -392,8 +417,10 @@ private final class PruneContext {
             }
             return
         }
-        if o.channelOrder == .l1 {
-            Baselines.reorderInnerChannels(trunk.model, order: Baselines.l1Order(trunk.model))
+        switch o.channelOrder {
+        case .given: break
+        case .l1: Baselines.reorderInnerChannels(trunk.model, order: Baselines.l1Order(trunk.model))
+        case .gamma: Baselines.reorderInnerChannels(trunk.model, order: Baselines.gammaOrder(trunk.model))
         }
         trunk.setConfiguration(key, o.channelOrder.rawValue)
     }

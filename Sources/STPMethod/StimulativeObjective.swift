@@ -2,7 +2,8 @@ import STPEngine
 
 // Stimulative training (METHOD.md section 3): one step is the full network's cross-entropy plus,
 // for each of K sampled subnets, lambda * T^2 * KL(softmax(teacher / T) || softmax(subnet / T)),
-// where the teacher is the full network's logits of the same batch (no gradient). All passes use
+// where the teacher is the full network's logits of the same batch (no gradient), or with
+// `--teacher frozen` a fixed copy of the --init network in eval mode. All passes use
 // batch statistics; the gradients of the K + 1 passes accumulate into the shared weights before
 // one SGD step. Subnet passes do not update the running statistics (they would mix every
 // architecture's statistics into the full network's; evaluation recalibrates instead).
@@ -18,9 +19,32 @@ public struct StimulativeOptions: Codable, Sendable, Equatable {
         case kd
         case kdMinus = "kd-"
     }
+    /// How subnets are drawn outside subnet mutating expansion: per gene over the whole space, a
+    /// FLOPs level first, or inside the windows around the user's budgets (`focusWindows`).
     public enum Sampling: String, Codable, Sendable, CaseIterable {
         case uniform
         case flopsStratified = "flops"
+        case budget
+    }
+    /// What the subnets distil from. `live`: the full network's logits of the same batch while it
+    /// trains (stimulative training as published). `frozen`: a fixed copy of the --init network,
+    /// run with its own running statistics (eval mode), so the subnets chase the trained
+    /// network's predictions rather than a moving and, at the start, worsening target.
+    public enum Teacher: String, Codable, Sendable, CaseIterable {
+        case live, frozen
+    }
+    /// The full network's own loss each step: cross-entropy on the labels (as published), KD from
+    /// the frozen teacher, or none (only subnets train; the full network changes through the
+    /// weights it shares with them). With a live teacher only `ce` makes sense.
+    public enum FullNetworkLoss: String, Codable, Sendable, CaseIterable {
+        case ce, kd, none
+    }
+    /// A MACs range subnets are drawn from under `.budget` sampling.
+    public struct Window: Codable, Sendable, Equatable {
+        public var lower: Int
+        public var upper: Int
+        public init(lower: Int, upper: Int) { self.lower = lower; self.upper = upper }
+        public var range: ClosedRange<Int> { lower...upper }
     }
     public var subnetsPerStep: Int = 1
     public var lambda: Float = 1
@@ -29,14 +53,45 @@ public struct StimulativeOptions: Codable, Sendable, Equatable {
     public var amplitude: Float = 4
     public var sampling: Sampling = .uniform
     public var space = ArchitectureSpaceOptions()
+    public var teacher: Teacher = .live
+    public var fullNetworkLoss: FullNetworkLoss = .ce
+    /// `.budget` sampling: the MACs windows, smallest first (stp prune fills them from its budgets).
+    public var focusWindows: [Window] = []
+    /// Half-width of a budget's sampling window, as a fraction of its target MACs: [t (1 - s), t (1 + s)].
+    public var focusSpread: Double = 0.2
 
     public init() {}
+
+    // Runs recorded before an option existed decode with its default, so they still resume.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        subnetsPerStep = try c.decode(Int.self, forKey: .subnetsPerStep)
+        lambda = try c.decode(Float.self, forKey: .lambda)
+        temperature = try c.decode(Float.self, forKey: .temperature)
+        distillation = try c.decode(Distillation.self, forKey: .distillation)
+        amplitude = try c.decode(Float.self, forKey: .amplitude)
+        sampling = try c.decode(Sampling.self, forKey: .sampling)
+        space = try c.decode(ArchitectureSpaceOptions.self, forKey: .space)
+        teacher = try c.decodeIfPresent(Teacher.self, forKey: .teacher) ?? .live
+        fullNetworkLoss = try c.decodeIfPresent(FullNetworkLoss.self, forKey: .fullNetworkLoss) ?? .ce
+        focusWindows = try c.decodeIfPresent([Window].self, forKey: .focusWindows) ?? []
+        focusSpread = try c.decodeIfPresent(Double.self, forKey: .focusSpread) ?? 0.2
+    }
 
     public func validate() throws {
         guard subnetsPerStep >= 1 else { throw STPError(.argument, "--subnets must be at least 1 (got \(subnetsPerStep))") }
         guard lambda >= 0, lambda.isFinite else { throw STPError(.argument, "--kd-lambda must be a non-negative number") }
         guard temperature > 0, temperature.isFinite else { throw STPError(.argument, "--temperature must be positive") }
         guard amplitude > 0, amplitude.isFinite else { throw STPError(.argument, "--amplitude must be positive") }
+        guard focusSpread >= 0, focusSpread < 1, focusSpread.isFinite else {
+            throw STPError(.argument, "--focus-spread must be in [0, 1) (got \(focusSpread))")
+        }
+        guard teacher == .frozen || fullNetworkLoss == .ce else {
+            throw STPError(.argument, "--full-network \(fullNetworkLoss.rawValue) needs --teacher frozen: a live teacher is the full network trained with ce")
+        }
+        if sampling == .budget && focusWindows.isEmpty {
+            throw STPError(.argument, "--sampling budget draws subnets around the budgets of stp prune; here there are none (use uniform or flops)")
+        }
     }
 }
 
@@ -73,6 +128,9 @@ public final class StimulativeObjective: TrainingObjective, @unchecked Sendable 
     public let seed: UInt64
     /// When set, subnets come from the expansion plan instead of the whole space.
     public var expansion: ExpansionPlan?
+    /// The frozen teacher (`options.teacher == .frozen`): a copy of the --init network that is
+    /// only ever run forward in eval mode, never trained (MethodTraining installs it).
+    public var teacherNetwork: ResNet?
     /// How often each block was kept and each (block, width) was sampled: for the explorer.
     public private(set) var blockSampleCounts: [Int]
     public private(set) var widthSampleCounts: [[Int: Int]]
@@ -88,12 +146,19 @@ public final class StimulativeObjective: TrainingObjective, @unchecked Sendable 
         self.seed = seed
         blockSampleCounts = Array(repeating: 0, count: spec.blockCount)
         widthSampleCounts = Array(repeating: [:], count: spec.blockCount)
+        if options.sampling == .budget {
+            let lo = space.cost.macs(of: space.smallest), hi = space.cost.macs(of: space.largest)
+            for w in options.focusWindows where w.lower > w.upper || w.upper < lo || w.lower > hi {
+                throw STPError(.argument, "--sampling budget: the window \(CountFormat.string(w.lower))-\(CountFormat.string(w.upper)) MACs lies outside the space (\(CountFormat.string(lo))-\(CountFormat.string(hi)) MACs)")
+            }
+        }
     }
 
     /// The subnets of global step `step`: a function of the seed and the step alone.
     public func sampleArchitectures(step: Int, epoch: Double) -> [Architecture] {
         var rng = SeededRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &+ 0x5851_F42D)
-        return (0..<options.subnetsPerStep).map { _ in
+        let k = options.subnetsPerStep
+        return (0..<k).map { j in
             if let plan = expansion {
                 let window = plan.window(atEpoch: epoch, space: space)
                 let mutant = space.mutate(plan.target, probability: plan.mutationProbability, using: &rng)
@@ -102,6 +167,12 @@ public final class StimulativeObjective: TrainingObjective, @unchecked Sendable 
             switch options.sampling {
             case .uniform: return space.randomArchitecture(using: &rng)
             case .flopsStratified: return space.stratifiedArchitecture(using: &rng)
+            case .budget:
+                let windows = options.focusWindows
+                // The sandwich rule: with two or more subnets a step, the smallest budget's window
+                // is always among them; the others take the budgets in turn.
+                let index = k >= 2 && j == 0 ? 0 : (step * k + j) % windows.count
+                return space.randomArchitecture(in: windows[index].range, using: &rng) ?? space.randomArchitecture(using: &rng)
             }
         }
     }
@@ -113,18 +184,76 @@ public final class StimulativeObjective: TrainingObjective, @unchecked Sendable 
         return self.step(model: model, pixels: pixels, labels: labels, subnets: subnets, labelSmoothing: step.labelSmoothing)
     }
 
+    /// The full network's pass against the frozen teacher's logits `t` (KD, or no gradient at
+    /// all for `.none`, where its cross-entropy is still reported).
+    private func fullNetworkPass(model: ResNet, pixels: UnsafePointer<Float>, labels: [Int32], teacher t: UnsafePointer<Float>,
+                                 labelSmoothing: Float) -> ObjectiveResult {
+        let n = labels.count, k = model.spec.classes
+        if options.fullNetworkLoss == .ce {
+            return crossEntropyPass(model: model, pixels: pixels, labels: labels, labelSmoothing: labelSmoothing, dlogits: dlogits)
+        }
+        // Without a gradient the pass would only be for the figures: report the teacher's instead
+        // of spending a forward of the full network.
+        let z: UnsafePointer<Float> = options.fullNetworkLoss == .kd
+            ? UnsafePointer(model.forward(pixels, batch: n, mode: .train(updateRunningStats: true))) : t
+        let (loss, correct) = labels.withUnsafeBufferPointer { lp in
+            (crossEntropyForwardBackward(logits: z, labels: lp.baseAddress!, batch: n, classes: k, dlogits: nil),
+             topKCorrect(logits: z, labels: lp.baseAddress!, batch: n, classes: k, k: 1))
+        }
+        if options.fullNetworkLoss == .kd {
+            let dz = dlogits.ensure(count: n * k)
+            let kd = distil(teacher: t, student: z, batch: n, classes: k, dstudent: dz)
+            model.backward(dz)
+            return ObjectiveResult(loss: loss, correct: correct, extra: ["full_kd": kd])
+        }
+        return ObjectiveResult(loss: loss, correct: correct)
+    }
+
+    /// The distillation loss of `student` toward `teacher` (plain KD, or KD- on standardised
+    /// logits whose teacher rows are in `normTeacher`), its gradient in `dstudent`.
+    private func distil(teacher t: UnsafePointer<Float>, student z: UnsafePointer<Float>, batch n: Int, classes k: Int,
+                        dstudent ds: UnsafeMutablePointer<Float>) -> Double {
+        switch options.distillation {
+        case .kd:
+            return Double(klDivergenceForwardBackward(teacher: t, student: z, batch: n, classes: k,
+                                                      temperature: options.temperature, gradScale: options.lambda,
+                                                      dstudent: ds))
+        case .kdMinus:
+            let s = normStudent.ensure(count: n * k)
+            standardizeLogitsForward(z, batch: n, classes: k, amplitude: options.amplitude, out: s,
+                                     invStd: invStudent.ensure(count: n))
+            let dn = dnorm.ensure(count: n * k)
+            let loss = Double(klDivergenceForwardBackward(teacher: normTeacher.pointer, student: s, batch: n, classes: k,
+                                                          temperature: options.temperature, gradScale: options.lambda,
+                                                          dstudent: dn))
+            standardizeLogitsBackward(out: s, invStd: invStudent.pointer, dout: dn, batch: n, classes: k,
+                                      amplitude: options.amplitude, dz: ds)
+            return loss
+        }
+    }
+
     /// The passes of one step with the given subnets (tests call it with fixed subnets).
     public func step(model: ResNet, pixels: UnsafePointer<Float>, labels: [Int32], subnets: [SubnetSelection],
                      labelSmoothing: Float = 0) -> ObjectiveResult {
-        var result = crossEntropyPass(model: model, pixels: pixels, labels: labels, labelSmoothing: labelSmoothing, dlogits: dlogits)
         let n = labels.count, k = model.spec.classes
         let t = teacher.ensure(count: n * k)
-        t.update(from: model.lastLogits, count: n * k)
-        var kdSum = 0.0, subnetLossSum = 0.0, subnetCorrect = 0
-        if options.distillation == .kdMinus {
-            standardizeLogitsForward(t, batch: n, classes: k, amplitude: options.amplitude,
-                                     out: normTeacher.ensure(count: n * k), invStd: invTeacher.ensure(count: n))
+        var result: ObjectiveResult
+        if let frozen = teacherNetwork {
+            t.update(from: frozen.forward(pixels, batch: n, mode: .eval), count: n * k)
+            if options.distillation == .kdMinus {
+                standardizeLogitsForward(t, batch: n, classes: k, amplitude: options.amplitude,
+                                         out: normTeacher.ensure(count: n * k), invStd: invTeacher.ensure(count: n))
+            }
+            result = fullNetworkPass(model: model, pixels: pixels, labels: labels, teacher: t, labelSmoothing: labelSmoothing)
+        } else {
+            result = crossEntropyPass(model: model, pixels: pixels, labels: labels, labelSmoothing: labelSmoothing, dlogits: dlogits)
+            t.update(from: model.lastLogits, count: n * k)
+            if options.distillation == .kdMinus {
+                standardizeLogitsForward(t, batch: n, classes: k, amplitude: options.amplitude,
+                                         out: normTeacher.ensure(count: n * k), invStd: invTeacher.ensure(count: n))
+            }
         }
+        var kdSum = 0.0, subnetLossSum = 0.0, subnetCorrect = 0
         for subnet in subnets {
             let z = model.forward(pixels, batch: n, mode: .train(updateRunningStats: false), subnet: subnet)
             // The subnet's own cross-entropy and top-1 against the labels (no gradient): the
@@ -134,22 +263,7 @@ public final class StimulativeObjective: TrainingObjective, @unchecked Sendable 
                 subnetCorrect += topKCorrect(logits: z, labels: lp.baseAddress!, batch: n, classes: k, k: 1)
             }
             let ds = dstudent.ensure(count: n * k)
-            switch options.distillation {
-            case .kd:
-                kdSum += Double(klDivergenceForwardBackward(teacher: t, student: z, batch: n, classes: k,
-                                                            temperature: options.temperature, gradScale: options.lambda,
-                                                            dstudent: ds))
-            case .kdMinus:
-                let s = normStudent.ensure(count: n * k)
-                standardizeLogitsForward(z, batch: n, classes: k, amplitude: options.amplitude, out: s,
-                                         invStd: invStudent.ensure(count: n))
-                let dn = dnorm.ensure(count: n * k)
-                kdSum += Double(klDivergenceForwardBackward(teacher: normTeacher.pointer, student: s, batch: n, classes: k,
-                                                            temperature: options.temperature, gradScale: options.lambda,
-                                                            dstudent: dn))
-                standardizeLogitsBackward(out: s, invStd: invStudent.pointer, dout: dn, batch: n, classes: k,
-                                          amplitude: options.amplitude, dz: ds)
-            }
+            kdSum += distil(teacher: t, student: z, batch: n, classes: k, dstudent: ds)
             model.backward(ds)
         }
         result.extra["kd"] = kdSum / Double(max(subnets.count, 1))

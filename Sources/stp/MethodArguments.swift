@@ -93,11 +93,27 @@ private func applyInitialNetwork(_ path: String?, model: String?, normalization:
 struct StimulativeArguments: ParsableArguments {
     @Option(help: "Stimulative: subnets per step.") var subnets = 1
     @Option(help: "Stimulative: kd or kd-.") var distillation: StimulativeOptions.Distillation = .kd
-    @Option(help: "Stimulative: uniform or flops sampling.") var sampling: StimulativeOptions.Sampling = .uniform
+    @Option(help: "Stimulative: uniform, flops, or budget sampling (stp prune: subnets inside +-focus-spread of each FLOPs budget).")
+    var sampling: StimulativeOptions.Sampling = .uniform
+    @Option(help: "Stimulative: what subnets distil from, live (the full network as it trains) or frozen (the --init network as given).")
+    var teacher: StimulativeOptions.Teacher = .live
+    @Option(name: .customLong("full-network"), help: "Stimulative: the full network's loss, ce (labels), kd (from the frozen teacher) or none (only subnets train); kd and none need --teacher frozen.")
+    var fullNetwork: StimulativeOptions.FullNetworkLoss = .ce
+    @Option(name: .customLong("kd-lambda"), help: "Stimulative: weight of the subnets' KD loss.") var kdLambda: Float = 1
+    @Option(help: "Stimulative: KD temperature.") var temperature: Float = 1
+    @Option(help: "Stimulative: kd-'s amplitude of the standardised logits.") var amplitude: Float = 4
+    @Option(name: .customLong("focus-spread"), help: "Stimulative, --sampling budget: half-width of each budget's window, a fraction of its MACs.")
+    var focusSpread: Double = 0.2
 
     func apply(to options: inout StimulativeOptions) {
         options.subnetsPerStep = subnets
         options.distillation = distillation
         options.sampling = sampling
+        options.teacher = teacher
+        options.fullNetworkLoss = fullNetwork
+        options.lambda = kdLambda
+        options.temperature = temperature
+        options.amplitude = amplitude
+        options.focusSpread = focusSpread
     }
 }

@@ -29,11 +29,12 @@ struct Prune: ParsableCommand {
     @Option(help: "Search: generations.") var generations = 20
     @Option(name: .customLong("fitness-images"), help: "Held-out training images for the search's KD fitness.") var fitnessImages = 1024
     @Option(name: .customLong("recalibration-images"), help: "Training images for BN recalibration.") var recalibrationImages = 2000
+    @Option(name: .customLong("stimulative-fraction"), help: "stp: fraction of the epochs trained before the first search and expansion (1: no expansion).") var stimulativeFraction = 0.6
     @Option(name: .customLong("research-every"), help: "Epochs between re-searches during expansion.") var researchEvery = 2
     @Option(name: .customLong("front-buckets"), help: "stp: FLOPs buckets of the front over the whole space (front.json, front.csv).") var frontBuckets = 12
     @Option(name: .customLong("front-rounds"), help: "stp: rounds of the front search (about 2 evaluations per bucket each); 0: no front.") var frontRounds = 3
     @Option(help: "Slimming strength s.") var slimming: Float = 1e-4
-    @Option(name: .customLong("channel-order"), help: "stp, st-uniform: each block's inner channels before training, given (as the network has them) or l1 (largest L1 norm first; subnets keep the first channels).")
+    @Option(name: .customLong("channel-order"), help: "stp, st-uniform: each block's inner channels before training, given (as the network has them), l1 (largest filter L1 norm first) or gamma (largest BN |gamma| first); subnets keep the first channels.")
     var channelOrder: PruneOptions.ChannelOrder = .given
     @Flag(help: "Print each result's report as a JSON line on standard output.") var json = false
 
@@ -66,6 +67,7 @@ struct Prune: ParsableCommand {
             o.fitnessImages = fitnessImages
             o.recalibrationImages = recalibrationImages
             o.researchEvery = researchEvery
+            o.stimulativeFraction = stimulativeFraction
             o.front.buckets = frontBuckets
             o.frontRounds = frontRounds
             o.slimmingStrength = slimming

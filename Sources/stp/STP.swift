@@ -42,5 +42,7 @@ extension BenchmarkOptions.Mode: ExpressibleByArgument {}
 extension MethodConfig.Kind: ExpressibleByArgument {}
 extension StimulativeOptions.Distillation: ExpressibleByArgument {}
 extension StimulativeOptions.Sampling: ExpressibleByArgument {}
+extension StimulativeOptions.Teacher: ExpressibleByArgument {}
+extension StimulativeOptions.FullNetworkLoss: ExpressibleByArgument {}
 extension PruneOptions.Method: ExpressibleByArgument {}
 extension PruneOptions.ChannelOrder: ExpressibleByArgument {}
