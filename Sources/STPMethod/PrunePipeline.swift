@@ -280,7 +280,7 @@ private final class PruneContext {
         guard Set(budgets.map { "\($0.measure) \($0.target)" }).count == budgets.count else {
             throw STPError(.argument, "--budget lists the same budget twice (\(o.budgets.joined(separator: ", ")))")
         }
-        stimulative = try PruneContext.focused(o.stimulative, budgets: resolved, space: space)
+        stimulative = try o.stimulative.focused(on: resolved, space: space)
         guard o.fitnessImages >= 1, o.fitnessImages < data.train.count / 2 else {
             throw STPError(.argument, "--fitness-images must be between 1 and half the training set (\(data.train.count / 2))")
         }
@@ -291,25 +291,6 @@ private final class PruneContext {
         let budgetText = budgets.map { "\($0) (\($0.costMeasure(in: space).format($0.target)))" }.joined(separator: ", ")
         console.writeLine("prune: \(o.methods.map(\.rawValue).joined(separator: ", ")), \(spec.name) on \(config.data), "
                           + "budget \(budgetText) of \(CountFormat.string(space.cost.full.macs)) MACs, \(trainingEpochs) epochs")
-    }
-
-    /// `options` with `.budget` sampling's windows: [t (1 - s), t (1 + s)] around each budget's
-    /// target MACs t (s = --focus-spread), clipped to the space, smallest first. Only FLOPs
-    /// budgets: a latency budget's window depends on the latency table measured when the run
-    /// starts, and a resumed run must sample what the first invocation sampled.
-    static func focused(_ options: StimulativeOptions, budgets: [ResolvedBudget], space: ArchitectureSpace) throws -> StimulativeOptions {
-        guard options.sampling == .budget else { return options }
-        var options = options
-        let lo = space.cost.macs(of: space.smallest), hi = space.cost.macs(of: space.largest)
-        options.focusWindows = try budgets.map { budget in
-            guard let t = budget.targetMACs else {
-                throw STPError(.argument, "--sampling budget draws subnets around FLOPs budgets; \(budget.budget) is a latency budget (use uniform or flops sampling with it)")
-            }
-            let lower = max(lo, Int((Double(t) * (1 - options.focusSpread)).rounded()))
-            let upper = min(hi, Int((Double(t) * (1 + options.focusSpread)).rounded()))
-            return StimulativeOptions.Window(lower: lower, upper: max(lower, upper))
-        }.sorted { $0.lower < $1.lower }
-        return options
     }
 
     /// "50%" -> "50pct", "keep 30%" -> "keep-30pct": a directory name for a budget.

@@ -95,6 +95,28 @@ public struct StimulativeOptions: Codable, Sendable, Equatable {
     }
 }
 
+extension StimulativeOptions {
+    /// These options with `.budget` sampling's windows: [t (1 - s), t (1 + s)] around each
+    /// budget's target MACs t (s = focusSpread), clipped to the space, smallest first; unchanged
+    /// for other sampling. Only FLOPs budgets: a latency budget's window would depend on the
+    /// latency table measured when the run starts, and a resumed run must sample what the first
+    /// invocation sampled.
+    public func focused(on budgets: [ResolvedBudget], space: ArchitectureSpace) throws -> StimulativeOptions {
+        guard sampling == .budget else { return self }
+        var options = self
+        let lo = space.cost.macs(of: space.smallest), hi = space.cost.macs(of: space.largest)
+        options.focusWindows = try budgets.map { budget in
+            guard let t = budget.targetMACs else {
+                throw STPError(.argument, "--sampling budget draws subnets around FLOPs budgets; \(budget.budget) is a latency budget (use uniform or flops sampling with it)")
+            }
+            let lower = max(lo, Int((Double(t) * (1 - focusSpread)).rounded()))
+            let upper = min(hi, Int((Double(t) * (1 + focusSpread)).rounded()))
+            return Window(lower: lower, upper: max(lower, upper))
+        }.sorted { $0.lower < $1.lower }
+        return options
+    }
+}
+
 /// The architectures that subnet mutating expansion samples from (METHOD.md section 7).
 public struct ExpansionPlan: Codable, Sendable, Equatable {
     public var target: Architecture
