@@ -195,13 +195,7 @@ public struct ExtractedModel: Sendable {
     /// Rebuilds a saved extracted network. Errors name the file and what was expected.
     public static func load(from directory: String) throws -> ExtractedModel {
         let json = (directory as NSString).appendingPathComponent(descriptionFile)
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: json))
-        } catch {
-            let why = FileManager.default.fileExists(atPath: json) ? error.localizedDescription : "no such file"
-            throw STPError.file(.checkpoint, json, "cannot read the extracted model's description: \(why)")
-        }
+        let data = Data(try RegularFile.read(json, kind: .checkpoint, what: "the extracted model's description (architecture.json, written by stp prune)"))
         let info: Info
         do {
             info = try JSONDecoder().decode(Info.self, from: data)

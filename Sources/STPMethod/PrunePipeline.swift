@@ -205,8 +205,7 @@ public enum PrunePipeline {
         let reports = o.methods.flatMap { results[$0] ?? [] }
         let summary = PruneSummary(reports: reports, wallSeconds: monotonicSeconds() - context.start,
                                    latencyModel: context.latencyModel)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let encoder = ReportJSON.encoder([.sortedKeys, .prettyPrinted])
         try AtomicFile.write(try encoder.encode(summary), to: o.outputPath + "/report.json")
         try AtomicFile.write(summary.markdown, to: o.outputPath + "/report.md")
         return summary
@@ -351,6 +350,8 @@ private final class PruneContext {
     /// training time the run recorded before this invocation.
     func openRun(at path: String, method: MethodConfig, start: () throws -> Trainer) throws -> (trainer: Trainer, resumed: Bool, priorSeconds: Double) {
         let existing = RunDirectory(path: path)
+        // An overwrite of this run that stopped before its first save put the old run aside.
+        if o.resume { try existing.settlePreviousRun() }
         if o.resume && !existing.holdsRun && !existing.existingFiles.isEmpty {
             // Stopped before its first save: only its log is there. Starting it again is the only
             // way to continue it (the log of the lost steps goes with it).
@@ -372,8 +373,7 @@ private final class PruneContext {
             return plan
         }
         if recorded != expected {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            let encoder = ReportJSON.encoder([.sortedKeys])
             let text = { (m: MethodConfig) in String(decoding: (try? encoder.encode(m)) ?? Data(), as: UTF8.self) }
             throw STPError.file(.checkpoint, recordPath, "the run was trained with method \(text(recorded)), but this invocation gives \(text(expected)); resume with the options it was started with")
         }
@@ -562,8 +562,7 @@ private final class PruneContext {
         }
         bar.finish()
         guard let result, let first = result.front.first, let last = result.front.last else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let encoder = ReportJSON.encoder([.prettyPrinted, .sortedKeys])
         try AtomicFile.write(try encoder.encode(result.file(fullMACs: space.cost.full.macs)), to: o.outputPath + "/front.json")
         try AtomicFile.write(Data(result.csv.utf8), to: o.outputPath + "/front.csv")
         console.writeLine("front: \(result.front.count) candidates from \(CountFormat.string(first.candidate.macs)) to "
@@ -631,8 +630,7 @@ private final class PruneContext {
                                  latencyMilliseconds: latencyMs, imagesPerSecond: imagesPerSecond,
                                  throughputBatch: latencyModel.throughput.batch,
                                  predictedLatencyMilliseconds: latencyModel.latencyMilliseconds(of: architecture))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let encoder = ReportJSON.encoder([.sortedKeys, .prettyPrinted])
         try AtomicFile.write(try encoder.encode(report), to: path + "/report.json")
         try AtomicFile.write(report.markdown + "\n" + sparsity.table() + "\n", to: path + "/report.md")
         return report

@@ -142,7 +142,9 @@ public final class KDGuidedSearch: @unchecked Sendable {
     public func evaluate(_ architecture: Architecture) throws -> Candidate {
         if let c = cache[architecture] { return c }
         let (fitness, accuracy) = try measure(architecture)
-        return record(architecture, fitness: fitness, accuracy: accuracy)
+        // A subnet with non-finite outputs has no fitness; +infinity ranks it below every usable
+        // one (a NaN would compare false both ways and could be chosen as the best).
+        return record(architecture, fitness: fitness.isNaN ? .infinity : fitness, accuracy: accuracy)
     }
 
     /// KL(full || candidate) on the fitness images and the validation top-1, BN recalibrated.

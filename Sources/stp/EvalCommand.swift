@@ -19,13 +19,11 @@ struct Eval: ParsableCommand {
             options.batch = batch
             let report = ExtractedEvalJob.isExtracted(runDirectory) ? try ExtractedEvalJob.run(options) : try EvalJob.run(options)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                print(String(decoding: try ReportJSON.encoder().encode(report), as: UTF8.self))
             } else {
-                print(String(format: "%@ (%@, %d epochs) on %@: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)",
+                print(String(format: "%@ (%@, %d epochs) on %@: top-1 %.2f%%  top-5 %.2f%%  loss %@  (%d images)",
                              report.run, report.model, report.epochs, report.data, 100 * report.result.top1,
-                             100 * report.result.top5, report.result.loss, report.result.count))
+                             100 * report.result.top5, report.result.lossText, report.result.count))
             }
         }
     }

@@ -78,8 +78,7 @@ struct Prune: ParsableCommand {
             defer { Interrupts.uninstall() }
             let summary = try PrunePipeline.runAll(o, console: console, shouldStop: { Interrupts.stopRequested })
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
+                let encoder = ReportJSON.encoder([.sortedKeys])
                 for report in summary.reports { print(String(decoding: try encoder.encode(report), as: UTF8.self)) }
             } else {
                 print(summary.markdown)

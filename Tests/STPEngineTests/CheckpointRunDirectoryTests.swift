@@ -29,7 +29,15 @@ private let weights: [SafeTensor] = [
 
     try RunDirectory.create(at: run.path, overwrite: true)
     #expect(run.existingFiles.isEmpty)
-    #expect(directoryListing(run.path) == ["notes.md"])  // only the run's own files go
+    // Only the run's own files go, and only aside until the new run's first save.
+    #expect(directoryListing(run.path) == [RunDirectory.previousRunFolder, "notes.md"])
+    #expect(directoryListing(run.previousRunPath) == ["checkpoint.safetensors", "log.txt", "run.json"])
+    var second = sampleRunRecord()
+    second.seed = 77
+    try run.save(tensors: weights, record: second)
+    #expect(directoryListing(run.path) == ["checkpoint.safetensors", "notes.md", "run.json"])
+    #expect(try run.readRecord().seed == 77)
+    for file in [RunDirectory.File.checkpoint, .record] { try FileManager.default.removeItem(atPath: run.path(of: file)) }
 
     // A directory with only a log (a run stopped before its first save) holds nothing to
     // resume: it is still not replaced unasked, and the refusal says so instead of offering a
@@ -38,6 +46,26 @@ private let weights: [SafeTensor] = [
     #expect(!run.holdsRun)
     let onlyLog = errorText { try RunDirectory.create(at: run.path) }
     #expect(onlyLog.contains("only the log of a run stopped before its first save (log.txt)") && !onlyLog.contains("resume it"), "\(onlyLog)")
+}
+
+@Test func anOverwriteThatNeverSavesLeavesTheOldRunInPlace() throws {
+    let root = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let run = try RunDirectory.create(at: root + "/r")
+    try run.save(tensors: weights, record: sampleRunRecord())
+    try AtomicFile.write("old log\n", to: run.logPath)
+    let before = try [RunDirectory.File.checkpoint, .record, .log].map { try Data(contentsOf: URL(fileURLWithPath: run.path(of: $0))) }
+    // The new run is killed after its log starts but before its first save: the next open, or
+    // the next create, puts the old run back (replacing the failed attempt's log).
+    try RunDirectory.create(at: run.path, overwrite: true)
+    try AtomicFile.write("new attempt\n", to: run.logPath)
+    _ = try RunDirectory.open(at: run.path)
+    let after = try [RunDirectory.File.checkpoint, .record, .log].map { try Data(contentsOf: URL(fileURLWithPath: run.path(of: $0))) }
+    #expect(after == before)
+    #expect(!FileManager.default.fileExists(atPath: run.previousRunPath))
+    try RunDirectory.create(at: run.path, overwrite: true)
+    #expect(errorText { try RunDirectory.create(at: run.path) }.contains("already holds a run"), "a refused create restores it too")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: run.recordPath)) == before[1])
 }
 
 @Test func runDirectoryOpenSaveLoadAndMismatch() throws {

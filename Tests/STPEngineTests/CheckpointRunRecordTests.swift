@@ -73,5 +73,5 @@ func sampleRunRecord() -> RunRecord {
     #expect(noVersion.contains("not a run record: missing key \"formatVersion\""), "\(noVersion)")
 
     let absent = errorText { _ = try RunRecord.read(path: "/nonexistent/run.json") }
-    #expect(absent == "/nonexistent/run.json: cannot read the run record: no such file", "\(absent)")
+    #expect(absent == "/nonexistent/run.json: cannot open (no such file); expected a run record (run.json) written by stp", "\(absent)")
 }

@@ -356,7 +356,7 @@ private func zipWithPickle(_ pickle: [UInt8]) throws -> [UInt8] {
     #expect(importError(torchScript).contains("a TorchScript archive"))
     #expect(importError(try zipWithPickle([])).contains("in archive/data.pkl (its byte 0): expected a pickle opcode"))
     #expect(errorText { _ = try PyTorchCheckpoint.read(path: "/nonexistent/x.pt") }
-        == "/nonexistent/x.pt: cannot read the checkpoint: no such file")
+        == "/nonexistent/x.pt: cannot open (no such file); expected a PyTorch checkpoint (torch.save: a zip archive or a legacy pickle file)")
 }
 
 // MARK: The shared pretrained models

@@ -150,6 +150,27 @@ private func weights(_ trainer: Trainer) -> [Float] {
     #expect(throws: STPError.self) { try c.validate() }
 }
 
+/// `stp train --run R --overwrite --batch 100000` on a good run R once deleted R's files before
+/// the batch size was checked. Now nothing is touched until every check has passed.
+@Test func anOverwriteRefusedByItsOptionsKeepsTheOldRun() throws {
+    let root = temporaryDirectory("overwrite-refused")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let data = try DataSource(parsing: smallConfig().data).load()
+    let good = try Trainer(config: smallConfig(epochs: 1), data: data, runPath: root + "/R")
+    try good.train(events: { _ in })
+    let files = [RunDirectory.File.checkpoint, .record, .metrics]
+    let before = try files.map { try Data(contentsOf: URL(fileURLWithPath: good.runDirectory!.path(of: $0))) }
+    var bad = smallConfig(epochs: 1)
+    bad.batchSize = 100_000
+    let message = errorText { _ = try Trainer(config: bad, data: data, runPath: root + "/R", overwrite: true) }
+    #expect(message.contains("--batch 100000"), "\(message)")
+    let after = try files.map { try Data(contentsOf: URL(fileURLWithPath: good.runDirectory!.path(of: $0))) }
+    #expect(after == before)
+    #expect(directoryListing(root + "/R") == ["checkpoint.safetensors", "log.txt", "metrics.jsonl", "run.json"].filter {
+        FileManager.default.fileExists(atPath: root + "/R/" + $0) })
+    #expect(!FileManager.default.fileExists(atPath: root + "/R/" + RunDirectory.previousRunFolder))
+}
+
 /// `stp bench --model resnet50 --input-size 224` once ran ResNet-50 with zero-padding shortcuts
 /// (3,727,495,168 MACs) while `stp info` showed torchvision's, with 1x1 projections
 /// (4,087,156,736 with 10 classes): by default both now describe the model's own network.

@@ -94,7 +94,7 @@ func savedExtractedModelRebuildsIdentically(shortcut: ShortcutKind) throws {
     let dir = temporaryDirectory("bad")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let missing = errorMessage { _ = try ExtractedModel.load(from: dir) }
-    #expect(missing?.contains("architecture.json: cannot read") == true && missing?.contains("no such file") == true, "\(missing ?? "")")
+    #expect(missing?.contains("architecture.json: cannot open") == true && missing?.contains("no such file") == true, "\(missing ?? "")")
 
     let model = try ExtractedModel(supernet: ResNet(spec: tinyBasicSpec()), architecture: try Architecture(parsing: "w=2|2|2"), source: "x")
     try model.save(to: dir)

@@ -52,12 +52,19 @@ public struct RunDirectory: Sendable, Equatable {
 
     // MARK: Creating and opening
 
+    /// Where `create(overwrite: true)` moves the old run's files until the new run's first save
+    /// replaces them: refused options, a crash or Ctrl-C before that save lose nothing.
+    public static let previousRunFolder = ".previous-run"
+    public var previousRunPath: String { path + "/" + RunDirectory.previousRunFolder }
+
     /// Makes a directory for a new run. Refuses a directory that already holds a run unless
-    /// `overwrite` is set, in which case that run's files (and only those) are removed.
+    /// `overwrite` is set, in which case that run's files (and only those) are moved into
+    /// `.previous-run/`, which the new run's first save removes (`settlePreviousRun`).
     @discardableResult
     public static func create(at path: String, overwrite: Bool = false) throws -> RunDirectory {
         let run = RunDirectory(path: path)
         try AtomicFile.createDirectory(run.path)
+        try run.settlePreviousRun()
         let present = run.existingFiles
         if !present.isEmpty {
             guard overwrite else {
@@ -68,14 +75,36 @@ public struct RunDirectory: Sendable, Equatable {
                     ? "already holds a run (\(files)); resume it, choose another directory, or ask to overwrite it"
                     : "holds only the log of a run stopped before its first save (\(files)), so there is nothing to resume; ask to overwrite it, or choose another directory")
             }
+            try AtomicFile.createDirectory(run.previousRunPath)
             for file in present {
-                guard unlink(run.path(of: file)) == 0 else {
-                    throw STPError.file(.io, run.path(of: file), "cannot remove the old run's file: \(AtomicFile.errnoText())")
+                guard rename(run.path(of: file), run.previousRunPath + "/" + file.rawValue) == 0 else {
+                    throw STPError.file(.io, run.path(of: file), "cannot move the old run's file aside into \(run.previousRunPath): \(AtomicFile.errnoText())")
                 }
             }
             try AtomicFile.syncDirectory(run.path, for: run.path)
         }
         return run
+    }
+
+    /// Ends an overwrite: once this directory holds a saved run again, the old run's files in
+    /// `.previous-run/` go; while it does not (the new run failed or was killed before its first
+    /// save), they are moved back, replacing whatever log the failed attempt left.
+    public func settlePreviousRun() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: previousRunPath, isDirectory: &isDirectory), isDirectory.boolValue else { return }
+        if !holdsRun {
+            for file in File.allCases where FileManager.default.fileExists(atPath: previousRunPath + "/" + file.rawValue) {
+                guard rename(previousRunPath + "/" + file.rawValue, path(of: file)) == 0 else {
+                    throw STPError.file(.io, previousRunPath + "/" + file.rawValue, "cannot move the previous run's file back into \(path): \(AtomicFile.errnoText())")
+                }
+            }
+        }
+        do {
+            try FileManager.default.removeItem(atPath: previousRunPath)
+        } catch {
+            throw STPError.file(.io, previousRunPath, "cannot remove the replaced run's files: \(AtomicFile.errnoText())")
+        }
+        try AtomicFile.syncDirectory(path, for: path)
     }
 
     /// Opens an existing run for resuming: the directory must hold both a checkpoint and a record
@@ -86,6 +115,8 @@ public struct RunDirectory: Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: run.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw STPError.file(.checkpoint, run.path, "expected a run directory, but there is no such directory")
         }
+        // An overwrite that never reached its first save: the old run is put back first.
+        try run.settlePreviousRun()
         let missing = [File.checkpoint, .record].filter { !run.exists($0) }
         // A checkpoint without run.json: the run's first save was interrupted between its two
         // files. The checkpoint carries its record; writing it completes that save.
@@ -127,6 +158,7 @@ public struct RunDirectory: Sendable, Equatable {
         }
         try SafeTensorsFile.write(tensors: tensors, metadata: metadata, to: checkpointPath)
         try record.write(to: recordPath)
+        try settlePreviousRun()
     }
 
     public func readRecord() throws -> RunRecord { try RunRecord.read(path: recordPath) }

@@ -157,12 +157,7 @@ public struct RunRecord: Codable, Equatable, Sendable {
     // MARK: Decoding
 
     public static func read(path: String) throws -> RunRecord {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw STPError.file(.checkpoint, path, "cannot read the run record: \(SafeTensorsFile.readFailure(path, error))")
-        }
+        let data = Data(try RegularFile.read(path, kind: .checkpoint, what: "a run record (run.json) written by stp"))
         return try decode(data, path: path)
     }
 

@@ -104,13 +104,7 @@ public struct SafeTensorsFile: Sendable {
     // MARK: Reading
 
     public static func read(path: String) throws -> SafeTensorsFile {
-        let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw STPError.file(.checkpoint, path, "cannot read the safetensors file: \(readFailure(path, error))")
-        }
-        return try decode(bytes, path: path)
+        try decode(try RegularFile.read(path, kind: .checkpoint, what: "a safetensors file"), path: path)
     }
 
     /// Parses a whole safetensors file held in memory; `path` is used in error messages.
@@ -435,11 +429,6 @@ public struct SafeTensorsFile: Sendable {
             if String(validating: bytes[bytes.startIndex...mid], as: UTF8.self) == nil { hi = mid } else { lo = mid + 1 }
         }
         return lo
-    }
-
-    static func readFailure(_ path: String, _ error: Error) -> String {
-        if !FileManager.default.fileExists(atPath: path) { return "no such file" }
-        return (error as NSError).localizedDescription
     }
 }
 

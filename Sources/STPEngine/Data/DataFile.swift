@@ -24,30 +24,7 @@ enum DataFile {
 
     /// The whole file. `what` says what the file should be, for the error when it is missing.
     static func read(_ path: String, what: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            let reason = String(cString: strerror(errno))
-            throw STPError.file(.data, path, "cannot open (\(reason)); expected \(what)")
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            throw STPError.file(.data, path, "not a regular file; expected \(what)")
-        }
-        let size = Int(st.st_size)
-        var bytes = [UInt8](repeating: 0, count: size)
-        var done = 0
-        try bytes.withUnsafeMutableBytes { buf in
-            while done < size {
-                let n = Glibc.read(fd, buf.baseAddress! + done, size - done)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    throw STPError.file(.data, path, offset: done, "read failed (\(n < 0 ? String(cString: strerror(errno)) : "file shrank while reading"))")
-                }
-                done += n
-            }
-        }
-        return bytes
+        try RegularFile.read(path, kind: .data, what: what)
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file in the same directory is written,

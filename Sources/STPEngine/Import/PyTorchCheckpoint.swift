@@ -56,13 +56,7 @@ public struct ImportedStateDict: Sendable {
 public enum PyTorchCheckpoint {
     /// Reads the checkpoint at `path`.
     public static func read(path: String) throws -> ImportedStateDict {
-        let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw STPError.file(.checkpoint, path, "cannot read the checkpoint: \(SafeTensorsFile.readFailure(path, error))")
-        }
-        return try decode(bytes, path: path)
+        try decode(try RegularFile.read(path, kind: .checkpoint, what: "a PyTorch checkpoint (torch.save: a zip archive or a legacy pickle file)"), path: path)
     }
 
     /// Reads a checkpoint held in memory; `path` names it in error messages.

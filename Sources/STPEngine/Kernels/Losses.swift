@@ -12,15 +12,27 @@ import Glibc
 //       (the T^2 keeps gradient magnitudes comparable across temperatures; Hinton et al. 2015)
 //   `scale` multiplies the gradient only (e.g. the KD weight lambda), never the returned loss.
 
-/// Numerically stable softmax of one row into `p`; returns log(sum(exp(z - max))) + max.
+/// Numerically stable softmax of one row into `p`; returns the row's maximum m (of z / T) and
+/// log(sum(exp(z / T - m))), kept apart: a log-probability is then (z_j / T - m) - logSum, where
+/// both differences are small even when the logits are huge (-6e31 - log(10) is -6e31 in Double,
+/// so "z - (m + logSum)" would give a loss of 0 for a row of equal logits). A row with a NaN or
+/// infinite logit has no softmax: `p` and both results are NaN, so every loss of it is NaN and a
+/// broken network is reported as such, never as a small number.
 @inline(__always)
-func softmaxRow(_ z: UnsafePointer<Float>, _ k: Int, temperature: Float = 1, into p: UnsafeMutablePointer<Double>) -> Double {
+func softmaxRow(_ z: UnsafePointer<Float>, _ k: Int, temperature: Float = 1,
+                into p: UnsafeMutablePointer<Double>) -> (max: Double, logSum: Double) {
     var m = -Double.infinity
-    for j in 0..<k { m = max(m, Double(z[j]) / Double(temperature)) }
+    for j in 0..<k {
+        guard z[j].isFinite else {
+            for i in 0..<k { p[i] = .nan }
+            return (.nan, .nan)
+        }
+        m = max(m, Double(z[j]) / Double(temperature))
+    }
     var s = 0.0
     for j in 0..<k { let e = exp(Double(z[j]) / Double(temperature) - m); p[j] = e; s += e }
     for j in 0..<k { p[j] /= s }
-    return log(s) + m
+    return (m, log(s))
 }
 
 public func crossEntropyForwardBackward(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int, classes k: Int,
@@ -32,12 +44,12 @@ public func crossEntropyForwardBackward(logits: UnsafePointer<Float>, labels: Un
     let eps = Double(e), off = eps / Double(k)
     for n in 0..<batch {
         let z = logits + n * k
-        let lse = softmaxRow(z, k, into: p)
+        let (m, logSum) = softmaxRow(z, k, into: p)
         let y = Int(labels[n])
-        var loss = 0.0
+        var loss = m.isNaN ? Double.nan : 0.0
         for j in 0..<k {
             let q = (j == y ? 1 - eps : 0) + off
-            if q != 0 { loss -= q * (Double(z[j]) - lse) }
+            if q != 0 { loss -= q * ((Double(z[j]) - m) - logSum) }
             if let dlogits { dlogits[n * k + j] = Float(Double(gradScale) * (p[j] - q) / Double(batch)) }
         }
         total += loss
@@ -56,10 +68,10 @@ public func klDivergenceForwardBackward(teacher: UnsafePointer<Float>, student: 
     for n in 0..<batch {
         let lt = softmaxRow(teacher + n * k, k, temperature: t, into: pt)
         let ls = softmaxRow(student + n * k, k, temperature: t, into: ps)
-        var kl = 0.0
+        var kl = lt.max.isNaN || ls.max.isNaN ? Double.nan : 0.0
         for j in 0..<k where pt[j] > 0 {
-            let logPt = Double(teacher[n * k + j]) / T - lt
-            let logPs = Double(student[n * k + j]) / T - ls
+            let logPt = (Double(teacher[n * k + j]) / T - lt.max) - lt.logSum
+            let logPs = (Double(student[n * k + j]) / T - ls.max) - ls.logSum
             kl += pt[j] * (logPt - logPs)
         }
         total += kl

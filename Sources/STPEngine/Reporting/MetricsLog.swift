@@ -137,12 +137,7 @@ public final class MetricsLog {
 
     /// Reads every line as a `T`. Blank lines are skipped.
     public static func read<T: Decodable>(_ type: T.Type, path: String) throws -> Contents<T> {
-        let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw STPError.file(.io, path, "cannot read the metrics log: \(SafeTensorsFile.readFailure(path, error))")
-        }
+        let bytes = try RegularFile.read(path, kind: .io, what: "a metrics log (metrics.jsonl, one JSON object per line)")
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(
             positiveInfinity: RunRecord.nonFinite.positive, negativeInfinity: RunRecord.nonFinite.negative,

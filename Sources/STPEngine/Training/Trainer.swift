@@ -83,8 +83,10 @@ public final class Trainer: @unchecked Sendable {
     /// A new run. `runPath` nil trains without saving anything.
     public convenience init(config: TrainingConfig, data: DataSplits, runPath: String?, overwrite: Bool = false) throws {
         try config.validate()
-        let run = try runPath.map { try RunDirectory.create(at: $0, overwrite: overwrite) }
-        try self.init(config: config, data: data, run: run, checkpoint: nil, record: nil)
+        // The directory is prepared only once every check of the run has passed (an overwrite
+        // moves the old run aside until the new one's first save: RunDirectory.create).
+        try self.init(config: config, data: data, run: nil, checkpoint: nil, record: nil,
+                      newRun: runPath.map { ($0, overwrite) })
     }
 
     /// Continues the run saved in `runPath`. `split` derives the images the run trained on from
@@ -157,7 +159,8 @@ public final class Trainer: @unchecked Sendable {
         return copy
     }
 
-    private init(config: TrainingConfig, data: DataSplits, run: RunDirectory?, checkpoint: SafeTensorsFile?, record: RunRecord?) throws {
+    private init(config: TrainingConfig, data: DataSplits, run: RunDirectory?, checkpoint: SafeTensorsFile?, record: RunRecord?,
+                 newRun: (path: String, overwrite: Bool)? = nil) throws {
         self.config = config
         self.data = data
         spec = try config.modelSpec(for: data.train)
@@ -185,7 +188,7 @@ public final class Trainer: @unchecked Sendable {
             throw STPError(.argument, "--batch \(config.batchSize) is larger than the training set (\(data.train.count) images)")
         }
         testLoader = BatchLoader.evaluation(dataset: data.test, batchSize: config.batchSize, normalization: normalization)
-        runDirectory = run
+        runDirectory = try run ?? newRun.map { try RunDirectory.create(at: $0.path, overwrite: $0.overwrite) }
         if let checkpoint {
             try ModelState.load(model, optimizer: optimizer, from: checkpoint)
         }
@@ -209,7 +212,7 @@ public final class Trainer: @unchecked Sendable {
                 if let convention = initial.convention { self.record.configuration[ImportJob.conventionKey] = convention.rawValue }
             }
         }
-        if let run {
+        if let run = runDirectory {
             try MetricsLog.dropEpochs(after: self.record.epochsCompleted, path: run.metricsPath)
             metricsLog = try MetricsLog(path: run.metricsPath)
         }

@@ -50,8 +50,7 @@ enum CandidateExport {
             "test_top1": String(format: "%.4f", test.top1), "test_top5": String(format: "%.4f", test.top5),
             "test_loss": String(format: "%.4f", test.loss), "fine_tuned": "false",
         ]
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let encoder = ReportJSON.encoder([.prettyPrinted, .sortedKeys])
         try AtomicFile.write(try encoder.encode(summary), to: dir + "/evaluation.json")
         return CandidateExportResult(directory: dir, onnxPath: onnxPath, test: test,
                                      macs: extracted.info.macs, parameters: extracted.info.parameters)
