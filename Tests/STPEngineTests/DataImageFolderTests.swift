@@ -451,3 +451,21 @@ private func centreColours(_ data: ImageDataset) -> [[UInt8]] {
         #expect(splits.train.name == (dir.path as NSString).lastPathComponent + "-train")
     }
 }
+
+/// A directory symlink loop once listed 216 images from 24 files, class b's also labelled a. Links
+/// back into the folder are not followed (and the loader says so); a link out of it is.
+@Test func directorySymlinksBackIntoTheFolderAreNotFollowedAndAreReported() throws {
+    let dir = DataTempDir()
+    defer { dir.cleanup() }
+    writeSolidFolder(dir, perClass: 4)
+    let outside = DataTempDir()
+    defer { outside.cleanup() }
+    outside.write("more/9.png", solidPNG(8, 8, colour(2, 5)))
+    try FileManager.default.createSymbolicLink(atPath: dir.file("train/a/up"), withDestinationPath: "..")
+    try FileManager.default.createSymbolicLink(atPath: dir.file("train/b/sub"), withDestinationPath: "../../train")
+    try FileManager.default.createSymbolicLink(atPath: dir.file("train/c/elsewhere"), withDestinationPath: outside.file("more"))
+    let (result, lines) = try load(dir)
+    #expect(result.splits.train.count + result.splits.test.count == 13, "12 files in the folder and 1 outside it, each once")
+    let note = lines.first { $0.contains("did not follow 2 directory symlinks") } ?? ""
+    #expect(note.contains("train/a/up") && note.contains("train/b/sub") && note.contains("a link back into the folder"), "\(lines)")
+}

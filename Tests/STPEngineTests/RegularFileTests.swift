@@ -35,3 +35,15 @@ import Glibc
     let torch = errorText { _ = try PyTorchCheckpoint.read(path: root) }
     #expect(torch.contains(root + ": is a directory, not a regular file; expected a PyTorch checkpoint"), "\(torch)")
 }
+
+@Test func aDirectoryThatCannotBeMadeSaysWhichComponentIsInTheWay() throws {
+    let root = temporaryDirectory("mkdir")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try AtomicFile.createDirectory(root + "/a/b/c")
+    try AtomicFile.createDirectory(root + "/a/b/c/")
+    #expect(DataFile.isDirectory(root + "/a/b/c"))
+    try AtomicFile.write("x", to: root + "/passwd")
+    let message = errorText { try AtomicFile.createDirectory(root + "/passwd/x") }
+    #expect(message == root + "/passwd/x: cannot create directory: " + root + "/passwd is a file, not a directory", "\(message)")
+    #expect(!message.contains("error 512"))
+}

@@ -27,17 +27,26 @@ public enum AtomicFile {
     }
 
     /// Creates `path` and any missing parents (like `mkdir -p`); succeeds if it already exists
-    /// as a directory.
+    /// as a directory. Each component is made with mkdir(2), so an error names the component
+    /// that is in the way and why ("/etc/passwd is a file, not a directory"), not Foundation's
+    /// error numbers.
     public static func createDirectory(_ path: String) throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             if isDirectory.boolValue { return }
             throw STPError.file(.io, path, "cannot create directory: a file with that name exists")
         }
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw STPError.file(.io, path, "cannot create directory: \(error.localizedDescription)")
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            if mkdir(prefix, 0o755) == 0 { continue }
+            let code = errno
+            var st = stat()
+            if code == EEXIST, stat(prefix, &st) == 0 {
+                if (st.st_mode & S_IFMT) == S_IFDIR { continue }
+                throw STPError.file(.io, path, "cannot create directory: \(prefix) is a file, not a directory")
+            }
+            throw STPError.file(.io, path, "cannot create directory \(prefix): \(errnoText(code))")
         }
     }
 

@@ -9,6 +9,12 @@
 // Names sort by Unicode code point, as Python's sorted() does, so class indices match those of
 // torchvision's ImageFolder on the same folder.
 //
+// Directory symlinks are followed only when they lead out of the folder (images kept on another
+// disk, say), never when they lead back into it: `train/a/up -> ..` would list every image again
+// as often as the depth allows, and `train/b/sub -> ../../train` would label class a's images b
+// too. A directory reached twice (a loop outside the folder) is listed once. Each symlink skipped
+// is in `skippedLinks`, and the loader says so.
+//
 // The listing also yields the folder's fingerprint: a digest of every file's path, size and
 // modification time, which tells the decode cache whether the folder changed since.
 
@@ -32,6 +38,8 @@ struct ImageFolderListing: Equatable {
     var train: [File]
     /// The val folder's files; nil when there is no val folder.
     var val: [File]?
+    /// Directory symlinks not followed, relative to the root, with the reason.
+    var skippedLinks: [String] = []
 
     static let trainFolder = "train"
     static let valFolder = "val"
@@ -58,7 +66,8 @@ struct ImageFolderListing: Equatable {
         guard classNames.count >= 2 else {
             throw STPError.file(.data, trainPath, "has one class folder (\(classNames[0])); expected at least two classes to tell apart")
         }
-        let train = try files(in: trainFolder, root: root, classNames: classNames)
+        var walk = Walk(root: root)
+        let train = try files(in: trainFolder, root: root, classNames: classNames, walk: &walk)
         var val: [File]?
         let valPath = root + "/" + valFolder
         if DataFile.isDirectory(valPath) {
@@ -72,9 +81,9 @@ struct ImageFolderListing: Equatable {
                 throw STPError.file(.data, valPath, problems.joined(separator: " and ")
                                     + "; expected the same class folders as \(trainPath)")
             }
-            val = try files(in: valFolder, root: root, classNames: classNames)
+            val = try files(in: valFolder, root: root, classNames: classNames, walk: &walk)
         }
-        return ImageFolderListing(root: root, classNames: classNames, train: train, val: val)
+        return ImageFolderListing(root: root, classNames: classNames, train: train, val: val, skippedLinks: walk.skipped)
     }
 
     /// A digest of every file's path, size and modification time, and of `decodeOptions`.
@@ -107,12 +116,28 @@ struct ImageFolderListing: Equatable {
     }
 
     /// The files of every class folder of `split`, class by class, each class's in path order.
-    static func files(in split: String, root: String, classNames: [String]) throws -> [File] {
+    /// What a listing has seen: the directories it entered (device, inode) and the symlinks it
+    /// did not follow.
+    struct Walk {
+        let realRoot: String
+        var visited = Set<[UInt64]>()
+        var skipped = [String]()
+        init(root: String) {
+            realRoot = Walk.realPath(root) ?? root
+        }
+        static func realPath(_ path: String) -> String? {
+            guard let resolved = realpath(path, nil) else { return nil }
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+    }
+
+    static func files(in split: String, root: String, classNames: [String], walk: inout Walk) throws -> [File] {
         var all = [File]()
         for (label, name) in classNames.enumerated() {
             let classPath = split + "/" + name
             var found = [File]()
-            try collect(relative: classPath, root: root, label: Int32(label), depth: 0, into: &found)
+            try collect(relative: classPath, root: root, label: Int32(label), depth: 0, walk: &walk, into: &found)
             guard !found.isEmpty else {
                 throw STPError.file(.data, root + "/" + classPath, "is an empty class folder; expected at least one .jpg, .jpeg or .png image of class \(name)")
             }
@@ -121,8 +146,13 @@ struct ImageFolderListing: Equatable {
         return all
     }
 
-    private static func collect(relative: String, root: String, label: Int32, depth: Int, into found: inout [File]) throws {
-        for name in try visibleEntries(of: root + "/" + relative) {
+    private static func collect(relative: String, root: String, label: Int32, depth: Int, walk: inout Walk,
+                                into found: inout [File]) throws {
+        var here = stat()
+        if stat(root + "/" + relative, &here) == 0 {
+            guard walk.visited.insert([UInt64(here.st_dev), UInt64(here.st_ino)]).inserted else { return }
+        }
+        for name in try visibleEntries(of: root + "/" + relative).sorted(by: codePointOrder) {
             let path = relative + "/" + name
             var info = stat()
             guard stat(root + "/" + path, &info) == 0 else { continue }   // a dangling symlink
@@ -131,7 +161,19 @@ struct ImageFolderListing: Equatable {
                 let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
                 found.append(File(relativePath: path, size: Int(info.st_size), modified: modified, label: label))
             case S_IFDIR where depth < maximumDepth:
-                try collect(relative: path, root: root, label: label, depth: depth + 1, into: &found)
+                var link = stat()
+                if lstat(root + "/" + path, &link) == 0, (link.st_mode & S_IFMT) == S_IFLNK {
+                    let target = Walk.realPath(root + "/" + path) ?? ""
+                    if target == walk.realRoot || target.hasPrefix(walk.realRoot + "/") {
+                        walk.skipped.append("\(path) (a link back into the folder, to \(target))")
+                        continue
+                    }
+                    if walk.visited.contains([UInt64(info.st_dev), UInt64(info.st_ino)]) {
+                        walk.skipped.append("\(path) (a link to a folder already listed, \(target))")
+                        continue
+                    }
+                }
+                try collect(relative: path, root: root, label: label, depth: depth + 1, walk: &walk, into: &found)
             default:
                 continue
             }

@@ -42,6 +42,11 @@ public enum ImageFolderLoader {
                             log: (String) -> Void = { Console.standardError.writeLine($0) }) throws -> ImageFolderLoad {
         try options.validate()
         let listing = try ImageFolderListing.scan(root: path)
+        if !listing.skippedLinks.isEmpty {
+            let shown = listing.skippedLinks.prefix(5).joined(separator: "; ")
+            log("data: did not follow \(listing.skippedLinks.count) directory symlink\(listing.skippedLinks.count == 1 ? "" : "s") of \(path): \(shown)"
+                + (listing.skippedLinks.count > 5 ? "; ..." : ""))
+        }
         let side = options.storedSide
         let fingerprint = listing.fingerprint(decodeOptions: "side \(side), cache format \(ImageFolderCache.version)")
 

@@ -9,14 +9,21 @@
 // refused with an error that names the file, the byte offset and the offending opcode or global.
 //
 // Every read is bounds-checked (a truncated file is an error at the byte where data ran out), a
-// length field larger than the bytes that remain is an error before anything is allocated, and
-// containers may nest only `maximumDepth` deep.
+// length field larger than the bytes that remain is an error before anything is allocated,
+// containers may nest only `maximumDepth` deep, and the stack, the marks and the memo hold at most
+// `maximumStack`, `maximumStack` and `maximumMemo` entries: a pickle of 300 MB of NONE opcodes
+// once asked for 47 GB. A state dict keeps about two values per tensor on the stack at once (its
+// keys and values before SETITEMS) and memoizes about ten per tensor.
 
 import Foundation
 
 struct RestrictedUnpickler {
     /// How deep containers may nest. A state dict needs about five levels.
     static let maximumDepth = 64
+    /// Values on the stack (and MARKs) at once: room for a state dict of 50,000 tensors.
+    static let maximumStack = 100_000
+    /// Memo entries: room for 100,000 tensors.
+    static let maximumMemo = 1_000_000
 
     private let bytes: [UInt8]
     private let path: String
@@ -130,6 +137,9 @@ struct RestrictedUnpickler {
 
     private mutating func push(_ value: PickleValue) throws {
         try checkDepth(value.depth)
+        guard stack.count < Self.maximumStack else {
+            throw opcodeFailure("the stack holds \(Self.maximumStack) values, the limit (a state dict needs about two per tensor); not a checkpoint's pickle")
+        }
         stack.append(value)
     }
 
@@ -211,7 +221,11 @@ struct RestrictedUnpickler {
             case 0x2e:  // STOP
                 guard let value = stack.last else { throw opcodeFailure("the pickle ends with an empty stack") }
                 return value
-            case 0x28: marks.append(stack.count)  // MARK
+            case 0x28:  // MARK
+                guard marks.count < Self.maximumStack else {
+                    throw opcodeFailure("\(Self.maximumStack) MARKs are open, the limit; not a checkpoint's pickle")
+                }
+                marks.append(stack.count)
             case 0x30: _ = try pop()  // POP
             case 0x31: _ = try popMark()  // POP_MARK
             case 0x32:  // DUP
@@ -371,6 +385,9 @@ struct RestrictedUnpickler {
 
     private mutating func memoize(_ index: Int) throws {
         guard let value = stack.last else { throw opcodeFailure("expected a value to store in the memo") }
+        guard memo.count < Self.maximumMemo || memo[index] != nil else {
+            throw opcodeFailure("the memo holds \(Self.maximumMemo) values, the limit (a state dict needs about ten per tensor); not a checkpoint's pickle")
+        }
         memo[index] = value
     }
 

@@ -13,6 +13,9 @@ enum PyTorchZipFormat {
     /// "PK\x03\x04": a zip archive's first local header.
     static func matches(_ bytes: [UInt8]) -> Bool { bytes.starts(with: [0x50, 0x4b, 0x03, 0x04]) }
 
+    /// The largest data.pkl a state dict of `storages` storages is allowed.
+    static func maximumPickleBytes(storages: Int) -> Int { 256 * 1024 + 16 * 1024 * storages }
+
     static func read(_ bytes: [UInt8], path: String) throws -> ImportedStateDict {
         let archive = try PyTorchZipArchive(bytes: bytes, path: path)
         let isTopLevelPickle: (PyTorchZipRecord) -> Bool = { r in
@@ -40,6 +43,16 @@ enum PyTorchZipFormat {
             }
         }
 
+        // What the pickle of a state dict can need: a few hundred bytes per tensor (its key, the
+        // rebuild call, shape and strides) and one storage entry per tensor. Checked against
+        // the size the zip declares, before anything is inflated: a 306 KB archive once held a
+        // data.pkl that inflated to 300 MB.
+        let storageCount = archive.records.filter { $0.name.hasPrefix(prefix + "data/") }.count
+        let pickleLimit = PyTorchZipFormat.maximumPickleBytes(storages: storageCount)
+        guard pickleRecord.uncompressedSize <= pickleLimit else {
+            throw STPError.file(.checkpoint, path, offset: pickleRecord.dataRange.lowerBound,
+                                "\(pickleRecord.name) inflates to \(pickleRecord.uncompressedSize) bytes, more than the \(pickleLimit) that the pickle of a state dict with \(storageCount) storages can need (256 KiB + 16 KiB per storage); not a checkpoint")
+        }
         var unpickler = RestrictedUnpickler(bytes: try archive.contents(pickleRecord.name), path: path,
                                             fileOffset: pickleRecord.dataRange.lowerBound,
                                             record: pickleRecord.name, persistentIDs: .torchZip)
