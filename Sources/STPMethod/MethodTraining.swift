@@ -11,6 +11,8 @@ public struct MethodConfig: Codable, Sendable, Equatable {
     /// s of the slimming baseline's s * sum |gamma|.
     public var slimmingStrength: Float = 1e-4
     public var expansion: ExpansionPlan?
+    /// The architecture the last epochs fine-tune alone (stp prune --finetune), once it is chosen.
+    public var fineTune: Architecture?
 
     public init(kind: Kind = .standard) { self.kind = kind }
 
@@ -26,6 +28,7 @@ public enum MethodTraining {
         case .stimulative:
             let objective = try StimulativeObjective(spec: trainer.spec, options: method.stimulative, seed: trainer.config.seed)
             objective.expansion = method.expansion
+            objective.fineTuneTarget = method.fineTune
             if method.stimulative.teacher == .frozen { objective.teacherNetwork = try frozenTeacher(for: trainer) }
             trainer.objective = objective
         case .slimming:

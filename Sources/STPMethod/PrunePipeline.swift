@@ -90,6 +90,9 @@ public struct PruneOptions: Sendable {
     public var resume = false
     /// The stimulative methods' channel order (stp, st-uniform).
     public var channelOrder = ChannelOrder.given
+    /// stp: the last epochs of the E, in which the searched architecture is fine-tuned alone by
+    /// KD from the teacher (0: none; the result then gets no gradient step after its search).
+    public var finetuneEpochs = 0
     public init() {}
 
     /// The single method, for callers that run one.
@@ -249,6 +252,15 @@ private final class PruneContext {
         guard !(o.resume && o.overwrite) else {
             throw STPError(.argument, "--resume continues the runs in \(o.outputPath) and --overwrite replaces them: give one of the two")
         }
+        guard o.finetuneEpochs >= 0 else { throw STPError(.argument, "--finetune must be 0 (no fine-tuning) or a number of epochs (got \(o.finetuneEpochs))") }
+        if o.finetuneEpochs > 0 {
+            guard o.methods == [.stp] else {
+                throw STPError(.argument, "--finetune fine-tunes stp's searched architecture; give it with --method stp alone (got \(o.methods.map(\.rawValue).joined(separator: ",")))")
+            }
+            guard o.finetuneEpochs < o.training.epochs else {
+                throw STPError(.argument, "--finetune \(o.finetuneEpochs) must leave epochs for stimulative training and the search: it is part of --epochs \(o.training.epochs), so at most \(o.training.epochs - 1)")
+            }
+        }
         guard o.frontRounds >= 0 else { throw STPError(.argument, "--front-rounds must be 0 (no front) or more (got \(o.frontRounds))") }
         if o.frontRounds > 0 { try o.front.validate() }
         var config = o.training
@@ -372,12 +384,15 @@ private final class PruneContext {
             if let target = recorded.expansion?.target { plan.target = target }
             return plan
         }
+        // Likewise the architecture a branch started to fine-tune (--finetune).
+        if expected.kind == .stimulative, let target = recorded.fineTune { expected.fineTune = target }
         if recorded != expected {
             let encoder = ReportJSON.encoder([.sortedKeys])
             let text = { (m: MethodConfig) in String(decoding: (try? encoder.encode(m)) ?? Data(), as: UTF8.self) }
             throw STPError.file(.checkpoint, recordPath, "the run was trained with method \(text(recorded)), but this invocation gives \(text(expected)); resume with the options it was started with")
         }
         recorded.expansion = expected.expansion
+        recorded.fineTune = expected.fineTune
         try trainer.distribute(over: communicator)
         try MethodTraining.configure(trainer, method: recorded)
         console.writeLine(trainer.isFinished
@@ -418,7 +433,9 @@ private final class PruneContext {
         var results = [PruneOptions.Method: [PruneReport]]()
         var trunkSeconds = priorSeconds
         if methods.contains(.stp) {
-            let schedule = STPSchedule(epochs: trainingEpochs, stimulativeFraction: o.stimulativeFraction, researchEvery: o.researchEvery)
+            // --finetune F: the search-and-expansion schedule covers the first E - F epochs.
+            let schedule = STPSchedule(epochs: trainingEpochs - o.finetuneEpochs, stimulativeFraction: o.stimulativeFraction,
+                                       researchEvery: o.researchEvery)
             if trunk.record.stepsCompleted <= schedule.firstSearchEpoch * trunk.stepsPerEpoch {
                 trunkSeconds += try train(trunk, label: "stimulative", untilEpoch: schedule.firstSearchEpoch)
             }
@@ -491,7 +508,7 @@ private final class PruneContext {
         var firstSeconds = [Double]()
         for (i, budget) in budgets.enumerated() {
             if trunkPassedFirstSearch {
-                guard schedule.hasExpansion, !RunDirectory(path: resultPath(.stp, i) + "/run").existingFiles.isEmpty else {
+                guard schedule.hasExpansion || o.finetuneEpochs > 0, !RunDirectory(path: resultPath(.stp, i) + "/run").existingFiles.isEmpty else {
                     throw STPError(.checkpoint, "\(trunk.runDirectory?.path ?? o.outputPath) has trained past stp's first search (after epoch \(schedule.firstSearchEpoch)) and \(resultPath(.stp, i))/run, the branch that search starts, does not exist: the search cannot be repeated on the weights it needs; prune stp at \(budget.budget) into another output directory")
                 }
                 firstBest.append(nil)
@@ -512,19 +529,21 @@ private final class PruneContext {
             // The training this result depended on before this invocation: a resumed branch's
             // record counts the shared training up to the first search and its own since.
             var dependedBefore = trunkSeconds
-            if schedule.hasExpansion {
+            if schedule.hasExpansion || o.finetuneEpochs > 0 {
                 var method = methodConfig(.stimulative)
                 // The target is the first search's best, or (resuming) the one the branch recorded.
-                method.expansion = schedule.expansion(toward: best?.architecture ?? space.largest, startingAfter: schedule.firstSearchEpoch)
+                method.expansion = schedule.hasExpansion
+                    ? schedule.expansion(toward: best?.architecture ?? space.largest, startingAfter: schedule.firstSearchEpoch) : nil
                 let path = resultPath(.stp, i) + "/run"
                 let opened = try openRun(at: path, method: method) {
                     try trunk.branch(runPath: path, overwrite: o.overwrite)
                 }
                 branch = opened.trainer
                 if opened.resumed { dependedBefore = opened.priorSeconds }
-                guard let objective = branch.objective as? StimulativeObjective, var plan = objective.expansion else {
+                guard let objective = branch.objective as? StimulativeObjective, (objective.expansion != nil) == schedule.hasExpansion else {
                     throw STPError(.engine, "the stp branch did not get the stimulative objective with its expansion")
                 }
+                var plan = objective.expansion
                 for next in schedule.searchEpochs.dropFirst() {
                     // A re-search the branch has trained past was made on weights it no longer
                     // has; its result is the target the branch recorded.
@@ -534,10 +553,24 @@ private final class PruneContext {
                     let found = try runSearch(search, budget: budget)
                     best = found
                     evaluations += search.evaluationCount
-                    plan.target = found.architecture
+                    plan?.target = found.architecture
                     objective.expansion = plan
                     method.expansion = plan
                     MethodTraining.record(branch, method: method)
+                }
+                if o.finetuneEpochs > 0 {
+                    // The last epochs train the chosen architecture alone (the search's best after
+                    // the last re-search, or the one a resumed branch recorded), then its
+                    // fitness is measured again on the fine-tuned weights.
+                    guard let target = objective.fineTuneTarget ?? best?.architecture else {
+                        throw STPError(.engine, "stp at \(budget.budget): no search chose the architecture to fine-tune")
+                    }
+                    objective.fineTuneTarget = target
+                    method.fineTune = target
+                    MethodTraining.record(branch, method: method)
+                    try train(branch, label: "stp \(budget.budget) fine-tune", untilEpoch: trainingEpochs)
+                    search.updateWeights(from: branch.model)
+                    best = try search.evaluate(target)
                 }
             } else {
                 branch = trunk

@@ -150,6 +150,12 @@ public final class StimulativeObjective: TrainingObjective, @unchecked Sendable 
     public let seed: UInt64
     /// When set, subnets come from the expansion plan instead of the whole space.
     public var expansion: ExpansionPlan?
+    /// When set (stp prune --finetune), every step trains this architecture alone by KD from the
+    /// teacher: the extracted network fine-tuned, inside the supernet (a subnet computes what its
+    /// extracted network computes, ExtractionTests), so the run resumes and records as before.
+    /// The full network is not trained; with a live teacher it is run forward for the teacher's
+    /// logits only. Takes precedence over `expansion`.
+    public var fineTuneTarget: Architecture?
     /// The frozen teacher (`options.teacher == .frozen`): a copy of the --init network that is
     /// only ever run forward in eval mode, never trained (MethodTraining installs it).
     public var teacherNetwork: ResNet?
@@ -179,6 +185,7 @@ public final class StimulativeObjective: TrainingObjective, @unchecked Sendable 
     /// The subnets of global step `step`: a function of the seed and the step alone.
     public func sampleArchitectures(step: Int, epoch: Double) -> [Architecture] {
         var rng = SeededRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &+ 0x5851_F42D)
+        if let target = fineTuneTarget { return [target] }
         let k = options.subnetsPerStep
         return (0..<k).map { j in
             if let plan = expansion {
@@ -260,7 +267,18 @@ public final class StimulativeObjective: TrainingObjective, @unchecked Sendable 
         let n = labels.count, k = model.spec.classes
         let t = teacher.ensure(count: n * k)
         var result: ObjectiveResult
-        if let frozen = teacherNetwork {
+        if fineTuneTarget != nil {
+            // Fine-tuning: the teacher's logits without a gradient, then only the target's pass;
+            // the figures reported as the network's are the target's (filled in below).
+            let z = teacherNetwork?.forward(pixels, batch: n, mode: .eval)
+                ?? model.forward(pixels, batch: n, mode: .train(updateRunningStats: false))
+            t.update(from: z, count: n * k)
+            if options.distillation == .kdMinus {
+                standardizeLogitsForward(t, batch: n, classes: k, amplitude: options.amplitude,
+                                         out: normTeacher.ensure(count: n * k), invStd: invTeacher.ensure(count: n))
+            }
+            result = ObjectiveResult(loss: 0, correct: 0)
+        } else if let frozen = teacherNetwork {
             t.update(from: frozen.forward(pixels, batch: n, mode: .eval), count: n * k)
             if options.distillation == .kdMinus {
                 standardizeLogitsForward(t, batch: n, classes: k, amplitude: options.amplitude,
@@ -289,6 +307,10 @@ public final class StimulativeObjective: TrainingObjective, @unchecked Sendable 
             model.backward(ds)
         }
         result.extra["kd"] = kdSum / Double(max(subnets.count, 1))
+        if fineTuneTarget != nil {
+            result.loss = Float(subnetLossSum)
+            result.correct = subnetCorrect
+        }
         if !subnets.isEmpty {
             result.extra["subnet_loss"] = subnetLossSum / Double(subnets.count)
             result.extra["subnet_top1"] = Double(subnetCorrect) / Double(subnets.count * max(n, 1))

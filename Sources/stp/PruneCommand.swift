@@ -30,6 +30,7 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("fitness-images"), help: "Held-out training images for the search's KD fitness.") var fitnessImages = 1024
     @Option(name: .customLong("recalibration-images"), help: "Training images for BN recalibration.") var recalibrationImages = 2000
     @Option(name: .customLong("stimulative-fraction"), help: "stp: fraction of the epochs trained before the first search and expansion (1: no expansion).") var stimulativeFraction = 0.6
+    @Option(help: "stp: the last N of the --epochs fine-tune the searched architecture alone, by KD from the teacher (0: no fine-tuning).") var finetune = 0
     @Option(name: .customLong("research-every"), help: "Epochs between re-searches during expansion.") var researchEvery = 2
     @Option(name: .customLong("front-buckets"), help: "stp: FLOPs buckets of the front over the whole space (front.json, front.csv).") var frontBuckets = 12
     @Option(name: .customLong("front-rounds"), help: "stp: rounds of the front search (about 2 evaluations per bucket each); 0: no front.") var frontRounds = 3
@@ -68,6 +69,7 @@ struct Prune: ParsableCommand {
             o.recalibrationImages = recalibrationImages
             o.researchEvery = researchEvery
             o.stimulativeFraction = stimulativeFraction
+            o.finetuneEpochs = finetune
             o.front.buckets = frontBuckets
             o.frontRounds = frontRounds
             o.slimmingStrength = slimming

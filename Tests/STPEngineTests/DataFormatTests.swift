@@ -42,6 +42,16 @@ import Testing
         #expect(Gzip.isGzip(Gzip.compress(a)))
     }
 
+    /// A gzip bomb: a few KB that inflate past the limit are refused at the limit, not after
+    /// filling memory (shown with a 1 MB limit; the default is 1 GiB).
+    @Test func inflatingPastTheLimitIsRefused() throws {
+        let bomb = Gzip.compress([UInt8](repeating: 0, count: 3 << 20))
+        #expect(bomb.count < 16_384)
+        let message = errorText { _ = try Gzip.decompress(bomb, path: "/d/bomb.gz", limit: 1 << 20) }
+        #expect(message.hasPrefix("/d/bomb.gz: at byte ") && message.contains("inflates to more than 1048576 bytes"), "\(message)")
+        #expect(try Gzip.decompress(bomb, path: "/d/bomb.gz").count == 3 << 20)
+    }
+
     @Test func corruptAndTruncatedDataNameTheFileAndOffset() {
         var rng = SeededRandom(seed: 9)
         let data = (0..<20000).map { _ in UInt8(truncatingIfNeeded: rng.next() & 0x0F) }

@@ -11,8 +11,11 @@ public enum Gzip {
 
     /// Inflates gzip (or zlib) data; windowBits 15+32 lets zlib detect the header. Concatenated
     /// gzip members (as written by `cat a.gz b.gz`) are all decoded. `path` names the file in
-    /// errors, and the offset is the compressed byte where decoding failed.
-    public static func decompress(_ input: [UInt8], path: String) throws -> [UInt8] {
+    /// errors, and the offset is the compressed byte where decoding failed. Output beyond
+    /// `limit` bytes is refused, so a small file cannot inflate into all of memory (the largest
+    /// data set file stp reads this way, CIFAR-100's archive, inflates to about 180 MB).
+    public static let defaultLimit = 1 << 30
+    public static func decompress(_ input: [UInt8], path: String, limit: Int = defaultLimit) throws -> [UInt8] {
         if input.isEmpty {
             throw STPError.file(.data, path, offset: 0, "empty file; expected gzip data (magic 1f 8b)")
         }
@@ -55,6 +58,10 @@ public enum Gzip {
                             reason = "corrupt gzip data (zlib status \(status))"
                         }
                         throw STPError.file(.data, path, offset: at, reason)
+                    }
+                    guard output.count + produced <= limit else {
+                        let at = memberStart + (inBuf.count - memberStart - Int(stream.avail_in))
+                        throw STPError.file(.data, path, offset: at, "inflates to more than \(limit) bytes, the limit for a data set file; not a data set")
                     }
                     output.append(contentsOf: scratch[0..<produced])
                     if status == Z_OK && stream.avail_in == 0 && produced < chunk {
