@@ -130,6 +130,8 @@ public struct PruneReport: Codable, Sendable {
     public var relativeGammaSparsity: Double?
     public var droppedMagnitude: Double?
     public var epochs: Int
+    /// The last of the epochs that fine-tuned the result's architecture alone (--finetune; nil: none).
+    public var fineTuneEpochs: Int?
     /// Everything this result depended on (its share of shared training counted in full).
     public var wallSeconds: Double
     /// Where the extracted network was saved.
@@ -151,7 +153,7 @@ public struct PruneReport: Codable, Sendable {
         func pct(_ v: Double) -> String { String(format: "%.2f%%", 100 * v) }
         let removed = 1 - Double(macs) / Double(fullMACs)
         return "| \(method) | \(budget) | \(CountFormat.string(macs)) | \(pct(removed)) | \(CountFormat.string(parameters)) | "
-            + "\(pct(fullTestTop1)) | \(pct(prunedTestTop1)) | \(relativeSparsity.map { String(format: "%.3f", $0) } ?? "-") | "
+            + "\(pct(fullTestTop1)) | \(pct(prunedTestTop1))\(fineTuneEpochs.map { " (fine-tuned \($0) of the epochs)" } ?? "") | \(relativeSparsity.map { String(format: "%.3f", $0) } ?? "-") | "
             + "\(latencyMilliseconds.map(LatencyFormat.milliseconds) ?? "-") | "
             + "\(imagesPerSecond.map { String(format: "%.0f (batch %d)", $0, throughputBatch ?? 0) } ?? "-") | "
             + "\(epochs) | \(ProgressFormat.duration(wallSeconds)) |"
@@ -647,9 +649,11 @@ private final class PruneContext {
                                               repetitions: 5, minRepetitions: 3)
         let latencyMs = batch1.totalSeconds * 1000
         let imagesPerSecond = Double(latencyModel.throughput.batch) / batchN.totalSeconds
-        console.writeLine(String(format: "%@ at %@: %@ MACs, %@ at batch 1, full top-1 %.2f%%, pruned top-1 %.2f%% (no fine-tuning)",
+        let fineTuned = method == .stp && o.finetuneEpochs > 0 ? o.finetuneEpochs : nil
+        console.writeLine(String(format: "%@ at %@: %@ MACs, %@ at batch 1, full top-1 %.2f%%, pruned top-1 %.2f%% (%@)",
                                  method.rawValue, o.budgets[budgetIndex], CountFormat.string(cost.macs),
-                                 LatencyFormat.milliseconds(latencyMs), 100 * fullTest.top1, 100 * test.top1))
+                                 LatencyFormat.milliseconds(latencyMs), 100 * fullTest.top1, 100 * test.top1,
+                                 fineTuned.map { "fine-tuned in its last \($0) epochs" } ?? "no fine-tuning"))
         let report = PruneReport(method: method.rawValue, model: spec.name, data: config.data, budget: o.budgets[budgetIndex],
                                  targetMACs: budget.targetMACs, fullMACs: space.cost.full.macs,
                                  targetLatencyMilliseconds: budget.measure == .latency ? Double(budget.target) / 1e6 : nil,
@@ -658,7 +662,7 @@ private final class PruneContext {
                                  fullTestTop1: fullTest.top1, prunedTestTop1: test.top1, prunedTestTop5: test.top5,
                                  searchFitness: fitness, searchEvaluations: evaluations,
                                  relativeSparsity: sparsity.meanWeightRatio, relativeGammaSparsity: sparsity.meanGammaRatio,
-                                 droppedMagnitude: sparsity.meanDroppedMagnitude, epochs: trainingEpochs,
+                                 droppedMagnitude: sparsity.meanDroppedMagnitude, epochs: trainingEpochs, fineTuneEpochs: fineTuned,
                                  wallSeconds: dependedSeconds + (monotonicSeconds() - t0), extractedPath: path + "/extracted",
                                  latencyMilliseconds: latencyMs, imagesPerSecond: imagesPerSecond,
                                  throughputBatch: latencyModel.throughput.batch,

@@ -179,3 +179,51 @@ func aFrozenTeacherStepIsKDTowardTheTeachersEvalLogits(full: StimulativeOptions.
     let decoded = try JSONDecoder().decode(StimulativeOptions.self, from: old)
     #expect(decoded.teacher == .live && decoded.fullNetworkLoss == .ce && decoded.focusWindows.isEmpty)
 }
+
+@Test func fineTuningTrainsTheTargetAloneByKDFromTheTeacher() throws {
+    let spec = tinyBasicSpec()
+    let batch = 4
+    let input = gaussians(batch * 8 * 8 * 3, seed: 21)
+    let labels = (0..<batch).map { Int32($0 % 3) }
+    let target = try Architecture(parsing: "d=1,1,1 w=2|3|4")
+    var options = StimulativeOptions()
+    options.lambda = 0.5
+    options.temperature = 2
+    options.subnetsPerStep = 3
+    let model = ResNet(spec: spec, seed: 4)
+    randomizeNormalization(model, seed: 5)
+    let objective = try StimulativeObjective(spec: spec, options: options, seed: 1)
+    objective.fineTuneTarget = target
+    objective.expansion = ExpansionPlan(target: try Architecture(parsing: "d=2,1,2 w=4,4|6|8,8"), startEpoch: 0, endEpoch: 1)
+    #expect(objective.sampleArchitectures(step: 3, epoch: 0.5) == [target], "the target alone, whatever K and the expansion say")
+    model.zeroGradients()
+    let step = ObjectiveStep(globalStep: 3, epochProgress: 0.5, labelSmoothing: 0)
+    let result = input.withUnsafeBufferPointer { objective.accumulateGradients(model: model, pixels: $0.baseAddress!, labels: labels, step: step) }
+    let combined = grads(model)
+    // Reference: the live teacher is the full network (batch statistics, no gradient); one KD pass of the target.
+    let t = input.withUnsafeBufferPointer { Array(UnsafeBufferPointer(start: model.forward($0.baseAddress!, batch: batch, mode: .train(updateRunningStats: false)), count: batch * 3)) }
+    var reference = [Float](repeating: 0, count: combined.count)
+    addKDGradient(model, input, batch: batch, teacher: t, subnet: try target.subnet(for: spec), mode: .train(updateRunningStats: false), into: &reference)
+    #expect(combined == reference)
+    // Blocks the target drops get no gradient: only the extracted network is trained.
+    let dropped = model.blocks[1]
+    #expect(dropped.allUnits.allSatisfy { $0.conv.weight.grad.array.allSatisfy { $0 == 0 } })
+    // The figures are the target's own.
+    let z = input.withUnsafeBufferPointer { Array(UnsafeBufferPointer(start: model.forward($0.baseAddress!, batch: batch, mode: .train(updateRunningStats: false), subnet: try! target.subnet(for: spec)), count: batch * 3)) }
+    let ce = labels.withUnsafeBufferPointer { lp in z.withUnsafeBufferPointer { crossEntropyForwardBackward(logits: $0.baseAddress!, labels: lp.baseAddress!, batch: batch, classes: 3, dlogits: nil) } }
+    #expect(abs(result.loss - ce) < 1e-5)
+}
+
+@Test func badFineTuneOptionsAreRefusedBeforeAnyWork() throws {
+    let root = temporaryDirectory("finetune-options")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    func message(_ change: (inout PruneOptions) -> Void) -> String {
+        var o = tinyOptions(.stp, output: root + "/out")
+        change(&o)
+        return errorText { _ = try PrunePipeline.runAll(o, console: Console(fileDescriptor: 2, isTerminal: false)) }
+    }
+    #expect(message { $0.finetuneEpochs = -1 }.contains("--finetune must be 0"))
+    #expect(message { $0.finetuneEpochs = 2 }.contains("--finetune 2 must leave epochs"))
+    #expect(message { $0.finetuneEpochs = 1; $0.methods = [.stp, .uniform] }.contains("--method stp alone"))
+    #expect(!FileManager.default.fileExists(atPath: root + "/out"), "nothing was written")
+}
