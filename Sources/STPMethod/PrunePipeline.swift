@@ -370,7 +370,7 @@ private final class PruneContext {
             // Stopped before its first save: only its log is there. Starting it again is the only
             // way to continue it (the log of the lost steps goes with it).
             console.writeLine("resuming \(path): it was stopped before its first save; starting it again")
-            try RunDirectory.create(at: path, overwrite: true)
+            try existing.discardUnsavedLog()
         }
         guard o.resume, existing.holdsRun else {
             let trainer = try start()

@@ -46,6 +46,15 @@ private let weights: [SafeTensor] = [
     #expect(!run.holdsRun)
     let onlyLog = errorText { try RunDirectory.create(at: run.path) }
     #expect(onlyLog.contains("only the log of a run stopped before its first save (log.txt)") && !onlyLog.contains("resume it"), "\(onlyLog)")
+    // Resuming such a run starts it again: its log is discarded (not put aside, where the next
+    // create would move it back) and a plain create then succeeds; other files stay.
+    try run.discardUnsavedLog()
+    #expect(directoryListing(run.path) == ["notes.md"])
+    try RunDirectory.create(at: run.path)
+    // A saved run's files are never discarded this way.
+    try run.save(tensors: weights, record: sampleRunRecord())
+    #expect(errorText { try run.discardUnsavedLog() }.contains("holds a saved run"))
+    #expect(run.holdsRun)
 }
 
 @Test func anOverwriteThatNeverSavesLeavesTheOldRunInPlace() throws {

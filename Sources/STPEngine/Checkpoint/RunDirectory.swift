@@ -107,6 +107,20 @@ public struct RunDirectory: Sendable, Equatable {
         try AtomicFile.syncDirectory(path, for: path)
     }
 
+    /// Removes the log a run stopped before its first save left (there is no saved run here), so
+    /// that the run can start again in this directory. Refuses a directory that holds a run.
+    public func discardUnsavedLog() throws {
+        guard !holdsRun else {
+            throw STPError.file(.checkpoint, path, "holds a saved run; its log is not discarded")
+        }
+        for file in existingFiles {
+            guard unlink(path(of: file)) == 0 else {
+                throw STPError.file(.io, path(of: file), "cannot remove the log of the unsaved run: \(AtomicFile.errnoText())")
+            }
+        }
+        try AtomicFile.syncDirectory(path, for: path)
+    }
+
     /// Opens an existing run for resuming: the directory must hold both a checkpoint and a record
     /// (or a checkpoint that carries its record, which is then written to run.json).
     public static func open(at path: String) throws -> RunDirectory {
