@@ -3,7 +3,8 @@ import STPEngine
 
 // A small seeded mutator for the parser fuzz tests (*FuzzTests.swift). Each input is a valid seed
 // with one mutation (half the time) or up to four stacked: bit flips, interesting bytes (0x00,
-// 0xFF, 0x7F, 0x80), inserted, deleted, duplicated and moved ranges, truncation, interesting
+// 0xFF, 0x7F, 0x80), inserted, deleted, duplicated and moved ranges, a range repeated 16 to 4096
+// times (the input grows, as a bomb does), truncation, interesting
 // integers (0, -1, Int32.max, huge lengths, in both byte orders), a number in the text replaced by
 // an interesting one (Int.max, 2^32, 1e309, "nan", ...), interesting tokens ("nan", "-", "%",
 // ",", ":", "=", unicode, "") and pieces of the other seeds. The same seed always gives the same
@@ -62,9 +63,9 @@ public struct FuzzMutator {
 
     private mutating func mutateOnce(_ b: inout [UInt8], tokens: [[UInt8]], donors: [[UInt8]]) {
         // Numbers are where lengths, offsets and counts live: replacing one is weighted up.
-        var op = below(14)
-        if op >= 12 { op = 9 }
-        if b.isEmpty && op != 5 && op < 10 {
+        var op = below(15)
+        if op == 12 || op == 13 { op = 9 }
+        if b.isEmpty && op != 5 && (op < 10 || op == 14) {
             b.append(Self.interestingBytes[below(Self.interestingBytes.count)])
             return
         }
@@ -102,6 +103,12 @@ public struct FuzzMutator {
             }
             let end = b[start...].firstIndex { !isDigit($0) } ?? b.count
             b.replaceSubrange(start..<end, with: Array(Self.interestingNumbers[below(Self.interestingNumbers.count)].utf8))
+        case 14:  // grow: a range repeated up to 4096 times in place (inputs up to ~64 KiB larger),
+                  // so that sizes, counts and nesting depth grow past the readers' bounds
+            let (start, length) = range(in: b.count)
+            let piece = Array(b[start..<start + length])
+            let times = 1 << (4 + below(9))
+            b.insert(contentsOf: (0..<times).flatMap { _ in piece }, at: start + length)
         case 8:  // move a range elsewhere (a swap of fields)
             let (start, length) = range(in: b.count)
             let piece = Array(b[start..<start + length])
