@@ -75,6 +75,24 @@ import Testing
         #expect(pending.text.contains("remove 80%"))
     }
 
+    // A diverged run (issue 30): its loss reads nan or inf, in the error role, and says why; a
+    // candidate whose KD fitness is non-finite shows it rather than the "-" of a missing value.
+    @Test func aNonFiniteLossAndFitnessShowAsSuchNotAsMissing() {
+        for (loss, word) in [(Double.nan, "nan"), (Double.infinity, "inf")] {
+            var s = ExplorerFixtures.snapshot()
+            s.runningLoss = loss
+            s.candidates[0].fitness = .nan
+            let grid = ExplorerFixtures.render(s, ExplorerUIState(), width: 160, height: 40)
+            let header = (0..<HeaderPanel.height(s, width: 160)).map { grid.line($0) }.joined(separator: "\n")
+            #expect(header.contains("loss \(word) (non-finite outputs: diverged)"), "\(header)")
+            let row = (0..<grid.height).first { grid.line($0).contains("loss \(word)") }!
+            let column = Array(grid.line(row)).indices.first { i in Array(grid.line(row))[i...].starts(with: Array("\(word) (non"))}!
+            #expect(grid[column, row].role == .error)
+            #expect(grid.text.contains(" nan "), "the candidate's fitness")
+        }
+        #expect(Format.number(nil) == "-" && Format.number(-.infinity) == "-inf" && Format.number(1.5, digits: 1) == "1.5")
+    }
+
     @Test func theSelectedCandidateIsMarkedAndHighlighted() {
         let s = ExplorerFixtures.snapshot()
         let chosen = s.candidates[3]

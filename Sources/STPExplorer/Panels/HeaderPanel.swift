@@ -31,7 +31,10 @@ enum HeaderPanel {
                         Item(label: "elapsed", value: Format.duration(s.elapsed), role: .mainFg),
                         Item(label: "ETA", value: s.paused ? "paused" : Format.duration(s.eta), role: .mainFg)]
         if let loss = s.runningLoss {
-            progress.append(Item(label: "loss", value: Format.number(loss), role: .lossFull))
+            // A non-finite loss is the one figure the user must not miss: training has diverged.
+            progress.append(loss.isFinite
+                ? Item(label: "loss", value: Format.number(loss), role: .lossFull)
+                : Item(label: "loss", value: Format.number(loss) + " (non-finite outputs: diverged)", role: .error, attributes: [.bold]))
         }
         var budget = [Item(label: "budget", value: "\(s.budgetText), at most \(Format.macs(s.targetMACs)) MACs", role: .budget, attributes: [.bold])]
         if s.search.running {

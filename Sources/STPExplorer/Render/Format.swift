@@ -11,8 +11,11 @@ enum Format {
 
     static func macs(_ value: Int) -> String { CountFormat.string(value) }
 
+    /// `digits` decimals; "-" when there is no value, and "nan" or "inf" for a non-finite one
+    /// (a diverged loss must not look like a missing one).
     static func number(_ value: Double?, digits: Int = 3) -> String {
-        guard let v = value, v.isFinite else { return "-" }
+        guard let v = value else { return "-" }
+        guard v.isFinite else { return v.isNaN ? "nan" : v < 0 ? "-inf" : "inf" }
         return String(format: "%.\(digits)f", v)
     }
 
