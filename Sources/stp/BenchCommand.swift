@@ -30,7 +30,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            if let threads { ComputeThreads.set(workers: threads) }
+            if let threads { try ComputeThreads.set(option: "--threads", workers: threads) }
             var o = BenchmarkOptions()
             o.model = model
             o.shortcut = shortcut

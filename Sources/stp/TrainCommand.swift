@@ -48,7 +48,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            if let threads { ComputeThreads.set(workers: threads) }
+            if let threads { try ComputeThreads.set(option: "--threads", workers: threads) }
             var options = TrainJobOptions()
             var c = TrainingConfig()
             if resume == nil {

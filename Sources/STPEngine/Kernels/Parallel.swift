@@ -29,6 +29,18 @@ public enum ComputeThreads {
         stp_openblas_set_num_threads(1)
     }
 
+    /// The most workers `--threads` accepts: 4 per logical core. More only oversubscribes the
+    /// cores (each worker's share of a layer shrinks while its scheduling cost does not).
+    public static var maximumWorkers: Int { 4 * defaultWorkers() }
+
+    /// Sets the workers a `--threads` value asks for, after checking it: 1 to `maximumWorkers`.
+    public static func set(option: String = "--threads", workers n: Int) throws {
+        guard (1...maximumWorkers).contains(n) else {
+            throw STPError(.argument, "\(option) \(n): expected 1 to \(maximumWorkers) compute threads (4 per logical core; this machine has \(defaultWorkers()))")
+        }
+        set(workers: n)
+    }
+
     static func defaultWorkers() -> Int {
         let n = CPUFeatures.current().logicalCores
         return max(1, n)
