@@ -44,7 +44,7 @@ struct Explore: ParsableCommand {
         try reportingErrors {
             var o = ExplorerOptions()
             try training.apply(to: &o.training)
-            stimulative.apply(to: &o.stimulative)
+            stimulative.apply(to: &o.stimulative, recipe: PruneRecipe.for(o.training))
             o.budget = budget
             o.search.population = population
             o.search.parents = parents

@@ -40,7 +40,7 @@ struct TrainingArguments: ParsableArguments {
     /// Sets the compute threads and fills `config` (model, data, initial network, normalisation,
     /// epochs, batch, schedule, seed).
     func apply(to config: inout TrainingConfig) throws {
-        if let threads { ComputeThreads.set(workers: threads) }
+        if let threads { try ComputeThreads.set(option: "--threads", workers: threads) }
         try network.apply(data: data, to: &config)
         config.data = try folder.resolve(data)
         config.epochs = epochs
@@ -91,7 +91,8 @@ private func applyInitialNetwork(_ path: String?, model: String?, normalization:
 }
 
 struct StimulativeArguments: ParsableArguments {
-    @Option(help: "Stimulative: subnets per step.") var subnets = 1
+    @Option(help: "Stimulative: subnets per step (default: \(PruneRecipe.fromScratch.subnetsPerStep) from scratch, \(PruneRecipe.fromTrained.subnetsPerStep) with --init).")
+    var subnets: Int?
     @Option(help: "Stimulative: kd or kd-.") var distillation: StimulativeOptions.Distillation = .kd
     @Option(help: "Stimulative: uniform, flops, or budget sampling (stp prune: subnets inside +-focus-spread of each FLOPs budget).")
     var sampling: StimulativeOptions.Sampling = .uniform
@@ -105,8 +106,9 @@ struct StimulativeArguments: ParsableArguments {
     @Option(name: .customLong("focus-spread"), help: "Stimulative, --sampling budget: half-width of each budget's window, a fraction of its MACs.")
     var focusSpread: Double = 0.2
 
-    func apply(to options: inout StimulativeOptions) {
-        options.subnetsPerStep = subnets
+    /// Fills `options`; `recipe` gives the subnets per step when --subnets is not given.
+    func apply(to options: inout StimulativeOptions, recipe: PruneRecipe) {
+        options.subnetsPerStep = subnets ?? recipe.subnetsPerStep
         options.distillation = distillation
         options.sampling = sampling
         options.teacher = teacher

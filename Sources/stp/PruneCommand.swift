@@ -29,14 +29,14 @@ struct Prune: ParsableCommand {
     @Option(help: "Search: generations.") var generations = 20
     @Option(name: .customLong("fitness-images"), help: "Held-out training images for the search's KD fitness.") var fitnessImages = 1024
     @Option(name: .customLong("recalibration-images"), help: "Training images for BN recalibration.") var recalibrationImages = 2000
-    @Option(name: .customLong("stimulative-fraction"), help: "stp: fraction of the epochs trained before the first search and expansion (1: no expansion).") var stimulativeFraction = 0.6
+    @Option(name: .customLong("stimulative-fraction"), help: "stp: fraction of the epochs trained before the first search and expansion (1: no expansion; default: \(PruneRecipe.fromScratch.stimulativeFraction) from scratch, \(PruneRecipe.fromTrained.stimulativeFraction) with --init).") var stimulativeFraction: Double?
     @Option(help: "stp: the last N of the --epochs fine-tune the searched architecture alone, by KD from the teacher (0: no fine-tuning).") var finetune = 0
     @Option(name: .customLong("research-every"), help: "Epochs between re-searches during expansion.") var researchEvery = 2
     @Option(name: .customLong("front-buckets"), help: "stp: FLOPs buckets of the front over the whole space (front.json, front.csv).") var frontBuckets = 12
     @Option(name: .customLong("front-rounds"), help: "stp: rounds of the front search (about 2 evaluations per bucket each); 0: no front.") var frontRounds = 3
     @Option(help: "Slimming strength s.") var slimming: Float = 1e-4
-    @Option(name: .customLong("channel-order"), help: "stp, st-uniform: each block's inner channels before training, given (as the network has them), l1 (largest filter L1 norm first) or gamma (largest BN |gamma| first); subnets keep the first channels.")
-    var channelOrder: PruneOptions.ChannelOrder = .given
+    @Option(name: .customLong("channel-order"), help: "stp, st-uniform: each block's inner channels before training, given (as the network has them), l1 (largest filter L1 norm first) or gamma (largest BN |gamma| first); subnets keep the first channels (default: \(PruneRecipe.fromScratch.channelOrder.rawValue) from scratch, \(PruneRecipe.fromTrained.channelOrder.rawValue) with --init).")
+    var channelOrder: PruneOptions.ChannelOrder?
     @Flag(help: "Print each result's report as a JSON line on standard output.") var json = false
 
     static func methods(_ text: String) throws -> [PruneOptions.Method] {
@@ -56,11 +56,13 @@ struct Prune: ParsableCommand {
             o.methods = try Prune.methods(method)
             o.budgets = budget.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             try training.apply(to: &o.training)
-            stimulative.apply(to: &o.stimulative)
+            let recipe = PruneRecipe.for(o.training)
+            o.apply(recipe)
+            stimulative.apply(to: &o.stimulative, recipe: recipe)
             o.outputPath = output
             o.overwrite = overwrite
             o.resume = resume
-            o.channelOrder = channelOrder
+            if let channelOrder { o.channelOrder = channelOrder }
             o.search.population = population
             o.search.parents = parents
             o.search.generations = generations
@@ -68,7 +70,7 @@ struct Prune: ParsableCommand {
             o.fitnessImages = fitnessImages
             o.recalibrationImages = recalibrationImages
             o.researchEvery = researchEvery
-            o.stimulativeFraction = stimulativeFraction
+            if let stimulativeFraction { o.stimulativeFraction = stimulativeFraction }
             o.finetuneEpochs = finetune
             o.front.buckets = frontBuckets
             o.frontRounds = frontRounds
