@@ -85,9 +85,20 @@ import Testing
         #expect(diagnostics.first?.message.contains("no theme named missing") == true)
 
         let (_, fileDiagnostics) = ThemeLibrary.load(file: "/nonexistent/x.theme", name: "x")
-        #expect(fileDiagnostics == [ThemeDiagnostic(severity: .error, file: "/nonexistent/x.theme", line: 0,
-                                                    message: "cannot read the theme file")])
-        #expect(fileDiagnostics[0].description == "/nonexistent/x.theme: cannot read the theme file")
+        let missing = "cannot read the theme file: cannot open (no such file); expected a theme file"
+        #expect(fileDiagnostics == [ThemeDiagnostic(severity: .error, file: "/nonexistent/x.theme", line: 0, message: missing)])
+        #expect(fileDiagnostics[0].description == "/nonexistent/x.theme: " + missing)
+
+        // A named pipe under a theme's name is refused at once instead of blocking the explorer's
+        // start (issue 30's fault class: every reader of a user's file).
+        let folder = try makeFolder([:])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let fifo = folder + "/pipe.theme"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let (fallback, pipeDiagnostics) = ThemeLibrary.load(file: fifo, name: "pipe")
+        #expect(fallback == Theme.builtinDefault.renamed("pipe"))
+        #expect(pipeDiagnostics.first?.message == "cannot read the theme file: is a named pipe, not a regular file; expected a theme file",
+                "\(pipeDiagnostics)")
     }
 
     @Test func userDirectoryFollowsXdg() {

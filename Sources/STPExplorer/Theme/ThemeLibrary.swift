@@ -1,6 +1,7 @@
 // The themes the explorer can cycle through with `t`: the files of the repository's themes
 // folder and of the user's theme folder, plus the compiled-in default, which is always there.
 import Foundation
+import STPEngine
 
 public struct ThemeLibrary: Sendable {
     public struct Entry: Sendable, Equatable {
@@ -116,11 +117,20 @@ public struct ThemeLibrary: Sendable {
 
     /// Reads and parses one theme file.
     public static func load(file path: String, name: String) -> (theme: Theme, diagnostics: [ThemeDiagnostic]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let error = ThemeDiagnostic(severity: .error, file: path, line: 0, message: "cannot read the theme file")
+        // RegularFile: a named pipe or a device under a theme's name is refused, not read forever.
+        let data: [UInt8]
+        do {
+            data = try RegularFile.read(path, kind: .theme, what: "a theme file")
+        } catch let e as STPError {
+            // The diagnostic names the file itself; the reason follows the error's "PATH: ".
+            let reason = e.message.hasPrefix(path + ": ") ? String(e.message.dropFirst(path.count + 2)) : e.message
+            let error = ThemeDiagnostic(severity: .error, file: path, line: 0, message: "cannot read the theme file: \(reason)")
+            return (Theme.builtinDefault.renamed(name), [error])
+        } catch {
+            let error = ThemeDiagnostic(severity: .error, file: path, line: 0, message: "cannot read the theme file: \(error)")
             return (Theme.builtinDefault.renamed(name), [error])
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(validating: data, as: UTF8.self) else {
             let error = ThemeDiagnostic(severity: .error, file: path, line: 0, message: "the theme file is not UTF-8 text")
             return (Theme.builtinDefault.renamed(name), [error])
         }
