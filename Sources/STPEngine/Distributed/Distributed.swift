@@ -43,8 +43,13 @@ public enum Distributed {
         let mpi = try MPICommunicator()
         var root: String?
         if mpi.rank != 0 {
-            root = NSTemporaryDirectory() + "stp-rank\(mpi.rank)-\(getpid())"
-            try FileManager.default.createDirectory(atPath: root!, withIntermediateDirectories: true)
+            // A fresh directory of its own (mkdtemp), never one that already exists: finish()
+            // removes it with everything in it.
+            var template = Array((NSTemporaryDirectory() + "stp-rank\(mpi.rank)-XXXXXX").utf8CString)
+            guard mkdtemp(&template) != nil else {
+                throw STPError.file(.io, NSTemporaryDirectory(), "cannot create rank \(mpi.rank)'s private folder: \(AtomicFile.errnoText())")
+            }
+            root = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             Console.mute()
             let null = open("/dev/null", O_WRONLY)
             if null >= 0 { dup2(null, 1); close(null) }
