@@ -34,6 +34,10 @@ import Glibc
     #expect(errorText { _ = try RunRecord.read(path: run + "/run.json") }.contains("run.json: is a directory"))
     let torch = errorText { _ = try PyTorchCheckpoint.read(path: root) }
     #expect(torch.contains(root + ": is a directory, not a regular file; expected a PyTorch checkpoint"), "\(torch)")
+    // A resumed run trims its metrics log first: a pipe there is refused, not read forever.
+    #expect(mkfifo(run + "/metrics.jsonl", 0o600) == 0)
+    let metrics = errorText { try MetricsLog.dropEpochs(after: 1, path: run + "/metrics.jsonl") }
+    #expect(metrics.contains("metrics.jsonl: is a named pipe, not a regular file; expected a metrics log"), "\(metrics)")
 }
 
 @Test func aDirectoryThatCannotBeMadeSaysWhichComponentIsInTheWay() throws {

@@ -42,12 +42,19 @@ public final class MetricsLog {
 
     private struct EpochProbe: Decodable { var epoch: Int? }
 
+    /// The bytes of the metrics log at `path`, a regular file (RegularFile: never a pipe or device).
+    public static func read(_ path: String) throws -> [UInt8] {
+        try RegularFile.read(path, kind: .io, what: "a metrics log (metrics.jsonl, one JSON object per line)")
+    }
+
     /// Removes the lines of epochs after `epochs` (a line whose "epoch" is larger), rewriting the
     /// file atomically when there are any. A run killed after logging an epoch but before its
     /// checkpoint was saved logged lines that its resumed run logs again when it redoes that
     /// epoch; the trainer calls this on resuming so that each epoch is logged once.
     public static func dropEpochs(after epochs: Int, path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return }
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let data = Data(try MetricsLog.read(path))
+        guard !data.isEmpty else { return }
         let decoder = JSONDecoder()
         var kept = Data(), dropped = false
         for line in data.split(separator: 0x0a, omittingEmptySubsequences: false) {
@@ -137,7 +144,7 @@ public final class MetricsLog {
 
     /// Reads every line as a `T`. Blank lines are skipped.
     public static func read<T: Decodable>(_ type: T.Type, path: String) throws -> Contents<T> {
-        let bytes = try RegularFile.read(path, kind: .io, what: "a metrics log (metrics.jsonl, one JSON object per line)")
+        let bytes = try MetricsLog.read(path)
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(
             positiveInfinity: RunRecord.nonFinite.positive, negativeInfinity: RunRecord.nonFinite.negative,

@@ -151,7 +151,8 @@ public final class Trainer: @unchecked Sendable {
         let run = try RunDirectory.create(at: runPath, overwrite: overwrite)
         try run.save(tensors: ModelState.tensors(of: model, optimizer: optimizer), record: record)
         if let source = runDirectory, FileManager.default.fileExists(atPath: source.metricsPath) {
-            try AtomicFile.write(try Data(contentsOf: URL(fileURLWithPath: source.metricsPath)), to: run.metricsPath)
+            try AtomicFile.write(Data(try MetricsLog.read(source.metricsPath)),
+                                 to: run.metricsPath)
         }
         let (record, checkpoint) = try run.load()
         let copy = try Trainer(config: config, data: data, run: run, checkpoint: checkpoint, record: record)
