@@ -8,6 +8,8 @@
 //   CAVX512                 masked AVX-512 loads and stores (static inline intrinsics)
 //   STPKernelsAVX512        register-blocked conv products, compiled for AVX-512 (used only when
 //                           the CPU has it; the engine checks at run time)
+//   CBF16                   bfloat16 products in C (AVX512-BF16 intrinsics Swift cannot emit),
+//                           each function compiled for that target; called only after the check
 //   STPEngine               tensors, kernels, ResNets, SGD, data sets, checkpoints, runtime, ONNX
 //   STPMethod               the STP method: architecture space, costs, budgets, extraction
 //   CCurses                 C shim over ncursesw (wrappers for its macros and globals)
@@ -86,9 +88,14 @@ let package = Package(
             dependencies: ["CAVX512"],
             swiftSettings: fastMath + [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
         ),
+        // -O3 in debug builds too: the tests run real networks through these kernels.
+        .target(
+            name: "CBF16",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
         .target(
             name: "STPEngine",
-            dependencies: ["CBLAS", "CZlibShim", "CJPEG", "CPNG", "STPKernelsAVX512",
+            dependencies: ["CBLAS", "CZlibShim", "CJPEG", "CPNG", "STPKernelsAVX512", "CBF16",
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")] + mpiDependency,
             swiftSettings: fastMath
         ),

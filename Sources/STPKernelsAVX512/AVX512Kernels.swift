@@ -161,3 +161,14 @@ extension AVX512Kernels {
         }
     }
 }
+
+/// The bfloat16 bits of each lane, rounded to nearest even as PyTorch (and CBF16's
+/// stp_bf16_from_float) round: NaN becomes 0x7fc0, denormals are kept (CAVX512's stp_store_bfloat16).
+@inline(__always) public func bfloat16Bits(_ v: SIMD16<Float>) -> SIMD16<UInt16> {
+    var bits = SIMD16<UInt16>()
+    withUnsafeMutableBytes(of: &bits) { storeBFloat16(v, $0.baseAddress!.assumingMemoryBound(to: UInt16.self)) }
+    return bits
+}
+
+/// Stores the 16 lanes of `v` at `p` as bfloat16.
+@inline(__always) func storeBFloat16(_ v: V, _ p: UnsafeMutablePointer<UInt16>) { stp_store_bfloat16(p, v) }

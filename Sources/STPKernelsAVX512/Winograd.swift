@@ -23,6 +23,20 @@
 //   output:  m [16][tiles][N] -> out, the 2x2 pixels of every tile, pixels `ldo` floats apart,
 //            output rows `outRowStride` floats apart
 
+/// How a transform stores its vectors: as float32, or rounded to bfloat16 for the bf16 products.
+protocol TransformValues {
+    associatedtype Element
+    static func store(_ v: V, _ p: UnsafeMutablePointer<Element>)
+}
+
+enum Float32Values: TransformValues {
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+}
+
+enum BFloat16Values: TransformValues {
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<UInt16>) { storeBFloat16(v, p) }
+}
+
 extension AVX512Kernels {
     /// u [16][cin][n] = G g G^T for every (input channel, 16 output channels) of wt (8 for the
     /// last of a width of 8 more than a multiple of 16). Both in
@@ -70,6 +84,25 @@ extension AVX512Kernels {
     public static func winogradInput(pad: UnsafePointer<Float>, rowStride: Int, channels c: Int, firstTileRow: Int,
                                      tileRows: Int, tilesPerRow: Int, v: UnsafeMutablePointer<Float>, ldv: Int,
                                      xiStride: Int) {
+        winogradInputTiles(pad: pad, rowStride: rowStride, channels: c, firstTileRow: firstTileRow, tileRows: tileRows,
+                           tilesPerRow: tilesPerRow, v: v, ldv: ldv, xiStride: xiStride, values: Float32Values.self)
+    }
+
+    /// winogradInput with v in bfloat16 (the bf16 products' left operand): each value rounded
+    /// as `bfloat16Bits` rounds it; ldv and xiStride count bf16 values.
+    public static func winogradInputBF16(pad: UnsafePointer<Float>, rowStride: Int, channels c: Int, firstTileRow: Int,
+                                         tileRows: Int, tilesPerRow: Int, v: UnsafeMutablePointer<UInt16>, ldv: Int,
+                                         xiStride: Int) {
+        winogradInputTiles(pad: pad, rowStride: rowStride, channels: c, firstTileRow: firstTileRow, tileRows: tileRows,
+                           tilesPerRow: tilesPerRow, v: v, ldv: ldv, xiStride: xiStride, values: BFloat16Values.self)
+    }
+
+    @inline(__always)
+    static func winogradInputTiles<Values: TransformValues>(pad: UnsafePointer<Float>, rowStride: Int, channels c: Int,
+                                                            firstTileRow: Int, tileRows: Int, tilesPerRow: Int,
+                                                            v: UnsafeMutablePointer<Values.Element>, ldv: Int, xiStride: Int,
+                                                            values: Values.Type) {
+        @inline(__always) func st(_ x: V, _ p: UnsafeMutablePointer<Values.Element>) { Values.store(x, p) }
         var t = 0
         for ty in firstTileRow..<(firstTileRow + tileRows) {
             for tx in 0..<tilesPerRow {

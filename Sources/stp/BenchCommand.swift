@@ -26,11 +26,11 @@ struct Bench: ParsableCommand {
     var inputSize: Int?
     @Option(name: .customLong("fitness-images"), help: "Search: images of the KD fitness.") var fitnessImages = 1024
     @Option(name: .customLong("recalibration-images"), help: "Search: BN recalibration images.") var recalibrationImages = 1024
-    @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?
+    @OptionGroup var compute: ComputeArguments
 
     func run() throws {
         try reportingErrors {
-            if let threads { try ComputeThreads.set(option: "--threads", workers: threads) }
+            try compute.apply()
             var o = BenchmarkOptions()
             o.model = model
             o.shortcut = shortcut

@@ -11,9 +11,11 @@ struct Eval: ParsableCommand {
     @Option(help: "Evaluate on this data set instead of the run's own.") var data: String?
     @Option(help: "Batch size.") var batch = 256
     @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup var compute: ComputeArguments
 
     func run() throws {
         try reportingErrors {
+            try compute.apply()
             var options = EvalJobOptions(runPath: runDirectory)
             options.data = data
             options.batch = batch

@@ -35,12 +35,12 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "Peak learning rate, cosine schedule (default: \(TrainingConfig.scratchLearningRate) from scratch, \(TrainingConfig.fromTrainedLearningRate) with --init).")
     var lr: Float?
     @Option(help: "Random seed (training and search).") var seed: UInt64 = 0
-    @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?
+    @OptionGroup var compute: ComputeArguments
 
-    /// Sets the compute threads and fills `config` (model, data, initial network, normalisation,
+    /// Sets the compute threads and precision and fills `config` (model, data, initial network, normalisation,
     /// epochs, batch, schedule, seed).
     func apply(to config: inout TrainingConfig) throws {
-        if let threads { try ComputeThreads.set(option: "--threads", workers: threads) }
+        try compute.apply()
         try network.apply(data: data, to: &config)
         config.data = try folder.resolve(data)
         config.epochs = epochs

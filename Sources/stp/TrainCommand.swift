@@ -44,11 +44,11 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("recalibration-images"), help: "Re-estimate BN statistics on this many training images before every evaluation (default: 2000 for stimulative and slimming, 0 for standard).")
     var recalibrationImages: Int?
     @Option(help: "Reference architecture whose relative sparsity is recorded every epoch (default: half width).") var reference: String?
-    @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?
+    @OptionGroup var compute: ComputeArguments
 
     func run() throws {
         try reportingErrors {
-            if let threads { try ComputeThreads.set(option: "--threads", workers: threads) }
+            try compute.apply()
             var options = TrainJobOptions()
             var c = TrainingConfig()
             if resume == nil {

@@ -5,6 +5,16 @@ public enum InfoReport {
     public static func system(_ status: BLASStatus) -> String {
         status.details + "\nEngine:       \(ComputeThreads.workers) compute threads; each layer's work is split across them and"
             + "\n              OpenBLAS runs single-threaded inside each (never both levels at once)"
+            + "\n" + bf16Line(BF16Kernels.unavailableReason)
+    }
+
+    /// Whether `--precision bf16` can run here, which kernels it uses and what it covers.
+    static func bf16Line(_ unavailableReason: String?) -> String {
+        if let unavailableReason {
+            return "bfloat16:     unavailable (\(unavailableReason)); --precision auto runs fp32"
+        }
+        return "bfloat16:     AVX512-BF16 (VDPBF16PS) products with --precision bf16 or auto: inference and evaluation"
+            + "\n              passes; training steps stay fp32 (default fp32). AMX tiles: not used"
     }
 
     /// Per-layer table like the summaries of pruning tools: name, kind, output shape, weight

@@ -23,6 +23,11 @@ public final class Workspace: @unchecked Sendable {
     }
 }
 
+/// What a cached bf16 operand was packed for.
+struct BF16OperandKey: Equatable {
+    var version: Int, inChannels: Int, outChannels: Int, winograd: Bool
+}
+
 public final class ConvLayer: @unchecked Sendable {
     public let weight: Parameter
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
@@ -41,6 +46,8 @@ public final class ConvLayer: @unchecked Sendable {
     /// pass when it ran on OpenBLAS, all 23.5M of ResNet-50's on each batch-1 inference.
     private var packedOperand: (version: Int, inChannels: Int, outChannels: Int)?
     private var winogradCached = false
+    /// The bf16 operand (ComputePrecision) and the weight version and geometry it was packed for.
+    private var bf16Operand: (key: BF16OperandKey, operand: BF16ConvOperand)?
     private var geometry: ConvGeometry?
     private var savedInput: UnsafePointer<Float>?
 
@@ -61,6 +68,18 @@ public final class ConvLayer: @unchecked Sendable {
                         epilogue: ConvEpilogue? = nil) {
         precondition(g.inChannels <= inChannels && g.outChannels <= outChannels, "\(weight.name): slice exceeds the layer")
         let workers = ComputeThreads.workers
+        if let epilogue, ComputePrecision.usesBF16, BF16Kernels.available {
+            // Eval with bf16 products: nothing is saved for a backward pass.
+            let key = BF16OperandKey(version: weight.version, inChannels: g.inChannels, outChannels: g.outChannels,
+                                     winograd: g.usesWinograd)
+            if bf16Operand?.key != key {
+                bf16Operand = (key, packBF16ConvWeight(weight.readPointer, fullIn: inChannels, g))
+            }
+            conv2dForwardBF16(g, x: x, operand: bf16Operand!.operand, y: y, workers: workers, epilogue: epilogue)
+            geometry = nil
+            savedInput = nil
+            return
+        }
         if epilogue != nil && FastKernels.usableForward(FastKernels.available, columns: g.outChannels) {
             // Eval: no backward will need the OHWI copy, so the AVX-512 operand is built directly.
             let nPadded = FastKernels.paddedColumns(g.outChannels)
