@@ -12,6 +12,9 @@ import STPKernelsAVX512
 
 private let bf16Tolerance = 1.0 / 128.0
 
+/// The kernel tests are skipped, visibly, on a CPU without AVX512-BF16 (or with STP_NO_BF16 set).
+private let needsBF16: Comment = "needs AVX512-BF16: \(BF16Kernels.unavailableReason ?? "")"
+
 @Test func bf16ConversionRoundsAsPyTorchDoes() {
     // Ties go to even, NaN becomes 0x7fc0, infinities, signed zero and denormals are kept.
     let cases: [(Float, UInt16)] = [(0, 0x0000), (-0.0, 0x8000), (1, 0x3f80), (-2, 0xc000),
@@ -26,8 +29,7 @@ private let bf16Tolerance = 1.0 / 128.0
     #expect(BF16Kernels.float(0x3f82) == 1.015625)
 }
 
-@Test func theSIMDConversionOfTheWinogradTransformIsTheCOne() throws {
-    try #require(BF16Kernels.available, "needs AVX512-BF16")
+@Test(.enabled(if: BF16Kernels.available, needsBF16)) func theSIMDConversionOfTheWinogradTransformIsTheCOne() throws {
     var values = gaussians(4096, seed: 5, scale: 3)
     values += [0, -0.0, .infinity, -.infinity, .nan, -.nan, Float(bitPattern: 0x7f80_0001), Float(bitPattern: 0xffff_ffff),
                1.00390625, 1.01171875, Float(bitPattern: 1), .greatestFiniteMagnitude, 0, 0]
@@ -45,14 +47,13 @@ private let bf16Tolerance = 1.0 / 128.0
 
 /// A field product in bf16 against Double references: exact on the bf16-rounded operands (to
 /// float32 accumulation), and within the bf16 bound of the float32 operands.
-@Test(arguments: [
+@Test(.enabled(if: BF16Kernels.available, needsBF16), arguments: [
     // (rows, columns, segments, segment length): odd lengths (a last unpaired value), widths
     // below, at and above one 16-column vector, a panel (64) and beyond, a 1-row product.
     (1, 8, 1, 1), (7, 24, 1, 3), (30, 40, 1, 17), (13, 64, 1, 64), (25, 72, 1, 145), (9, 200, 3, 9),
     (40, 136, 3, 5), (6, 16, 1, 2), (17, 23, 3, 3), (33, 7, 2, 27),
 ])
 func aBF16FieldProductIsTheProductOfItsRoundedOperands(rows: Int, n: Int, segments: Int, segmentLength: Int) throws {
-    try #require(BF16Kernels.available, "needs AVX512-BF16")
     let pixelStride = segmentLength + 1, segmentStride = rows * pixelStride + 5
     let total = segmentStride * segments + segmentLength + 8
     let a = gaussians(total, seed: UInt64(rows * 1000 + n), scale: 1)
@@ -131,7 +132,7 @@ private func bf16Conv(_ g: ConvGeometry, x: [Float], w: [Float], fullIn: Int, sc
     return y
 }
 
-@Test(arguments: [
+@Test(.enabled(if: BF16Kernels.available, needsBF16), arguments: [
     // (batch, size, Cin of fullIn, Cout, kernel, stride, padding, workers): the stem (3 channels:
     // an odd segment), Winograd layers (16, 13 -> 24, odd output size, > 64 outputs), a strided
     // 3x3, a 1x1 shortcut, batch 1 split across workers, a slice of a wider layer.
@@ -141,7 +142,6 @@ private func bf16Conv(_ g: ConvGeometry, x: [Float], w: [Float], fullIn: Int, sc
 ])
 func theBF16ConvolutionIsFloat32sWithinTheBF16Bound(batch: Int, size: Int, cin: Int, fullIn: Int, cout: Int, kernel: Int,
                                                       stride: Int, padding: Int, workers: Int) throws {
-    try #require(BF16Kernels.available, "needs AVX512-BF16")
     var g = ConvGeometry(batch: batch, height: size, width: size, inChannels: cin, outChannels: cout,
                          kernel: kernel, stride: stride, padding: padding)
     g.rowSplitMinimumMACs = 1   // batch 1 with 2 workers splits its rows, as batch-1 inference does
@@ -172,9 +172,9 @@ private let sharedModels = SharedFiles.directory + "/models/cifar-resnet"
 private let referenceFile = sharedModels + "/reference_logits.safetensors"
 
 @Test(.enabled(if: SharedFiles.available(referenceFile), "needs ../shared/models/cifar-resnet"),
+      .enabled(if: BF16Kernels.available, needsBF16),
       arguments: [("resnet20", "resnet20-12fca82f.th"), ("resnet56", "resnet56-4bfd9763.th")])
 func theSharedNetworksInBF16KeepPyTorchsClasses(model: String, file: String) throws {
-    try #require(BF16Kernels.available, "needs AVX512-BF16")
     let reference = try SafeTensorsFile.read(path: referenceFile)
     let imported = try ImportedNetwork.read(path: sharedModels + "/" + file)
     let (_, pixels) = try reference.floats("images_u8")
