@@ -9,7 +9,7 @@ extension Precision: ExpressibleByArgument {}
 struct ComputeArguments: ParsableArguments {
     @Option(help: "Compute threads (default: all cores; OpenBLAS runs single-threaded inside each).") var threads: Int?
     @Option(help: ArgumentHelp(
-        "Products in fp32, bf16 (AVX512-BF16: inference and evaluation passes, the search's included; training steps stay fp32) or auto (bf16 where the CPU has it, else fp32). Default fp32.",
+        "Products in fp32, bf16 (AVX512-BF16: the convolutions' forward passes, the search's included, and stride-1 input gradients; weight gradients, batch norm and the optimizer stay fp32) or auto (bf16 where the CPU has it, else fp32). Default fp32.",
         valueName: "fp32|bf16|auto"))
     var precision: Precision = .fp32
 

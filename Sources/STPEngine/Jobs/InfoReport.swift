@@ -13,8 +13,9 @@ public enum InfoReport {
         if let unavailableReason {
             return "bfloat16:     unavailable (\(unavailableReason)); --precision auto runs fp32"
         }
-        return "bfloat16:     AVX512-BF16 (VDPBF16PS) products with --precision bf16 or auto: inference and evaluation"
-            + "\n              passes; training steps stay fp32 (default fp32). AMX tiles: not used"
+        return "bfloat16:     AVX512-BF16 (VDPBF16PS) products with --precision bf16 or auto: convolution forward"
+            + "\n              passes and stride-1 input gradients; weight gradients, batch norm and the optimizer"
+            + "\n              stay fp32 (default: fp32). AMX tiles: not used"
     }
 
     /// Per-layer table like the summaries of pruning tools: name, kind, output shape, weight

@@ -1,10 +1,11 @@
 import STPKernelsAVX512
 
-// Eval-mode convolutions with bfloat16 products (BF16Kernels), float32 in and out.
+// Convolutions with bfloat16 products (BF16Kernels), float32 in and out.
 //
 //   input   x   [N, H, W, Cin] float32 -> per worker, the zero-padded image in bf16
-//   weight  BF16ConvOperand: the weight slice packed in bf16 pairs, once per weight version
-//   output  y   [N, OH, OW, Cout] float32 = relu?(conv * scale + shift + residual?) (the epilogue)
+//   weight  BF16ConvOperand: the OHWI weight packed in bf16 pairs (once per weight version)
+//   output  y   [N, OH, OW, Cout] float32 (=|+=), then relu?(y * scale + shift + residual?) in
+//               eval mode (the epilogue)
 //
 //   direct:    y[p, o] = sum_k field_p[k] * w[o, k], the receptive field of each output pixel read
 //              in place from the padded image (the implicit GEMM of ImplicitConv.swift, in bf16)
@@ -12,11 +13,15 @@ import STPKernelsAVX512
 //              WinogradConv.swift around 16 bf16 products M_xi = V_xi * U_xi; V is rounded to
 //              bf16 as the input transform stores it, U once per weight version
 //
+// Used for the forward pass of every convolution (eval and training) and for the input gradient
+// of a stride-1 convolution (a convolution of dy with the flipped weights) under
+// ComputePrecision. The weight gradient, batch norm and the optimizer stay float32, and so do the
+// activations saved for the backward pass.
+//
 // Each product rounds its two operands to bf16 (8 significant bits, relative error 2^-8) and
 // accumulates in float32, so a direct convolution's output differs from float32's by at most
 // about 2^-7 * sum_k |x_k w_k| (the tests check that bound); Winograd's operands are the
 // transformed ones, whose sums are up to 4x (V) and 2.25x (U) larger than the direct ones.
-// Training (batch statistics, a backward pass) never comes here: it stays float32.
 
 /// The bf16 operand of one convolution's weight slice, for one path (direct or Winograd).
 struct BF16ConvOperand {
@@ -25,18 +30,17 @@ struct BF16ConvOperand {
     var xiStride: Int
 }
 
-/// The bf16 operand of the slice `g` of `w` [Cout_full, fullIn, KH, KW] (PyTorch's OIHW).
-func packBF16ConvWeight(_ w: UnsafePointer<Float>, fullIn: Int, _ g: ConvGeometry) -> BF16ConvOperand {
+/// The bf16 operand of the convolution `g` from its OHWI weight `w` [Cout, KH, KW, Cin] (the
+/// float32 path's packed operand, or the flipped weight of an input gradient).
+func packBF16ConvWeight(ohwi w: UnsafePointer<Float>, _ g: ConvGeometry) -> BF16ConvOperand {
     let k = g.patchSize, n = g.outChannels
     if g.usesWinograd {
         // The float32 transform G g G^T, then each of its 16 [Cin, Cout8] matrices packed.
         let nPadded = FastKernels.paddedColumns(n), cin = g.inChannels
-        let wt = UnsafeMutablePointer<Float>.allocate(capacity: k * nPadded)
+        let wt = transposeWeight(w, rows: n, columns: k, paddedRows: nPadded)
         let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cin * nPadded)
         let dense = UnsafeMutablePointer<Float>.allocate(capacity: cin * nPadded)
         defer { wt.deallocate(); u.deallocate(); dense.deallocate() }
-        packTransposedConvWeight(w, fullIn: fullIn, kernelH: 3, kernelW: 3, outChannels: n, inChannels: cin,
-                                 paddedColumns: nPadded, into: wt)
         winogradTransformWeight(wt, inChannels: cin, paddedColumns: nPadded, into: u)
         let xiStride = BF16Kernels.packedCount(segments: 1, segmentLength: cin, columns: n)
         var values = [UInt16](repeating: 0, count: 16 * xiStride)
@@ -55,18 +59,23 @@ func packBF16ConvWeight(_ w: UnsafePointer<Float>, fullIn: Int, _ g: ConvGeometr
         }
         return BF16ConvOperand(values: values, xiStride: xiStride)
     }
-    let ohwi = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
-    defer { ohwi.deallocate() }
-    packConvWeight(w, fullIn: fullIn, kernelH: g.kernelH, kernelW: g.kernelW, outChannels: n, inChannels: g.inChannels,
-                   into: ohwi)
     let segmentLength = g.kernelW * g.inChannels
     var values = [UInt16](repeating: 0, count: BF16Kernels.packedCount(segments: g.kernelH, segmentLength: segmentLength, columns: n))
     values.withUnsafeMutableBufferPointer { out in
-        // B[kk, o] = ohwi[o * K + kk]: rows (ky, kx, c), one segment per kernel row.
-        BF16Kernels.pack(ohwi, rowStride: 1, columnStride: k, segments: g.kernelH, segmentLength: segmentLength, columns: n,
+        // B[kk, o] = w[o * K + kk]: rows (ky, kx, c), one segment per kernel row.
+        BF16Kernels.pack(w, rowStride: 1, columnStride: k, segments: g.kernelH, segmentLength: segmentLength, columns: n,
                          into: out.baseAddress!)
     }
     return BF16ConvOperand(values: values, xiStride: 0)
+}
+
+/// The bf16 operand of the slice `g` of `w` [Cout_full, fullIn, KH, KW] (PyTorch's OIHW).
+func packBF16ConvWeight(_ w: UnsafePointer<Float>, fullIn: Int, _ g: ConvGeometry) -> BF16ConvOperand {
+    let ohwi = UnsafeMutablePointer<Float>.allocate(capacity: g.outChannels * g.patchSize)
+    defer { ohwi.deallocate() }
+    packConvWeight(w, fullIn: fullIn, kernelH: g.kernelH, kernelW: g.kernelW, outChannels: g.outChannels,
+                   inChannels: g.inChannels, into: ohwi)
+    return packBF16ConvWeight(ohwi: ohwi, g)
 }
 
 /// Writes image `x` [H, W, C] into `pad` [hp, wp, C] in bf16 with a zero border (hp, wp at least
@@ -84,21 +93,25 @@ func padImageBF16(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into pad: Unsafe
     (pad + ((g.height + p) * wp) * c).update(repeating: 0, count: (hp - p - g.height) * wp * c)
 }
 
-/// y = epilogue(conv(x, w)) with bf16 products; `operand` from packBF16ConvWeight for `g`.
+/// y (=|+= when `accumulate`) conv(x, w) with bf16 products, then the epilogue if given (eval
+/// mode, not with `accumulate`); `operand` from packBF16ConvWeight for `g`.
 func conv2dForwardBF16(_ g: ConvGeometry, x: UnsafePointer<Float>, operand: BF16ConvOperand, y: UnsafeMutablePointer<Float>,
-                       workers requested: Int, epilogue: ConvEpilogue) {
+                       workers requested: Int, accumulate: Bool = false, epilogue: ConvEpilogue? = nil) {
+    precondition(epilogue == nil || !accumulate, "conv2dForwardBF16: an epilogue applies to a fresh output only")
     operand.values.withUnsafeBufferPointer { values in
         let b = values.baseAddress!
         if g.usesWinograd {
-            conv2dForwardWinogradBF16(g, x: x, u: b, xiStride: operand.xiStride, y: y, workers: requested, epilogue: epilogue)
+            conv2dForwardWinogradBF16(g, x: x, u: b, xiStride: operand.xiStride, y: y, workers: requested,
+                                      accumulate: accumulate, epilogue: epilogue)
         } else {
-            conv2dForwardDirectBF16(g, x: x, b: b, y: y, workers: requested, epilogue: epilogue)
+            conv2dForwardDirectBF16(g, x: x, b: b, y: y, workers: requested, accumulate: accumulate, epilogue: epilogue)
         }
     }
 }
 
 private func conv2dForwardDirectBF16(_ g: ConvGeometry, x: UnsafePointer<Float>, b: UnsafePointer<UInt16>,
-                                     y: UnsafeMutablePointer<Float>, workers requested: Int, epilogue: ConvEpilogue) {
+                                     y: UnsafeMutablePointer<Float>, workers requested: Int, accumulate: Bool,
+                                     epilogue: ConvEpilogue?) {
     let oh = g.outHeight, ow = g.outWidth, n = g.outChannels, c = g.inChannels
     let imageIn = g.height * g.width * c, padFloats = g.paddedImageFloats
     let pixelStride = g.stride * c, segmentStride = g.paddedWidth * c, segmentLength = g.kernelW * c
@@ -108,10 +121,12 @@ private func conv2dForwardDirectBF16(_ g: ConvGeometry, x: UnsafePointer<Float>,
             let out = y + first * n
             BF16Kernels.fieldProduct(cols: ow, n: n, a: pad + oy * g.stride * segmentStride, pixelStride: pixelStride,
                                      segmentStride: segmentStride, segments: g.kernelH, segmentLength: segmentLength,
-                                     packed: b, c: out, ldc: n, accumulate: false)
-            AVX512Kernels.finishRows(src: out, srcStride: n, pixels: ow, columns: n, dst: out, accumulate: false,
-                                     scale: epilogue.scale, shift: epilogue.shift,
-                                     residual: epilogue.residual.map { $0 + first * n }, relu: epilogue.relu)
+                                     packed: b, c: out, ldc: n, accumulate: accumulate)
+            if let epilogue {
+                AVX512Kernels.finishRows(src: out, srcStride: n, pixels: ow, columns: n, dst: out, accumulate: false,
+                                         scale: epilogue.scale, shift: epilogue.shift,
+                                         residual: epilogue.residual.map { $0 + first * n }, relu: epilogue.relu)
+            }
         }
     }
     if g.splitsImageRows(workers: requested) {
@@ -137,7 +152,8 @@ private func conv2dForwardDirectBF16(_ g: ConvGeometry, x: UnsafePointer<Float>,
 }
 
 private func conv2dForwardWinogradBF16(_ g: ConvGeometry, x: UnsafePointer<Float>, u: UnsafePointer<UInt16>, xiStride uStride: Int,
-                                       y: UnsafeMutablePointer<Float>, workers requested: Int, epilogue: ConvEpilogue) {
+                                       y: UnsafeMutablePointer<Float>, workers requested: Int, accumulate: Bool,
+                                       epilogue: ConvEpilogue?) {
     let cin = g.inChannels, n = g.outChannels, oh = g.outHeight, ow = g.outWidth
     let nPadded = FastKernels.paddedColumns(n)
     let tilesPerRow = g.winogradTilesPerRow, tileRowsPerImage = g.winogradTileRowsPerImage
@@ -167,9 +183,9 @@ private func conv2dForwardWinogradBF16(_ g: ConvGeometry, x: UnsafePointer<Float
         }
         let firstPixel = (image * oh + 2 * ty0) * ow
         AVX512Kernels.winogradOutput(m: buffers.m, xiStride: mStride, n: nPadded, tileRows: tileRows, tilesPerRow: tilesPerRow,
-                                     out: y + firstPixel * n, ldo: n, outRowStride: ow * n, accumulate: false,
-                                     scale: epilogue.scale, shift: epilogue.shift,
-                                     residual: epilogue.residual.map { $0 + firstPixel * n }, relu: epilogue.relu,
+                                     out: y + firstPixel * n, ldo: n, outRowStride: ow * n, accumulate: accumulate,
+                                     scale: epilogue?.scale, shift: epilogue?.shift,
+                                     residual: epilogue?.residual.map { $0 + firstPixel * n }, relu: epilogue?.relu ?? false,
                                      columns: n, outputRows: min(2 * tileRows, oh - 2 * ty0), outputColumns: ow)
     }
     if g.splitsWinogradTileRows(workers: requested) {

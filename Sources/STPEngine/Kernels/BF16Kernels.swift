@@ -6,11 +6,12 @@ import Synchronization
 // `ComputePrecision`; the kernels are CBF16's (C, AVX512-BF16), the conversions match PyTorch's
 // (round to nearest even, NaN to 0x7fc0, denormals kept).
 //
-// What runs in bf16 today: the eval-mode forward passes of the convolutions (inference, the
-// search's fitness passes, test evaluation, latency), both the direct (implicit-GEMM) and the
-// Winograd path, with float32 accumulation, float32 batch-norm epilogues and float32 outputs.
-// Training steps (their forward and backward passes) stay float32. The AMX path (TDPBF16PS) is
-// not built: no CPU of this project's machines that had it has been available since.
+// What runs in bf16: every convolution's forward pass (eval and training; direct and Winograd)
+// and the input gradient of the stride-1 convolutions (BF16Conv.swift), with float32
+// accumulation and float32 outputs. Float32 stay: the weight gradients, the strided and 1x1
+// input gradients, batch norm, the losses (KD included), the optimizer and its state, the saved
+// activations and the checkpoints. The AMX path (TDPBF16PS) is not built: no machine of this
+// project with AMX has been available to test it on.
 
 /// Whether the CPU can run the bf16 products, and why not.
 public enum BF16Kernels {
@@ -85,7 +86,7 @@ public enum ComputePrecision {
     /// a CPU without it is an error naming what is missing; auto then falls back to float32.
     public static func resolve(_ requested: Precision, unavailableReason: String? = BF16Kernels.unavailableReason,
                                option: String = "--precision") throws -> (bf16: Bool, line: String) {
-        let scope = "for inference and evaluation passes; training steps in fp32"
+        let scope = "for the convolutions' forward passes and stride-1 input gradients; weight gradients, batch norm and the optimizer in fp32"
         switch (requested, unavailableReason) {
         case (.fp32, _):
             return (false, "precision: fp32")

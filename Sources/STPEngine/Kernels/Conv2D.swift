@@ -401,11 +401,11 @@ public func backwardDataScratchFloats(_ g: ConvGeometry, workers: Int) -> (col: 
     return (g.colScratchFloats(workers: workers), 0)
 }
 
-/// dx = (accumulate ? dx : 0) + the input gradient.
+/// dx = (accumulate ? dx : 0) + the input gradient; with `bf16` (stride 1) its products in bf16.
 public func conv2dBackwardData(_ g: ConvGeometry, w: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                dx: UnsafeMutablePointer<Float>, accumulate: Bool,
                                col: UnsafeMutablePointer<Float>, flipped: UnsafeMutablePointer<Float>?,
-                               workers requested: Int = 1, fast: Bool = FastKernels.available) {
+                               workers requested: Int = 1, fast: Bool = FastKernels.available, bf16: Bool = false) {
     let rowsPerImage = g.outHeight * g.outWidth
     let workers = g.activeWorkers(requested)
     if g.isPointwise {
@@ -420,6 +420,13 @@ public func conv2dBackwardData(_ g: ConvGeometry, w: UnsafePointer<Float>, dy: U
     }
     if usesTransposedConvolution(g), let flipped {
         flipTransposeConvWeight(w, g, into: flipped)
+        if bf16 {
+            // The same convolution with bf16 products (BF16Conv.swift).
+            let t = transposedGeometry(g)
+            conv2dForwardBF16(t, x: dy, operand: packBF16ConvWeight(ohwi: flipped, t), y: dx, workers: requested,
+                              accumulate: accumulate)
+            return
+        }
         conv2dForward(transposedGeometry(g), x: dy, w: flipped, y: dx, col: col, workers: requested,
                       accumulate: accumulate, fast: fast)
         return

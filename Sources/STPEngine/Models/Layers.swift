@@ -116,8 +116,18 @@ public final class ConvLayer: @unchecked Sendable {
                            into: packed.ensure(count: g.outChannels * g.patchSize))
             packedOperand = key
         }
-        let col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
-        conv2dForward(g, x: x, w: packed.pointer, y: y, col: col, workers: workers, epilogue: epilogue)
+        if ComputePrecision.usesBF16, BF16Kernels.available {
+            // Training with bf16 products; the backward pass reads x and `packed` in float32.
+            let bf16Key = BF16OperandKey(version: weight.version, inChannels: g.inChannels, outChannels: g.outChannels,
+                                         winograd: g.usesWinograd)
+            if bf16Operand?.key != bf16Key {
+                bf16Operand = (bf16Key, packBF16ConvWeight(ohwi: packed.pointer, g))
+            }
+            conv2dForwardBF16(g, x: x, operand: bf16Operand!.operand, y: y, workers: workers, epilogue: epilogue)
+        } else {
+            let col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
+            conv2dForward(g, x: x, w: packed.pointer, y: y, col: col, workers: workers, epilogue: epilogue)
+        }
         geometry = g
         savedInput = x
     }
@@ -140,7 +150,8 @@ public final class ConvLayer: @unchecked Sendable {
             col = Workspace.reserve(workspace.col, need.col)
             let flipped = need.flipped > 0 ? flippedWeight.ensure(count: need.flipped) : nil
             conv2dBackwardData(g, w: packed.pointer, dy: dy, dx: dx, accumulate: accumulate, col: col,
-                               flipped: flipped, workers: workers)
+                               flipped: flipped, workers: workers,
+                               bf16: ComputePrecision.usesBF16 && BF16Kernels.available)
         }
     }
 
