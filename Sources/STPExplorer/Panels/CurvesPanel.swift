@@ -10,18 +10,28 @@ enum CurvesPanel {
         var points: [(Double, Double)]
     }
 
+    /// Where the epoch in progress is on the epoch axis, while it runs (nil between epochs).
+    static func runningPosition(_ s: ExplorerSnapshot) -> Double? {
+        guard s.stepsPerEpoch > 0, !s.stopped, s.step > 0, s.epoch >= s.curves.count else { return nil }
+        return Double(s.epoch) + Double(s.step) / Double(s.stepsPerEpoch)
+    }
+
     static func lossSeries(_ s: ExplorerSnapshot) -> [Series] {
         var full = s.curves.map { (Double($0.epoch), $0.trainLoss) }
-        if let running = s.runningLoss, s.stepsPerEpoch > 0, !s.stopped, s.step > 0, s.epoch >= s.curves.count {
-            full.append((Double(s.epoch) + Double(s.step) / Double(s.stepsPerEpoch), running))
+        var subnet = s.curves.compactMap { p in p.subnetLoss.map { (Double(p.epoch), $0) } }
+        if let x = runningPosition(s) {
+            if let running = s.runningLoss { full.append((x, running)) }
+            if let running = s.runningSubnetLoss { subnet.append((x, running)) }
         }
-        let subnet = s.curves.compactMap { p in p.subnetLoss.map { (Double(p.epoch), $0) } }
         return [Series(name: "full", role: .lossFull, points: full), Series(name: "subnets", role: .lossSubnet, points: subnet)]
     }
 
+    /// The full network's test top-1 exists only at the end of an epoch; the subnets' training
+    /// top-1 also moves during one, from the first step on.
     static func accuracySeries(_ s: ExplorerSnapshot) -> [Series] {
         let full = s.curves.map { (Double($0.epoch), $0.testTop1) }
-        let subnet = s.curves.compactMap { p in p.subnetTop1.map { (Double(p.epoch), $0) } }
+        var subnet = s.curves.compactMap { p in p.subnetTop1.map { (Double(p.epoch), $0) } }
+        if let x = runningPosition(s), let running = s.runningSubnetTop1 { subnet.append((x, running)) }
         return [Series(name: "full test", role: .accuracyFull, points: full), Series(name: "subnets train", role: .accuracySubnet, points: subnet)]
     }
 

@@ -337,6 +337,8 @@ final class SessionEngine: @unchecked Sendable {
             snap.learningRate = Double(p.learningRate)
             snap.runningLoss = p.runningLoss
             snap.runningTop1 = p.runningTop1
+            snap.runningSubnetLoss = subnetSteps > 0 ? subnetLoss / Double(subnetSteps) : nil
+            snap.runningSubnetTop1 = subnetSteps > 0 ? subnetTop1 / Double(subnetSteps) : nil
             snap.imagesPerSecond = p.imagesPerSecond
             let stepsLeft = Double(snap.totalSteps - snap.globalStep)
             snap.eta = p.imagesPerSecond > 0 ? stepsLeft * Double(trainer.config.batchSize) / p.imagesPerSecond : nil

@@ -166,6 +166,10 @@ public struct ExplorerSnapshot: Sendable {
     public var learningRate: Double = 0
     public var runningLoss: Double?
     public var runningTop1: Double?
+    /// The sampled subnets' mean cross-entropy and top-1 over the epoch's steps so far (nil
+    /// before the first step of a stimulative epoch).
+    public var runningSubnetLoss: Double?
+    public var runningSubnetTop1: Double?
     public var imagesPerSecond: Double?
     public var elapsed: Double = 0
     public var eta: Double?
