@@ -217,6 +217,44 @@ import Testing
         #expect(quiet.waitUntilStopped(seconds: 60))
     }
 
+    @Test func fromATrainedNetworkTheFrontOfTheImportedNetworkComesBeforeTrainingAndStays() throws {
+        let root = NSTemporaryDirectory() + "stp-explorer-imported-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // A trained network to start from: one epoch of a run from scratch, no front.
+        var first = Self.options(run: root + "/trained")
+        first.front = nil
+        first.training.epochs = 1
+        let trainer = try ExplorerSession(options: first)
+        trainer.start()
+        Self.waitFor(trainer, seconds: 600, "the network to start from") { $0.phase == .finished }
+        trainer.send(.quit)
+        #expect(trainer.waitUntilStopped(seconds: 60))
+
+        var o = Self.options(run: root + "/explore")
+        o.training.initialWeights = root + "/trained"
+        o.training.epochs = 1
+        o.front?.buckets = 2
+        o.frontShare = 1000
+        o.frontExtraRounds = 0
+        let session = try ExplorerSession(options: o)
+        session.start()
+        // Before any training step: the curve of the network as imported, in the candidates too.
+        let imported = Self.waitFor(session, seconds: 600, "the imported network's front") { $0.front.rounds >= 1 && !$0.front.running }
+        #expect(imported.globalStep == 0, "the first front comes before the first training step")
+        #expect(!imported.asImported.isEmpty && imported.asImported == imported.candidates)
+        let space = try #require(imported.space)
+        #expect(imported.candidates.map(\.macs).min() == space.smallestMACs)
+        // After the epoch the live front is renewed on trained weights; the reference stays.
+        let trained = Self.waitFor(session, seconds: 600, "the front after the epoch") { $0.front.rounds >= 2 && !$0.front.running }
+        #expect(trained.globalStep > 0)
+        #expect(trained.asImported == imported.asImported)
+        #expect(trained.candidates != imported.candidates)
+        let text = ExplorerFixtures.render(trained, width: 160, height: 48).text
+        #expect(text.contains("as imported"), "the scatter's legend names the reference curve")
+        session.send(.quit)
+        #expect(session.waitUntilStopped(seconds: 60))
+    }
+
     @Test func exportWritesAnExtractedNetworkAndONNX() throws {
         let run = NSTemporaryDirectory() + "stp-explorer-export-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: run) }

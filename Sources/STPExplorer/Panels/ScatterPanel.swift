@@ -6,7 +6,8 @@ import STPMethod
 // budget window (padded), so the budget line moves when the budget does and the candidates of a
 // window-constrained search spread over the plot instead of sharing one column. `x` switches the
 // x axis to the latency model's predicted batch-1 latency (no budget line there: the explorer's
-// budgets are FLOPs).
+// budgets are FLOPs). A run from a trained network (--init) also shows, dimmed, the front of the
+// network as it was imported, before any training step ("as imported").
 
 enum ScatterPanel {
     /// A candidate's position on `axis` (nil: it has no predicted latency).
@@ -40,7 +41,7 @@ enum ScatterPanel {
         let area = Rect(x: rect.x, y: rect.y + legend, width: rect.width, height: rect.height - legend)
         let axis = c.state.plotAxis
         let xs = axis == .macs ? xRange(c.snapshot, space: space) : latencyRange(c.snapshot)
-        return PlotArea(rect: area, xRange: xs, yRange: yRange(c.snapshot.candidates))
+        return PlotArea(rect: area, xRange: xs, yRange: yRange(c.snapshot.candidates + accuracyFront(c.snapshot.asImported, axis: axis)))
     }
 
     /// The latencies shown: the candidates', padded, within the space's predicted ends.
@@ -70,12 +71,17 @@ enum ScatterPanel {
             var x = rect.x
             x = grid.text(String(g.dots(0x1b)) + " candidates", x: x, y: rect.y, role: .candidate, clip: rect) + 2
             x = grid.text((g.isUnicode ? "─" : "-") + " Pareto front", x: x, y: rect.y, role: .pareto, clip: rect) + 2
+            if !s.asImported.isEmpty {
+                x = grid.text((g.isUnicode ? "─" : "-") + " as imported", x: x, y: rect.y, role: .inactiveFg, clip: rect) + 2
+            }
             if c.state.plotAxis == .macs {
                 x = grid.text(String(g.markerLine) + " budget \(Format.macs(s.targetMACs))", x: x, y: rect.y, role: .budget, clip: rect) + 2
             }
             grid.text(String(g.dots(0xff)) + " selected", x: x, y: rect.y, role: .highlight, clip: rect)
         }
         let axis = c.state.plotAxis
+        let imported = accuracyFront(s.asImported, axis: axis)
+        plot.polyline(imported.map { (x($0, axis)!, $0.accuracy) }, role: .inactiveFg, priority: 0)
         for candidate in s.candidates {
             if let x = x(candidate, axis) { plot.point(x, candidate.accuracy, role: .candidate) }
         }

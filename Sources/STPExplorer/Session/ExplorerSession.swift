@@ -216,6 +216,11 @@ final class SessionEngine: @unchecked Sendable {
         return s
     }
 
+    /// A run from a trained network (--init) that has not taken a training step yet.
+    var startsFromImportedNetwork: Bool {
+        trainer.record.configuration[Trainer.initialNetworkKey] != nil && trainer.record.stepsCompleted == 0
+    }
+
     // MARK: The loop
 
     func run() {
@@ -227,6 +232,12 @@ final class SessionEngine: @unchecked Sendable {
         updateReference()
         publish(force: true)
         if options.measureLatency { measureLatency() }
+        if startsFromImportedNetwork && options.front != nil {
+            // The trained network can be searched at once: its curve before any training step is
+            // the reference the live front is drawn above.
+            log(.info, "evaluating the network as imported, before the first training step: its curve is the reference the live front is drawn above")
+            frontPending = true
+        }
         do {
             while !quitRequested {
                 handleCommands()
@@ -361,7 +372,9 @@ final class SessionEngine: @unchecked Sendable {
             measureSparsity()
             trainingSeconds += m.seconds
             frontAllowance += options.frontShare * m.seconds
-            if options.front != nil, snap.front.rounds == 0 || frontAllowance >= lastRenewalSeconds { frontPending = true }
+            // The first front on trained weights always runs (the imported network's does not count).
+            let trainedRounds = snap.front.rounds - (snap.asImported.isEmpty ? 0 : 1)
+            if options.front != nil, trainedRounds == 0 || frontAllowance >= lastRenewalSeconds { frontPending = true }
             if options.autoSearch, schedule.searchDue(afterEpoch: m.epoch) {
                 searchPending = true
             }

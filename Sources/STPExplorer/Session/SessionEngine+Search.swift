@@ -65,6 +65,12 @@ extension SessionEngine {
         snap.front.rounds += 1
         snap.front.seconds = frontSeconds
         snap.front.points = result.front.count
+        if searchWeightsStep == 0 && snap.asImported.isEmpty && trainer.record.configuration[Trainer.initialNetworkKey] != nil {
+            // The reference curve of the imported network: kept for the whole run, and not
+            // charged to the front's share of the training time (it comes before any training).
+            snap.asImported = snap.candidates
+            frontAllowance += seconds
+        }
         if let first = result.front.first, let last = result.front.last {
             let share = trainingSeconds > 0 ? 100 * frontSeconds / trainingSeconds : 0
             log(.info, String(format: "front: %d candidates on the curve from %@ to %@ MACs (%d evaluated on step %d's weights, %.1f s; the front has taken %.1f%% of the training time)",

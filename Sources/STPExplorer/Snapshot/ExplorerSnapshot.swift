@@ -192,6 +192,10 @@ public struct ExplorerSnapshot: Sendable {
     public var curves: [EpochPoint] = []
     /// Every candidate the search evaluated on the current weights, cheapest first.
     public var candidates: [Candidate] = []
+    /// The candidates the first front evaluated on the network as it was imported (--init, before
+    /// any training step): the scatter draws their curve beneath the live one, so what
+    /// stimulative training gains is visible at every budget. Empty for a run from scratch.
+    public var asImported: [Candidate] = []
     /// Non-dominated in (FLOPs, KD fitness), cheapest first.
     public var pareto: [Candidate] = []
     public var best: Candidate?
