@@ -17,8 +17,25 @@ public struct PruneRecipe: Sendable, Equatable {
     public var stimulativeFraction: Double
     public var subnetsPerStep: Int
 
+    public init(channelOrder: PruneOptions.ChannelOrder, stimulativeFraction: Double, subnetsPerStep: Int) {
+        self.channelOrder = channelOrder
+        self.stimulativeFraction = stimulativeFraction
+        self.subnetsPerStep = subnetsPerStep
+    }
+
+    /// The recipe `options` run with (the defaults and the options given).
+    public init(of options: PruneOptions) {
+        self.init(channelOrder: options.channelOrder, stimulativeFraction: options.stimulativeFraction,
+                  subnetsPerStep: options.stimulative.subnetsPerStep)
+    }
+
     public static let fromScratch = PruneRecipe(channelOrder: .given, stimulativeFraction: 0.6, subnetsPerStep: 1)
     public static let fromTrained = PruneRecipe(channelOrder: .l1, stimulativeFraction: 0.2, subnetsPerStep: 2)
+
+    /// What the recipe sets, for the log: the values a run uses unless the user gives them.
+    public var summary: String {
+        "channel order \(channelOrder.rawValue), first search after \(Int((100 * stimulativeFraction).rounded()))% of the epochs, \(subnetsPerStep) subnet\(subnetsPerStep == 1 ? "" : "s") per step"
+    }
 
     /// The recipe for a run of `config`: from a trained network when it has initial weights.
     public static func `for`(_ config: TrainingConfig) -> PruneRecipe {

@@ -78,6 +78,9 @@ struct Prune: ParsableCommand {
             let console = Console.standardError
             let workers = ComputeThreads.workers   // sets OpenBLAS single-threaded before the status reads it
             console.writeLine(BLASRuntime.status().logLine + "; engine: \(workers) compute threads")
+            let used = PruneRecipe(of: o)
+            console.writeLine("defaults \(recipe == .fromTrained ? "from a trained network (--init, docs/RESULTS.md)" : "from scratch"): "
+                              + recipe.summary + (used == recipe ? "" : "; this run, with the options given: " + used.summary))
             Interrupts.install()
             defer { Interrupts.uninstall() }
             let summary = try PrunePipeline.runAll(o, console: console, shouldStop: { Interrupts.stopRequested })

@@ -26,3 +26,13 @@ import Testing
     #expect(plain.channelOrder == before.channelOrder && plain.stimulativeFraction == before.stimulativeFraction
             && plain.stimulative.subnetsPerStep == before.stimulative.subnetsPerStep)
 }
+
+@Test func theRecipeSaysWhatItSetsAndWhatARunUses() {
+    #expect(PruneRecipe.fromTrained.summary == "channel order l1, first search after 20% of the epochs, 2 subnets per step")
+    #expect(PruneRecipe.fromScratch.summary == "channel order given, first search after 60% of the epochs, 1 subnet per step")
+    var o = PruneOptions()
+    o.apply(.fromTrained)
+    #expect(PruneRecipe(of: o) == .fromTrained)
+    o.stimulative.subnetsPerStep = 3
+    #expect(PruneRecipe(of: o).summary.hasSuffix("3 subnets per step"))
+}
