@@ -7,7 +7,7 @@ struct STP: ParsableCommand {
         commandName: "stp",
         abstract: "Prune ResNets by stimulative training and watch it live.",
         discussion: "With no command, opens the explorer on the built-in data set and starts stimulative training of a ResNet-20 (stp explore).",
-        subcommands: [Explore.self, Train.self, Eval.self, Import.self, Export.self, Info.self, Bench.self, Prune.self, Sparsity.self, DataCommand.self],
+        subcommands: [Explore.self, Train.self, Eval.self, Import.self, Export.self, Info.self, Bench.self, Prune.self, Report.self, Sparsity.self, DataCommand.self],
         defaultSubcommand: Explore.self
     )
 }
