@@ -7,6 +7,9 @@ import STPEngine
 //   - pruned top-1 against MACs and against measured batch-1 latency, one series per method,
 //     the full network as a point, and the results of other tools given with --compare (the
 //     peer's result.json from bench/prune_peer.py: its fine-tuned top-1 at its MACs);
+//   - stp's fronts over the whole space (front.json, at the first search, and with --init
+//     front-as-imported.json, before any training): held-out top-1 of the subnets on the front,
+//     so the gain of stimulative training shows at every size;
 //   - each result's architecture drawn as the explorer draws it: per stage one bar per kept
 //     block, its height the kept share of the block's full inner width;
 //   - the training curves (test top-1 of the full network per epoch) of every run directory of
@@ -29,6 +32,8 @@ public struct PruneHTMLReport {
 
     public var summary: PruneSummary
     public var curves: [Curve]
+    /// stp's fronts, by name: "front as imported" and "front at the first search" when written.
+    public var fronts: [(name: String, file: FrontFile)] = []
     public var compared: [ComparedResult]
     /// The directory read, as given.
     public var path: String
@@ -65,7 +70,26 @@ public struct PruneHTMLReport {
                 curves.append(Curve(name: entry, top1: record.history.map { ($0.epoch, $0.testTop1) }))
             }
         }
-        return PruneHTMLReport(summary: summary, curves: curves, compared: [], path: path)
+        var report = PruneHTMLReport(summary: summary, curves: curves, compared: [], path: path)
+        for (file, name) in [("front-as-imported.json", "front as imported"), ("front.json", "front at the first search")]
+        where FileManager.default.fileExists(atPath: path + "/" + file) {
+            let bytes = try RegularFile.read(path + "/" + file, kind: .argument, what: "a front written by stp prune (JSON)")
+            do {
+                report.fronts.append((name, try JSONDecoder().decode(FrontFile.self, from: Data(bytes))))
+            } catch {
+                throw STPError.file(.argument, path + "/" + file, "is not a front written by stp prune: \(error)")
+            }
+        }
+        return report
+    }
+
+    /// The fronts' held-out top-1 against MACs, as plot series.
+    var frontSeries: [SVGPlot.Series] {
+        fronts.enumerated().map { i, f in
+            SVGPlot.Series(name: f.name + " (held-out top-1)", color: i == 0 && fronts.count > 1 ? "#aaaaaa" : "#555555",
+                           points: f.file.front.compactMap { row in row.accuracy.map { (Double(row.macs), 100 * $0) } }.sorted { $0.0 < $1.0 },
+                           dots: false, dashed: true)
+        }
     }
 
     /// Reads results to overlay from `path`: JSON objects (one per line, or an array), each with
@@ -119,6 +143,7 @@ public struct PruneHTMLReport {
                 .map { (Double($0.macs), 100 * $0.prunedTestTop1) })
         }
         macsSeries.append(SVGPlot.Series(name: "full network", color: "black", points: [(Double(first.fullMACs), 100 * first.fullTestTop1)], line: false))
+        macsSeries += frontSeries
         let labels = compared.map(\.label).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         for (i, label) in labels.enumerated() {
             macsSeries.append(SVGPlot.Series(name: label, color: Self.palette[(methods.count + i) % Self.palette.count],

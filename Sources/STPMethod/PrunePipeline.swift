@@ -28,6 +28,8 @@ import STPEngine
 //   report.json (every result), report.md (the comparison table and sparsity tables)
 //   front.json, front.csv                                  stp: the fitness-vs-FLOPs front over the
 //                                                          whole space at the first search
+//   front-as-imported.json, .csv                           stp with --init: the same front on the
+//                                                          network as imported, before training
 //
 // Resuming (--resume, the same options again): every training run above that exists continues
 // from its checkpoint; the others start. Each run must have been started with this invocation's
@@ -432,6 +434,17 @@ private final class PruneContext {
             return trunk
         }
         if kind == .stimulative { try orderChannels(trunk, resumed: resumed) }
+        if kind == .stimulative, methods.contains(.stp), o.frontRounds > 0, config.initialWeights != nil,
+           trunk.record.stepsCompleted == 0 {
+            // What pruning the trained network costs as it is: the reference the report draws
+            // the first search's front above.
+            let search = try KDGuidedSearch(network: trunk.model, space: space, options: o.search, fitnessImages: heldOut,
+                                            validation: heldOut, calibrator: makeCalibrator(trunk),
+                                            normalization: trunk.trainLoader.normalization, batchSize: config.batchSize,
+                                            communicator: communicator)
+            search.latencyModel = latencyModel
+            try writeFront(search, name: "front-as-imported", label: "front as imported")
+        }
         var results = [PruneOptions.Method: [PruneReport]]()
         var trunkSeconds = priorSeconds
         if methods.contains(.stp) {
@@ -521,7 +534,7 @@ private final class PruneContext {
             firstBest.append(try runSearch(search, budget: budget))
             firstSeconds.append(monotonicSeconds() - t0)
         }
-        if o.frontRounds > 0, !trunkPassedFirstSearch { try writeFront(search) }
+        if o.frontRounds > 0, !trunkPassedFirstSearch { try writeFront(search, name: "front", label: "front") }
         var reports = [PruneReport]()
         for (i, budget) in budgets.enumerated() {
             let t0 = monotonicSeconds()
@@ -585,10 +598,10 @@ private final class PruneContext {
         return reports
     }
 
-    /// The front over the whole space on the first search's weights: OUTPUT/front.{json,csv}.
-    func writeFront(_ search: KDGuidedSearch) throws {
+    /// The front over the whole space on the search's weights: OUTPUT/`name`.{json,csv}.
+    func writeFront(_ search: KDGuidedSearch, name: String, label: String) throws {
         let t0 = monotonicSeconds()
-        let bar = ProgressBar(label: "front", total: o.frontRounds, unit: "round", console: console)
+        let bar = ProgressBar(label: label, total: o.frontRounds, unit: "round", console: console)
         var result: FrontResult?
         for round in 1...o.frontRounds {
             result = try search.improveFront(o.front, rounds: 1, shouldCancel: shouldStop)
@@ -598,12 +611,12 @@ private final class PruneContext {
         bar.finish()
         guard let result, let first = result.front.first, let last = result.front.last else { return }
         let encoder = ReportJSON.encoder([.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(try encoder.encode(result.file(fullMACs: space.cost.full.macs)), to: o.outputPath + "/front.json")
-        try AtomicFile.write(Data(result.csv.utf8), to: o.outputPath + "/front.csv")
-        console.writeLine("front: \(result.front.count) candidates from \(CountFormat.string(first.candidate.macs)) to "
+        try AtomicFile.write(try encoder.encode(result.file(fullMACs: space.cost.full.macs)), to: o.outputPath + "/\(name).json")
+        try AtomicFile.write(Data(result.csv.utf8), to: o.outputPath + "/\(name).csv")
+        console.writeLine("\(label): \(result.front.count) candidates from \(CountFormat.string(first.candidate.macs)) to "
                           + "\(CountFormat.string(last.candidate.macs)) MACs (\(result.buckets.count) buckets, "
                           + "\(result.evaluations) evaluations in all, \(ProgressFormat.duration(monotonicSeconds() - t0))): "
-                          + "\(o.outputPath)/front.csv")
+                          + "\(o.outputPath)/\(name).csv")
     }
 
     func runSearch(_ search: KDGuidedSearch, budget: ResolvedBudget) throws -> Candidate {

@@ -8,19 +8,33 @@ import STPTestSupport
 // per result where it belongs, the architecture of each result and the training curves; bad
 // paths and files are refused naming them.
 
-@Test func aPruneOutputBecomesOnePageWithItsResultsPlotsAndCurves() throws {
+@Test func aPruneOutputBecomesOnePageWithItsResultsFrontsPlotsAndCurves() throws {
     let root = temporaryDirectory("report")
     defer { try? FileManager.default.removeItem(atPath: root) }
-    var o = tinyOptions(.uniform, output: root)
-    o.methods = [.uniform, .l1Filter]
+    var trained = tinyOptions(.uniform, output: root + "/trained")
+    trained.training.epochs = 1
+    _ = try PrunePipeline.runAll(trained, console: Console(fileDescriptor: 2, isTerminal: false))
+    #expect(!FileManager.default.fileExists(atPath: root + "/trained/front-as-imported.json"), "from scratch: nothing imported")
+
+    // From the trained network: three methods at two budgets, stp with its fronts.
+    var o = tinyOptions(.uniform, output: root + "/prune")
+    o.training.initialWeights = root + "/trained/train-standard"
+    o.methods = [.uniform, .l1Filter, .stp]
     o.budgets = ["50%", "70%"]
     o.training.epochs = 1
+    o.frontRounds = 1
+    o.front.buckets = 2
     let summary = try PrunePipeline.runAll(o, console: Console(fileDescriptor: 2, isTerminal: false))
-    var report = try PruneHTMLReport.load(outputDirectory: root)
-    #expect(report.summary.reports.count == 4)
-    #expect(report.curves.map(\.name) == ["train-standard"], "the one trained network's curve")
-    #expect(report.curves[0].top1.count == 1)
-    let peer = root + "/peer.json"
+    let output = root + "/prune"
+    var report = try PruneHTMLReport.load(outputDirectory: output)
+    #expect(report.summary.reports.count == 6)
+    #expect(report.curves.map(\.name) == ["train-standard", "train-stimulative"], "the trained networks' curves")
+    #expect(report.curves.allSatisfy { $0.top1.count == 1 })
+    // stp's fronts: before any training (the network as imported) and at the first search.
+    #expect(report.fronts.map(\.name) == ["front as imported", "front at the first search"])
+    #expect(report.fronts[0].file.front.map(\.fitness) != report.fronts[1].file.front.map(\.fitness),
+            "the two fronts are on different weights")
+    let peer = output + "/peer.json"
     try AtomicFile.write(#"{"peer": "torch-pruning 1.6.0", "criterion": "group", "macs": 20000000, "top1_fine_tuned": 0.8967, "epochs": 10}"#
                          + "\n" + #"{"peer": "torch-pruning 1.6.0", "criterion": "group", "macs": 12000000, "top1_fine_tuned": 86.1, "epochs": 10}"#,
                          to: peer)
@@ -38,9 +52,11 @@ import STPTestSupport
         #expect(html.contains(HTML.escape(r.architecture)))
         #expect(html.contains(">\(r.method) at \(r.budget):"), "an architecture drawing per result")
     }
-    // The FLOPs plot: 2 methods x 2 budgets + the full network + 2 compared results as dots.
+    // The FLOPs plot: 3 methods x 2 budgets + the full network + 2 compared results as dots,
+    // the fronts as lines.
     let firstPlot = String(html[html.range(of: "<svg")!.lowerBound..<html.range(of: "</svg>")!.upperBound])
-    #expect(firstPlot.components(separatedBy: "<circle").count - 1 == 4 + 1 + 2)
+    #expect(firstPlot.components(separatedBy: "<circle").count - 1 == 6 + 1 + 2)
+    #expect(firstPlot.contains("front as imported (held-out top-1)") && firstPlot.contains("front at the first search"))
     #expect(firstPlot.contains("torch-pruning 1.6.0 group + 10 epochs fine-tuning"))
     #expect(html.contains("full network&#39;s test top-1") || html.contains("full network's test top-1"))
 }
@@ -69,3 +85,4 @@ import STPTestSupport
     try AtomicFile.write("[{\"top1\": 0.5}]", to: root + "/peer.json")
     #expect(errorText { _ = try PruneHTMLReport.comparedResults(path: root + "/peer.json") }.contains("result 1 has no \"macs\""))
 }
+
