@@ -177,13 +177,8 @@ private let referenceFile = sharedModels + "/reference_logits.safetensors"
 func theSharedNetworksInBF16KeepPyTorchsClasses(model: String, file: String) throws {
     let reference = try SafeTensorsFile.read(path: referenceFile)
     let imported = try ImportedNetwork.read(path: sharedModels + "/" + file)
-    let (_, pixels) = try reference.floats("images_u8")
     let expected = try reference.floats("logits_" + model, expectingShape: [16, 10]).values
-    let norm = Normalization.imagenet
-    var nhwc = [Float](repeating: 0, count: pixels.count)
-    for n in 0..<16 { for c in 0..<3 { for y in 0..<32 { for x in 0..<32 {
-        nhwc[((n * 32 + y) * 32 + x) * 3 + c] = (pixels[((n * 3 + c) * 32 + y) * 32 + x] / 255 - norm.mean[c]) / norm.std[c]
-    } } } }
+    let nhwc = try sharedReferenceImages(reference)
     let actual = ComputePrecision.$override.withValue(true) {
         nhwc.withUnsafeBufferPointer {
             Array(UnsafeBufferPointer(start: imported.network.forward($0.baseAddress!, batch: 16, mode: .eval), count: 160))
@@ -214,12 +209,8 @@ func theSharedNetworksInBF16KeepPyTorchsClasses(model: String, file: String) thr
 /// input scaled by 1 + jitter * (a gaussian per value) when `jitter` is given.
 private func trainingGradients(bf16: Bool, jitter: Float = 0) throws -> (loss: Float, gradients: [[Float]]) {
     let model = try ImportedNetwork.read(path: sharedModels + "/resnet20-12fca82f.th").network
-    let (_, pixels) = try SafeTensorsFile.read(path: referenceFile).floats("images_u8")
-    let batch = 16, norm = Normalization.imagenet
-    var input = [Float](repeating: 0, count: pixels.count)
-    for n in 0..<batch { for c in 0..<3 { for y in 0..<32 { for x in 0..<32 {
-        input[((n * 32 + y) * 32 + x) * 3 + c] = (pixels[((n * 3 + c) * 32 + y) * 32 + x] / 255 - norm.mean[c]) / norm.std[c]
-    } } } }
+    let batch = 16
+    var input = try sharedReferenceImages(SafeTensorsFile.read(path: referenceFile))
     let noise = gaussians(input.count, seed: 99)
     for i in 0..<input.count { input[i] *= 1 + jitter * noise[i] }
     let labels: [Int32] = (0..<batch).map { Int32($0 % 10) }

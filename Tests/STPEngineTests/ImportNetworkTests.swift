@@ -201,12 +201,8 @@ func importedSharedModelsGivePyTorchsLogits(model: String, file: String) throws 
     let (shape, pixels) = try reference.floats("images_u8")
     #expect(shape == [16, 3, 32, 32])
     let expected = try reference.floats("logits_" + model, expectingShape: [16, 10]).values
-    // NCHW bytes -> NHWC floats, normalised with the models' ImageNet statistics (README there).
-    let norm = Normalization.imagenet
-    var nhwc = [Float](repeating: 0, count: pixels.count)
-    for n in 0..<16 { for c in 0..<3 { for y in 0..<32 { for x in 0..<32 {
-        nhwc[((n * 32 + y) * 32 + x) * 3 + c] = (pixels[((n * 3 + c) * 32 + y) * 32 + x] / 255 - norm.mean[c]) / norm.std[c]
-    } } } }
+    #expect(pixels.count == 16 * 3 * 32 * 32)
+    let nhwc = try sharedReferenceImages(reference)
     let actual = nhwc.withUnsafeBufferPointer {
         Array(UnsafeBufferPointer(start: imported.network.forward($0.baseAddress!, batch: 16, mode: .eval), count: 160))
     }
