@@ -13,21 +13,28 @@ import Glibc
 }
 
 @Test func runtimePeakRSSGrowsWhenTouching64MiB() {
-    let peakBefore = ProcessMemory.peakResidentBytes()
-    let currentBefore = ProcessMemory.currentResidentBytes() ?? 0
-    #expect(peakBefore > 0)
-    #expect(currentBefore > 0)
-    let size = 64 << 20
-    let block = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
-    defer { block.deallocate() }
-    memset(block, 0x5A, size)   // touch every page
-    let currentAfter = ProcessMemory.currentResidentBytes() ?? 0
-    let peakAfter = ProcessMemory.peakResidentBytes()
-    // Other tests run concurrently, so allow some slack below the full 64 MiB.
-    #expect(currentAfter - currentBefore > 48 << 20)
-    #expect(peakAfter >= currentAfter)
-    #expect(peakAfter >= peakBefore + (48 << 20) || peakAfter >= currentBefore + (48 << 20))
-    #expect(block.load(fromByteOffset: size - 1, as: UInt8.self) == 0x5A)
+    // The counters are the whole process's, and the other tests run concurrently, allocating and
+    // freeing: one of them freeing 100 MB while this block is touched hides the growth (seen on a
+    // loaded machine). So the growth must show in one of a few attempts, each on a fresh block.
+    var grew = false
+    for _ in 0..<5 where !grew {
+        let peakBefore = ProcessMemory.peakResidentBytes()
+        let currentBefore = ProcessMemory.currentResidentBytes() ?? 0
+        #expect(peakBefore > 0)
+        #expect(currentBefore > 0)
+        let size = 64 << 20
+        let block = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+        defer { block.deallocate() }
+        memset(block, 0x5A, size)   // touch every page
+        let currentAfter = ProcessMemory.currentResidentBytes() ?? 0
+        let peakAfter = ProcessMemory.peakResidentBytes()
+        #expect(peakAfter >= currentAfter, "the peak is never below the current size")
+        #expect(block.load(fromByteOffset: size - 1, as: UInt8.self) == 0x5A)
+        // Some slack below the full 64 MiB for what the other tests free meanwhile.
+        grew = currentAfter - currentBefore > 48 << 20
+            && (peakAfter >= peakBefore + (48 << 20) || peakAfter >= currentBefore + (48 << 20))
+    }
+    #expect(grew, "touching 64 MiB never showed in the resident size in 5 attempts")
 }
 
 @Test func runtimeInterruptPolicy() {
