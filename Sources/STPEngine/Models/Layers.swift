@@ -70,12 +70,8 @@ public final class ConvLayer: @unchecked Sendable {
         let workers = ComputeThreads.workers
         if let epilogue, ComputePrecision.usesBF16, BF16Kernels.available {
             // Eval with bf16 products: nothing is saved for a backward pass.
-            let key = BF16OperandKey(version: weight.version, inChannels: g.inChannels, outChannels: g.outChannels,
-                                     winograd: g.usesWinograd)
-            if bf16Operand?.key != key {
-                bf16Operand = (key, packBF16ConvWeight(weight.readPointer, fullIn: inChannels, g))
-            }
-            conv2dForwardBF16(g, x: x, operand: bf16Operand!.operand, y: y, workers: workers, epilogue: epilogue)
+            let operand = cachedBF16Operand(g) { packBF16ConvWeight(weight.readPointer, fullIn: inChannels, g) }
+            conv2dForwardBF16(g, x: x, operand: operand, y: y, workers: workers, epilogue: epilogue)
             geometry = nil
             savedInput = nil
             return
@@ -118,12 +114,8 @@ public final class ConvLayer: @unchecked Sendable {
         }
         if ComputePrecision.usesBF16, BF16Kernels.available {
             // Training with bf16 products; the backward pass reads x and `packed` in float32.
-            let bf16Key = BF16OperandKey(version: weight.version, inChannels: g.inChannels, outChannels: g.outChannels,
-                                         winograd: g.usesWinograd)
-            if bf16Operand?.key != bf16Key {
-                bf16Operand = (bf16Key, packBF16ConvWeight(ohwi: packed.pointer, g))
-            }
-            conv2dForwardBF16(g, x: x, operand: bf16Operand!.operand, y: y, workers: workers, epilogue: epilogue)
+            let operand = cachedBF16Operand(g) { packBF16ConvWeight(ohwi: packed.pointer, g) }
+            conv2dForwardBF16(g, x: x, operand: operand, y: y, workers: workers, epilogue: epilogue)
         } else {
             let col = Workspace.reserve(workspace.col, g.colScratchFloats(workers: workers))
             conv2dForward(g, x: x, w: packed.pointer, y: y, col: col, workers: workers, epilogue: epilogue)
@@ -153,6 +145,17 @@ public final class ConvLayer: @unchecked Sendable {
                                flipped: flipped, workers: workers,
                                bf16: ComputePrecision.usesBF16 && BF16Kernels.available)
         }
+    }
+
+    /// The bf16 operand of this weight version for `g`, packed by `pack` when the cached one is
+    /// of another version or slice (eval and training share it: the same weights give the same).
+    private func cachedBF16Operand(_ g: ConvGeometry, pack: () -> BF16ConvOperand) -> BF16ConvOperand {
+        let key = BF16OperandKey(version: weight.version, inChannels: g.inChannels, outChannels: g.outChannels,
+                                 winograd: g.usesWinograd)
+        if let cached = bf16Operand, cached.key == key { return cached.operand }
+        let operand = pack()
+        bf16Operand = (key, operand)
+        return operand
     }
 
     public var parameterCount: Int { weight.count }

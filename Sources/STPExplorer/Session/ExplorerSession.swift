@@ -216,10 +216,11 @@ final class SessionEngine: @unchecked Sendable {
         return s
     }
 
+    /// Whether the run started from a trained network (--init).
+    var startedFromTrainedNetwork: Bool { trainer.record.configuration[Trainer.initialNetworkKey] != nil }
+
     /// A run from a trained network (--init) that has not taken a training step yet.
-    var startsFromImportedNetwork: Bool {
-        trainer.record.configuration[Trainer.initialNetworkKey] != nil && trainer.record.stepsCompleted == 0
-    }
+    var startsFromImportedNetwork: Bool { startedFromTrainedNetwork && trainer.record.stepsCompleted == 0 }
 
     // MARK: The loop
 

@@ -65,7 +65,7 @@ extension SessionEngine {
         snap.front.rounds += 1
         snap.front.seconds = frontSeconds
         snap.front.points = result.front.count
-        if searchWeightsStep == 0 && snap.asImported.isEmpty && trainer.record.configuration[Trainer.initialNetworkKey] != nil {
+        if searchWeightsStep == 0 && snap.asImported.isEmpty && startedFromTrainedNetwork {
             // The reference curve of the imported network: kept for the whole run, and not
             // charged to the front's share of the training time (it comes before any training).
             snap.asImported = snap.candidates
